@@ -1,0 +1,1 @@
+"""Benchtop's Qt front-end: thin views over backend state. The only package that imports Qt."""

@@ -1,0 +1,72 @@
+"""Start-up: QApplication, theme, exception hooks, the workspace, the runner, the window."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+PROCESS_START = time.perf_counter()
+
+
+def create_context(workspace: str | Path | None, settings_org: str = "Benchtop",
+                   settings_file: str | Path | None = None):  # noqa: ANN201
+    """Open the workspace and runner and wrap them for the GUI (needs a QApplication).
+
+    ``settings_file`` keeps settings in an INI file instead of the user's settings store
+    (tests and the self-test use it so they never touch the user's preferences).
+    """
+    from PySide6.QtCore import QSettings
+
+    from app.context import AppContext
+    from app.runner_bridge import QtRunner
+    from backend.jobs import Runner
+    from backend.workspace import Workspace, default_workspace_dir
+
+    ws = Workspace(workspace or default_workspace_dir())
+    if settings_file is not None:
+        settings = QSettings(str(settings_file), QSettings.Format.IniFormat)
+    else:
+        settings = QSettings(settings_org, "Benchtop")
+    return AppContext(ws, QtRunner(Runner(ws)), settings)
+
+
+def make_app(argv: list[str] | None = None):  # noqa: ANN201
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("Benchtop")
+    app.setOrganizationName("Benchtop")
+    return app
+
+
+def run_gui(workspace: str | None = None) -> int:
+    app = make_app()
+    from app.error_dialog import install_exception_hooks
+    from app.main_window import MainWindow
+    from app.theme import apply_theme
+
+    install_exception_hooks()
+    ctx = create_context(workspace)
+    apply_theme(app, str(ctx.settings.value("theme", "system")))
+    window = MainWindow(ctx)
+    window.show()
+    try:
+        import asyncio
+
+        import qasync
+
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        with loop:
+            loop.run_until_complete(_until_quit(app))
+        return 0
+    except ImportError:
+        return app.exec()
+
+
+async def _until_quit(app) -> None:  # noqa: ANN001
+    import asyncio
+
+    done = asyncio.Event()
+    app.aboutToQuit.connect(done.set)
+    await done.wait()

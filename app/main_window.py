@@ -1,0 +1,255 @@
+"""The main window: a panel list, the current panel, and docks for jobs, log and history."""
+from __future__ import annotations
+
+import traceback
+
+from PySide6.QtCore import QByteArray, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QPlainTextEdit, QSplitter,
+    QStackedWidget, QToolBar, QWidget,
+)
+
+from app.context import AppContext
+from app.panels.base import Panel, broken_panels, discover_panels, panel_for_kind
+from app.widgets.device_picker import DevicePicker
+from app.widgets.history_dock import HistoryView
+from app.widgets.jobs_dock import JobsView
+from app.widgets.log_dock import LogView
+from app.widgets.run_view import RunDialog
+
+
+class _DeviceProbe(QThread):
+    """Detects GPUs off the GUI thread (it imports torch, which takes a while)."""
+
+    found = Signal(list)
+
+    def run(self) -> None:
+        try:
+            from backend.devices import available_devices
+
+            self.found.emit(available_devices())
+        except Exception:  # noqa: BLE001 - no torch: CPU only
+            self.found.emit(["cpu"])
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext, probe_devices: bool = True) -> None:
+        super().__init__()
+        self.context = context
+        self.setWindowTitle(f"Benchtop — {context.workspace.root}")
+        self.resize(1360, 860)
+        self._panel_classes = discover_panels()
+        self._panels: dict[str, Panel] = {}
+
+        self.panel_list = QListWidget()
+        self.panel_list.setObjectName("panelList")
+        self.panel_list.setMinimumWidth(170)
+        self.panel_list.setMaximumWidth(240)
+        self.stack = QStackedWidget()
+        for cls in self._panel_classes:
+            item = QListWidgetItem(cls.title)
+            item.setData(Qt.ItemDataRole.UserRole, cls.panel_id)
+            item.setToolTip(cls.description or cls.title)
+            self.panel_list.addItem(item)
+        for module, tb in broken_panels().items():
+            item = QListWidgetItem(f"⚠ {module.rsplit('.', 1)[-1]} (failed to load)")
+            item.setData(Qt.ItemDataRole.UserRole, f"broken:{module}")
+            item.setToolTip(tb.strip().splitlines()[-1])
+            self.panel_list.addItem(item)
+        self.panel_list.currentItemChanged.connect(self._on_panel_selected)
+        splitter = QSplitter()
+        splitter.addWidget(self.panel_list)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([200, 1160])
+        self.setCentralWidget(splitter)
+
+        self.jobs_view = JobsView(context.runner)
+        self.jobs_view.open_run.connect(self.open_run)
+        self.log_view = LogView(context.runner)
+        self.history_view = HistoryView(context.workspace, context.runner)
+        self.history_view.open_run.connect(self.open_run)
+        self.jobs_dock = self._dock("Jobs", self.jobs_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.log_dock = self._dock("Log", self.log_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.history_dock = self._dock("Run history", self.history_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.jobs_dock, self.log_dock)
+        self.tabifyDockWidget(self.log_dock, self.history_dock)
+        self.jobs_dock.raise_()
+        self.resizeDocks([self.jobs_dock], [210], Qt.Orientation.Vertical)
+        self.panel_list.setStyleSheet("QListWidget#panelList { font-size: 11pt; }"
+                                      "QListWidget#panelList::item { padding: 7px 10px; }")
+
+        self.device_picker = DevicePicker(context.settings.value("device", "auto"))
+        self.device_picker.currentTextChanged.connect(lambda d: context.settings.setValue("device", d))
+        context.set_device_getter(self.device_picker.device)
+        self._build_toolbar_and_menus()
+        context.runner.submitted.connect(lambda _h: self.jobs_dock.raise_())
+
+        self._restore_settings()
+        if context.workspace.recovery_message:
+            QTimer.singleShot(0, lambda: self.log_view.append_line("workspace: " + context.workspace.recovery_message))
+            QTimer.singleShot(50, self._show_recovery_message)
+        self._probe = None
+        if probe_devices:
+            QTimer.singleShot(1500, self._start_device_probe)
+
+    # -- construction -----------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_toolbar_and_menus(self) -> None:
+        tb = QToolBar("Main")
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        tb.addWidget(QLabel(" Device: "))
+        tb.addWidget(self.device_picker)
+        tb.addSeparator()
+        ws = QLabel(f"  Workspace: {self.context.workspace.root}")
+        ws.setStyleSheet("color: palette(mid);")
+        tb.addWidget(ws)
+        self.addToolBar(tb)
+
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in (self.jobs_dock, self.log_dock, self.history_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        theme_menu = view_menu.addMenu("Theme")
+        for mode in ("system", "light", "dark"):
+            act = QAction(mode.capitalize(), self)
+            act.triggered.connect(lambda _=False, m=mode: self._set_theme(m))
+            theme_menu.addAction(act)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About Benchtop", self)
+        about.triggered.connect(lambda: QMessageBox.about(
+            self, "About Benchtop",
+            "Benchtop: run, watch and compare recent ML methods on your own GPUs.\n"
+            f"Workspace: {self.context.workspace.root}"))
+        help_menu.addAction(about)
+
+    def _set_theme(self, mode: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from app.theme import apply_theme
+
+        apply_theme(QApplication.instance(), mode)
+        self.context.settings.setValue("theme", mode)
+
+    def _start_device_probe(self) -> None:
+        self._probe = _DeviceProbe(self)
+        self._probe.found.connect(self._devices_found)
+        self._probe.start()
+
+    def _devices_found(self, devices: list) -> None:
+        for d in devices:
+            if self.device_picker.findText(d) < 0:
+                self.device_picker.addItem(d)
+
+    # -- panels -----------------------------------------------------------------------------
+    def panel_ids(self) -> list[str]:
+        return [c.panel_id for c in self._panel_classes]
+
+    def panel(self, panel_id: str) -> Panel:
+        """The panel with this id, built on first use (keeps start-up fast)."""
+        if panel_id not in self._panels:
+            cls = next(c for c in self._panel_classes if c.panel_id == panel_id)
+            try:
+                widget = cls(self.context)
+            except Exception:  # noqa: BLE001
+                from app.error_dialog import report_exception
+
+                details = traceback.format_exc()
+                report_exception(f"The panel '{cls.title}' could not be built", details, self)
+                widget = QPlainTextEdit(details)
+                widget.setReadOnly(True)
+            self._panels[panel_id] = widget
+            self.stack.addWidget(widget)
+        return self._panels[panel_id]
+
+    def show_panel(self, panel_id: str) -> Panel:
+        for i in range(self.panel_list.count()):
+            if self.panel_list.item(i).data(Qt.ItemDataRole.UserRole) == panel_id:
+                self.panel_list.setCurrentRow(i)
+                break
+        return self.panel(panel_id)
+
+    def _on_panel_selected(self, item: QListWidgetItem | None, _prev: QListWidgetItem | None = None) -> None:
+        if item is None:
+            return
+        pid = item.data(Qt.ItemDataRole.UserRole)
+        if pid.startswith("broken:"):
+            text = QPlainTextEdit(broken_panels().get(pid[7:], ""))
+            text.setReadOnly(True)
+            self.stack.addWidget(text)
+            self.stack.setCurrentWidget(text)
+            return
+        self.stack.setCurrentWidget(self.panel(pid))
+        self.context.settings.setValue("last_panel", pid)
+
+    def open_run(self, run_id: str) -> None:
+        """Show a run (past or finished) in the panel that owns its kind."""
+        try:
+            run = self.context.workspace.get_run(run_id)
+        except KeyError as exc:
+            QMessageBox.warning(self, "Run not found", str(exc.args[0]))
+            return
+        cls = panel_for_kind(run.kind)
+        if cls is None or run.status != "succeeded":
+            RunDialog(run, self.context.workspace.metrics(run.id), self).show()
+            return
+        panel = self.show_panel(cls.panel_id)
+        try:
+            panel.show_run(run)
+        except Exception:  # noqa: BLE001
+            from app.error_dialog import report_exception
+
+            report_exception(f"Could not show run {run_id}", traceback.format_exc(), self)
+
+    # -- settings ---------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.context.settings
+        geometry = s.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = s.value("window_state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        last = s.value("last_panel", "")
+        ids = self.panel_ids()
+        if last in ids:
+            self.show_panel(last)
+        elif ids:
+            self.panel_list.setCurrentRow(0)
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+        s = self.context.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("window_state", self.saveState())
+        active = self.context.runner.runner.active()
+        if active and not self.property("benchtop_force_close"):
+            answer = QMessageBox.question(
+                self, "Jobs still running",
+                f"{len(active)} job(s) are still running. Cancel them and quit?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.history_view.stop()
+        self.context.runner.shutdown(timeout=5.0)
+        if self._probe is not None:
+            self._probe.wait(3000)
+        super().closeEvent(event)
+
+    def _show_recovery_message(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        if QApplication.instance().property("benchtop_no_dialogs"):
+            return
+        QMessageBox.warning(self, "Workspace recovered", self.context.workspace.recovery_message)

@@ -1,0 +1,1 @@
+"""Panels, one per capability. Each module registers its panel with ``@register_panel``."""

@@ -1,0 +1,135 @@
+"""The panel base class and registry.
+
+A panel is a thin view: it builds JobSpecs from its controls, submits them through the shared
+runner, and draws results. It never runs heavy work on the GUI thread.
+
+To add one, create ``app/panels/<name>.py`` with::
+
+    @register_panel
+    class MyPanel(Panel):
+        panel_id = "mine"; title = "My method"; kinds = ("mine.run",); order = 50
+
+        def __init__(self, context, parent=None):
+            super().__init__(context, parent)
+            ...                                # build widgets
+        def show_run(self, run): ...            # draw a finished run (also from the history)
+        def on_event(self, event): ...          # optional: live progress/metrics of own runs
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import traceback
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QWidget
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from backend.jobs import JobEvent, JobSpec
+    from backend.workspace import RunRecord
+
+_PANELS: dict[str, type["Panel"]] = {}
+_BROKEN: dict[str, str] = {}
+
+
+def register_panel(cls: type["Panel"]) -> type["Panel"]:
+    if not cls.panel_id:
+        raise ValueError(f"{cls.__name__} has no panel_id")
+    _PANELS[cls.panel_id] = cls
+    return cls
+
+
+def discover_panels() -> list[type["Panel"]]:
+    """Import every module in ``app.panels`` and return registered panels by ``order``.
+
+    A panel module that fails to import is recorded in :func:`broken_panels` instead of
+    taking the whole window down.
+    """
+    import app.panels as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name in ("base",) or info.name.startswith("_"):
+            continue
+        name = f"app.panels.{info.name}"
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - shown to the user in the panel list
+            _BROKEN[name] = traceback.format_exc()
+    return sorted(_PANELS.values(), key=lambda c: (c.order, c.title))
+
+
+def broken_panels() -> dict[str, str]:
+    return dict(_BROKEN)
+
+
+def panel_for_kind(kind: str) -> type["Panel"] | None:
+    for cls in _PANELS.values():
+        if any(kind == k or (k.endswith(".*") and kind.startswith(k[:-1])) for k in cls.kinds):
+            return cls
+    return None
+
+
+class Panel(QWidget):
+    """Base of every capability panel."""
+
+    panel_id: str = ""
+    title: str = ""
+    description: str = ""
+    kinds: tuple[str, ...] = ()
+    order: int = 100
+
+    run_started = Signal(str)  # run id
+
+    def __init__(self, context: "AppContext", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self._own_runs: set[str] = set()
+        context.runner.event.connect(self._route_event)
+
+    # -- for subclasses ---------------------------------------------------------------------
+    def submit(self, spec: "JobSpec") -> str:
+        """Run ``spec`` on the shared runner (device from the toolbar unless the spec names one)."""
+        if spec.device in ("", "auto", None):
+            spec.device = self.context.device()
+        handle = self.context.runner.submit(spec)
+        self._own_runs.add(handle.run_id)
+        self.run_started.emit(handle.run_id)
+        return handle.run_id
+
+    def cancel(self, run_id: str) -> None:
+        self.context.runner.cancel(run_id)
+
+    def show_run(self, run: "RunRecord") -> None:
+        """Draw a run's result. Called when an own run finishes and when opened from history."""
+
+    def on_event(self, event: "JobEvent") -> None:
+        """Live events (progress, metrics, logs) of runs this panel submitted."""
+
+    def on_run_failed(self, run: "RunRecord") -> None:
+        """An own run failed or was cancelled; the jobs dock already shows the error."""
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _route_event(self, event: "JobEvent") -> None:
+        if event.run_id not in self._own_runs:
+            return
+        try:
+            self.on_event(event)
+            if event.type == "finished":
+                run = self.context.workspace.get_run(event.run_id)
+                if run.status == "succeeded":
+                    self.show_run(run)
+                else:
+                    self.on_run_failed(run)
+        except Exception:  # noqa: BLE001 - a drawing bug must not kill the app
+            from app.error_dialog import report_exception
+
+            report_exception(f"Panel '{self.title}' failed to show run {event.run_id}", traceback.format_exc(), self)
+
+
+def placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(mid); padding: 24px;")
+    return label

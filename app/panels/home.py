@@ -1,0 +1,118 @@
+"""The start panel: what Benchtop is, the workspace, and the demo zoo (build it on first launch)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+)
+
+from app.panels.base import Panel, register_panel
+from backend.jobs import JobSpec
+
+INTRO = (
+    "<h2>Benchtop</h2>"
+    "<p>Run, watch and compare the methods of recent papers on your own models: model merging "
+    "(T-Switch, TIES, DARE), delta compression (Delta-DCT), process reward models, test-time "
+    "scaling, TTRL, equation discovery and agent replay. Pick a panel on the left. Every job runs "
+    "in the background, shows its progress in the <b>Jobs</b> dock and is recorded in the "
+    "<b>Run history</b>; the same jobs run headless with <code>python main.py &lt;command&gt;</code>.</p>"
+)
+
+
+def zoo_state(root) -> str:  # noqa: ANN001
+    """``ready``, ``partial`` or ``missing``; asks the zoo package when it is installed."""
+    try:
+        from backend.models.zoo import zoo_status
+    except ImportError:
+        return "missing" if not (root / "manifest.json").exists() else "ready"
+    return zoo_status(root)
+
+
+@register_panel
+class HomePanel(Panel):
+    panel_id = "home"
+    title = "Start"
+    description = "Workspace, demo zoo, and what each panel does"
+    kinds = ("zoo.build", "demo.*")
+    order = 0
+
+    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(context, parent)
+        intro = QLabel(INTRO)
+        intro.setWordWrap(True)
+        intro.setTextFormat(Qt.TextFormat.RichText)
+        intro.setMaximumWidth(860)
+
+        zoo_box = QGroupBox("Demo zoo")
+        self.zoo_label = QLabel()
+        self.zoo_label.setWordWrap(True)
+        self.zoo_progress = QProgressBar()
+        self.zoo_progress.setVisible(False)
+        self.build_button = QPushButton("Build the demo zoo")
+        self.build_button.clicked.connect(self.build_zoo)
+        self.tiny_button = QPushButton("Build the tiny zoo (seconds)")
+        self.tiny_button.clicked.connect(lambda: self.build_zoo(profile="tiny"))
+        zl = QVBoxLayout(zoo_box)
+        zl.addWidget(self.zoo_label)
+        row = QHBoxLayout()
+        row.addWidget(self.build_button)
+        row.addWidget(self.tiny_button)
+        row.addStretch(1)
+        zl.addLayout(row)
+        zl.addWidget(self.zoo_progress)
+
+        check_box = QGroupBox("Check the runner")
+        self.check_label = QLabel("Runs a small counting job through the real runner.")
+        check_button = QPushButton("Run a demo job")
+        check_button.clicked.connect(self.run_demo)
+        cl = QHBoxLayout(check_box)
+        cl.addWidget(self.check_label, 1)
+        cl.addWidget(check_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 16)
+        layout.addWidget(intro)
+        layout.addWidget(zoo_box)
+        layout.addWidget(check_box)
+        layout.addStretch(1)
+        self._zoo_run: str | None = None
+        self.refresh_zoo()
+
+    def refresh_zoo(self) -> None:
+        root = self.context.zoo_root()
+        state = zoo_state(root)
+        text = {
+            "ready": f"The demo zoo is built in {root}. Panels list its models as <code>zoo:NAME</code>.",
+            "partial": f"The demo zoo in {root} is incomplete (an interrupted build); build it again.",
+            "missing": "The demo zoo is not built yet. It trains tiny real models (a base model, task "
+                       "fine-tunes, a policy, a process reward model and a verifier) on this machine in "
+                       "a few minutes, so every panel has something real to work on.",
+        }[state]
+        self.zoo_label.setText(text)
+        self.build_button.setText("Rebuild the demo zoo" if state == "ready" else "Build the demo zoo")
+
+    def build_zoo(self, profile: str = "demo") -> None:
+        self.zoo_progress.setVisible(True)
+        self.zoo_progress.setRange(0, 1000)
+        self.zoo_progress.setValue(0)
+        self._zoo_run = self.submit(JobSpec("zoo.build", {"profile": profile}, label=f"build {profile} zoo"))
+
+    def run_demo(self) -> None:
+        self.submit(JobSpec("demo.count", {"steps": 20, "delay": 0.05}, label="demo job"))
+
+    def on_event(self, event) -> None:  # noqa: ANN001
+        if event.run_id == self._zoo_run and event.type == "progress":
+            frac = event.data.get("fraction")
+            if frac is not None:
+                self.zoo_progress.setValue(int(1000 * frac))
+            self.zoo_progress.setFormat(f"%p%  {event.data.get('message', '')}")
+        if event.run_id == self._zoo_run and event.type == "finished":
+            self.zoo_progress.setVisible(event.data.get("status") != "succeeded")
+            self.refresh_zoo()
+
+    def show_run(self, run) -> None:  # noqa: ANN001
+        if run.kind == "demo.count":
+            self.check_label.setText(f"Demo job {run.id} finished: counted {run.result.get('steps')} steps "
+                                     f"(total {run.result.get('total')}).")
+        else:
+            self.refresh_zoo()
