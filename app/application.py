@@ -1,6 +1,7 @@
 """Start-up: QApplication, theme, exception hooks, the workspace, the runner, the window."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,16 @@ def run_gui(workspace: str | None = None) -> int:
     apply_theme(app, str(ctx.settings.value("theme", "system")))
     window = MainWindow(ctx)
     window.show()
+    if os.environ.get("BENCHTOP_EXIT_AFTER_SHOWN"):
+        # used by bench/ui_responsiveness.py: report when the first frame is up, then quit
+        from PySide6.QtCore import QTimer
+
+        def report() -> None:
+            print(f"BENCHTOP_SHOWN {time.time():.6f}", flush=True)
+            window.setProperty("benchtop_force_close", True)
+            app.quit()
+
+        QTimer.singleShot(0, report)
     try:
         import asyncio
 
