@@ -39,3 +39,17 @@ def test_cli_import_loads_no_qt_and_no_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"building the CLI imported: {out}"
+
+
+def test_gui_start_path_imports_no_torch():
+    """Start-up must not import torch or transformers: the window shows before they load."""
+    code = (
+        "import os, sys; os.environ['QT_QPA_PLATFORM']='offscreen'; sys.path.insert(0, %r);"
+        "from app.application import make_app; app = make_app();"
+        "from app.panels.base import discover_panels, broken_panels; discover_panels();"
+        "import app.main_window;"
+        "print('HEAVY:' + ','.join(sorted(m for m in ('torch', 'transformers') if m in sys.modules)))" % str(ROOT)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    heavy = [line for line in out.splitlines() if line.startswith("HEAVY:")]
+    assert heavy == ["HEAVY:"], f"start-up imported: {heavy}"
