@@ -164,6 +164,11 @@ class Runner:
             return
         handle.device = device
         sem = self._semaphore(device)
+        if not sem.acquire(blocking=False):
+            self._emit(ev.JobEvent(handle.run_id, ev.PROGRESS,
+                                   {"fraction": 0.0, "message": f"waiting for a free {device} slot"}))
+        else:
+            sem.release()
         while not sem.acquire(timeout=0.05):
             if handle.cancel_requested:
                 self._finish(handle, "cancelled")
