@@ -1,0 +1,42 @@
+"""The ``ttrl.train`` job: TTRL on an unlabeled prompt set, optionally monitored with labels.
+
+Inputs: ``policy`` (model folder or ``zoo:NAME``), ``prompts`` (unlabeled file), optional
+``eval`` (labelled file, monitoring only), optional ``out`` (output folder; default
+``<run_dir>/ttrl``). Params: any :class:`~backend.ttrl.config.TTRLConfig` field, plus
+``resume`` (continue the run in ``out`` from its latest checkpoint).
+
+Live output: metrics per step through ``ctx.metric`` (series in the workspace), and each
+step's rollouts as the artifact ``rollouts`` (a JSON file: per prompt the label, majority
+ratio and every sample's text, answer, votes, reward and advantage) for the panel's table.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend.jobs.registry import register_job
+
+
+@register_job("ttrl.train", title="TTRL: RL on unlabeled prompts")
+def train_job(spec, ctx) -> dict:
+    from backend.ttrl.config import TTRLConfig
+    from backend.ttrl.trainer import train
+
+    params = dict(spec.params)
+    resume = bool(params.pop("resume", False))
+    inputs = spec.inputs
+    out = Path(inputs.get("out") or params.pop("out", None) or ctx.run_dir / "ttrl")
+    if resume:
+        # settings and files come from the run being resumed; only `steps` may be extended
+        steps = params.get("steps")
+        cfg = TTRLConfig.from_params({"steps": int(steps)} if steps else {})
+        if not steps:
+            from backend.ttrl.checkpoint import read_run_file
+
+            cfg = TTRLConfig.from_params({"steps": read_run_file(out)["config"]["steps"]})
+        return train(None, None, out, cfg, device=ctx.device, resume=True, ctx=ctx)
+    for key in ("policy", "prompts"):
+        if not inputs.get(key):
+            raise ValueError(f"ttrl.train needs the input '{key}'")
+    cfg = TTRLConfig.from_params(params)
+    return train(inputs["policy"], inputs["prompts"], out, cfg, eval_path=inputs.get("eval"),
+                 device=ctx.device, ctx=ctx)
