@@ -265,6 +265,8 @@ def _emit_step(emit, step, votes, rewards, roll, stats, lr) -> None:
 
 def _write_rollouts(out: Path, ctx, step, problems, votes, texts, adv, cfg, truths) -> None:
     """The step's rollouts (answers, votes, rewards, advantages) for the panel's table."""
+    from backend.ttrl import voting
+
     n = cfg.n_votes
     groups = []
     for g, (problem, vote) in enumerate(zip(problems, votes)):
@@ -276,8 +278,11 @@ def _write_rollouts(out: Path, ctx, step, problems, votes, texts, adv, cfg, trut
                     "reward": r, "trained": j < cfg.n_train,
                     "advantage": float(adv[g, j]) if j < cfg.n_train else None}
                    for j, (a, r) in enumerate(zip(vote.answers, vote.rewards))]
+        correct = None
+        if truths[g] is not None:
+            correct = bool(voting.rewards_against([vote.label], truths[g])[0]) if vote.label is not None else False
         groups.append({"problem": problem, "label": vote.label, "majority_ratio": vote.majority_ratio,
-                       "truth": truths[g], "samples": samples})
+                       "truth": truths[g], "label_correct": correct, "samples": samples})
     path = atomic_write_json(out / "rollouts" / f"step-{step:06d}.json", {"step": step, "groups": groups}, indent=None)
     ctx.artifact("rollouts", path)
 

@@ -1,0 +1,362 @@
+"""TTRL panel: train a policy on unlabeled prompts with majority-vote rewards and watch it learn.
+
+Left: the policy, the unlabeled prompts, an optional labelled copy (monitoring only), the
+main settings, Start / Stop / Resume. Right: live curves (evaluation pass@1 and maj@N;
+training majority ratio, reward, label accuracy; loss and KL), the latest step's rollouts
+(one row per prompt; select one to see its samples with votes, rewards and advantages), and
+a comparison of any two TTRL runs of the workspace.
+
+Live data comes from the run's METRIC events (redrawn at most ~10 times a second) and from
+the ``rollouts`` artifact, a JSON file the job writes after every step.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter,
+    QTabWidget, QVBoxLayout, QWidget,
+)
+
+from app.panels.base import Panel, register_panel
+from app.widgets.pickers import ModelPicker, PathPicker
+from app.widgets.plots import CurvePlot
+from app.widgets.tables import DictTable
+from backend.jobs import JobSpec
+
+KIND = "ttrl.train"
+EVAL_CURVES = ("eval/pass@1", "eval/maj@N")
+TRAIN_CURVES = ("majority_ratio", "reward_mean", "label_accuracy", "reward_accuracy")
+LOSS_CURVES = ("loss", "kl")
+COMPARE_METRICS = EVAL_CURVES + TRAIN_CURVES + ("train_pass@1", "loss", "kl", "no_answer", "response_tokens")
+
+
+def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setToolTip(tip)
+    return s
+
+
+def out_dir_of(run) -> Path:  # noqa: ANN001 - a RunRecord
+    """The TTRL output folder of a run (given by the user, or inside the run folder)."""
+    if run.result and run.result.get("out"):
+        return Path(run.result["out"])
+    return Path(run.spec.inputs.get("out") or Path(run.run_dir) / "ttrl")
+
+
+def read_history(out: Path) -> dict[str, list[tuple[float, float]]]:
+    """Metric series of a TTRL output folder (all steps, across resumes)."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    path = out / "metrics.jsonl"
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                series.setdefault(row["name"], []).append((row["step"], row["value"]))
+    return series
+
+
+@register_panel
+class TTRLPanel(Panel):
+    panel_id = "ttrl"
+    title = "TTRL"
+    description = "Reinforcement learning on unlabeled prompts with majority-vote rewards"
+    kinds = (KIND,)
+    order = 60
+
+    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(context, parent)
+        self._series: dict[str, list[tuple[float, float]]] = {}
+        self._dirty = False
+        self._active: str | None = None
+        self._last_run = None
+        self._groups: list[dict] = []
+        self._build_setup()
+        self._build_views()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.setup_box)
+        split.addWidget(self.views)
+        split.setStretchFactor(1, 1)
+        split.setSizes([330, 900])
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)  # redraw at most ~10 Hz
+        self._timer.timeout.connect(self._redraw)
+        self._timer.start()
+        self._set_running(False)
+        self.refresh_runs()
+
+    # -- building ---------------------------------------------------------------------------
+    def _build_setup(self) -> None:
+        self.setup_box = QGroupBox("Setup")
+        zoo = self.context.zoo_root()
+        self.policy = ModelPicker(zoo, default="zoo:arith-policy", name_filter="policy")
+        self.prompts = PathPicker("file", "Prompts (*.jsonl *.json *.txt)", "unlabeled prompts (.jsonl)")
+        self.labelled = PathPicker("file", "Prompts (*.jsonl *.json)", "optional: labelled copy, monitoring only")
+        for picker, key in ((self.prompts, "unlabel"), (self.labelled, "label")):
+            found = [p for p in sorted((zoo / "data").glob("*.jsonl"))
+                     if key in p.name and (key == "unlabel" or "unlabel" not in p.name)] if (zoo / "data").is_dir() else []
+            if found:
+                picker.set_value(str(found[0]))
+        self.steps = _spin(1, 100000, 40, "training steps")
+        self.per_step = _spin(1, 1024, 8, "prompts sampled per step")
+        self.votes = _spin(2, 1024, 16, "N: rollouts per prompt that vote on the pseudo-label")
+        self.train_n = _spin(2, 1024, 16, "train on the first this many rollouts of each prompt (reference: N/2)")
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(7)
+        self.lr.setRange(1e-7, 1.0)
+        self.lr.setSingleStep(1e-5)
+        self.lr.setValue(2e-5)
+        self.kl = QDoubleSpinBox()
+        self.kl.setDecimals(4)
+        self.kl.setRange(0, 10)
+        self.kl.setValue(0.001)
+        self.eval_every = _spin(0, 10000, 5, "evaluate on the labelled set every this many steps (0 = start/end)")
+        self.eval_n = _spin(1, 256, 16, "samples per labelled problem for pass@1 and maj@N")
+        self.start_btn = QPushButton("Start")
+        self.start_btn.clicked.connect(self.start)
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setToolTip("stop after the current step; a checkpoint is kept so the run can resume")
+        self.stop_btn.clicked.connect(self.stop)
+        self.resume_btn = QPushButton("Resume")
+        self.resume_btn.setToolTip("continue the shown run from its latest checkpoint, up to 'Steps'")
+        self.resume_btn.clicked.connect(self.resume)
+        self.status = QLabel("Choose a policy and an unlabeled prompt file, then Start.")
+        self.status.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Policy", self.policy)
+        form.addRow("Prompts", self.prompts)
+        form.addRow("Labels", self.labelled)
+        form.addRow("Steps", self.steps)
+        form.addRow("Prompts / step", self.per_step)
+        form.addRow("Votes N", self.votes)
+        form.addRow("Train on", self.train_n)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("KL coef", self.kl)
+        form.addRow("Eval every", self.eval_every)
+        form.addRow("Eval samples", self.eval_n)
+        buttons = QHBoxLayout()
+        for b in (self.start_btn, self.stop_btn, self.resume_btn):
+            buttons.addWidget(b)
+        note = QLabel("Labels, when given, only measure: label accuracy, pass@1, maj@N. They never reach the loss.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: palette(mid);")
+        box = QVBoxLayout(self.setup_box)
+        box.addLayout(form)
+        box.addLayout(buttons)
+        box.addWidget(self.status)
+        box.addWidget(note)
+        box.addStretch(1)
+
+    def _build_views(self) -> None:
+        self.views = QTabWidget()
+        live = QWidget()
+        self.eval_plot = CurvePlot("Evaluation (labelled set)", "step", "accuracy")
+        self.train_plot = CurvePlot("Training rollouts", "step", "")
+        self.loss_plot = CurvePlot("Loss and KL", "step", "")
+        for p in (self.eval_plot, self.train_plot):
+            p.setYRange(0, 1.02, padding=0)  # rates: a fixed scale so small moves are not magnified
+        plots = QHBoxLayout()
+        for p in (self.eval_plot, self.train_plot, self.loss_plot):
+            plots.addWidget(p)
+        self.rollout_title = QLabel("Latest rollouts: none yet")
+        self.groups_table = DictTable()
+        self.groups_table.itemSelectionChanged.connect(self._show_samples)
+        self.samples_table = DictTable()
+        for table in (self.groups_table, self.samples_table):
+            table.setWordWrap(False)
+        tables = QSplitter(Qt.Orientation.Horizontal)
+        tables.addWidget(self.groups_table)
+        tables.addWidget(self.samples_table)
+        tables.setSizes([480, 520])
+        lv = QVBoxLayout(live)
+        lv.addLayout(plots, 3)
+        lv.addWidget(self.rollout_title)
+        lv.addWidget(tables, 2)
+        self.views.addTab(live, "Live")
+
+        compare = QWidget()
+        self.run_a, self.run_b, self.compare_metric = QComboBox(), QComboBox(), QComboBox()
+        self.compare_metric.addItems(COMPARE_METRICS)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh_runs)
+        go = QPushButton("Compare")
+        go.clicked.connect(self.compare)
+        row = QHBoxLayout()
+        for label, w in (("Run A", self.run_a), ("Run B", self.run_b), ("Metric", self.compare_metric)):
+            row.addWidget(QLabel(label))
+            row.addWidget(w, 1)
+        row.addWidget(refresh)
+        row.addWidget(go)
+        self.compare_plot = CurvePlot("Compare runs", "step", "")
+        cv = QVBoxLayout(compare)
+        cv.addLayout(row)
+        cv.addWidget(self.compare_plot, 1)
+        self.views.addTab(compare, "Compare runs")
+
+    # -- actions ----------------------------------------------------------------------------
+    def start(self) -> str | None:
+        policy, prompts, labels = self.policy.value(), self.prompts.value(), self.labelled.value()
+        if not policy or not prompts:
+            self.status.setText("Choose a policy and an unlabeled prompt file first.")
+            return None
+        if self.train_n.value() > self.votes.value():
+            self.status.setText(f"'Train on' ({self.train_n.value()}) cannot exceed 'Votes N' ({self.votes.value()}).")
+            return None
+        inputs = {"policy": policy, "prompts": prompts}
+        if labels:
+            inputs["eval"] = labels
+        params = {"steps": self.steps.value(), "prompts_per_step": self.per_step.value(), "n_votes": self.votes.value(),
+                  "n_train": self.train_n.value(), "lr": self.lr.value(), "kl_coef": self.kl.value(),
+                  "eval_every": self.eval_every.value(), "eval_n": self.eval_n.value()}
+        return self._submit(JobSpec(KIND, params=params, inputs=inputs, label=f"ttrl {Path(prompts).stem}"), {})
+
+    def resume(self) -> str | None:
+        run = self._last_run
+        if run is None:
+            self.status.setText("Open a TTRL run (from the history, or start one) to resume it.")
+            return None
+        out = out_dir_of(run)
+        spec = JobSpec(KIND, params={"resume": True, "steps": self.steps.value()}, inputs={"out": str(out)},
+                       label=f"ttrl resume {run.id[-6:]}")
+        return self._submit(spec, read_history(out))
+
+    def stop(self) -> None:
+        if self._active:
+            self.cancel(self._active)
+            self.status.setText("Stopping after the current step…")
+
+    def _submit(self, spec: JobSpec, history: dict) -> str:
+        self._series = {k: list(v) for k, v in history.items()}
+        self._groups = []
+        self.groups_table.set_rows([])
+        self.samples_table.set_rows([])
+        self._dirty = True
+        self._active = self.submit(spec)
+        self._set_running(True)
+        self.status.setText(f"Run {self._active} started.")
+        return self._active
+
+    def _set_running(self, running: bool) -> None:
+        self.start_btn.setEnabled(not running)
+        self.resume_btn.setEnabled(not running)
+        self.stop_btn.setEnabled(running)
+
+    # -- live events ------------------------------------------------------------------------
+    def on_event(self, event) -> None:  # noqa: ANN001
+        if event.run_id != self._active:
+            return
+        d = event.data
+        if event.type == "metric":
+            self._series.setdefault(d["name"], []).append((d.get("step"), d["value"]))
+            self._dirty = True
+        elif event.type == "artifact" and d.get("name") == "rollouts":
+            self._load_rollouts(Path(d["path"]))
+        elif event.type == "progress" and d.get("message"):
+            self.status.setText(f"Run {event.run_id}: {d['message']}")
+        elif event.type == "finished":
+            self._set_running(False)
+            self._last_run = self.context.workspace.get_run(event.run_id)
+            self.status.setText(f"Run {event.run_id} {d.get('status')}."
+                                + (" Resume continues it from its last checkpoint." if d.get("status") != "succeeded" else ""))
+            self.refresh_runs()
+
+    def _redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        for plot, names in ((self.eval_plot, EVAL_CURVES), (self.train_plot, TRAIN_CURVES), (self.loss_plot, LOSS_CURVES)):
+            for name in names:
+                pts = [(s, v) for s, v in self._series.get(name, []) if s is not None]
+                if pts:
+                    plot.set_curve(name.replace("eval/", ""), [s for s, _ in pts], [v for _, v in pts],
+                                   symbol="o" if plot is self.eval_plot else None)
+
+    def _load_rollouts(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            self.rollout_title.setText(f"Cannot read rollouts {path}: {exc}")
+            return
+        self._groups = data.get("groups", [])
+        rows = []
+        for g in self._groups:
+            answers: dict[str, int] = {}
+            for s in g["samples"]:
+                key = s["answer"] if s["answer"] is not None else "∅"
+                answers[key] = answers.get(key, 0) + 1
+            top = ", ".join(f"{a}×{c}" for a, c in sorted(answers.items(), key=lambda kv: -kv[1])[:4])
+            row = {"problem": g["problem"], "label": g["label"] if g["label"] is not None else "— (no answer)",
+                   "majority": g["majority_ratio"], "answers (votes)": top}
+            if g.get("truth") is not None:  # monitoring only: shown, never trained on
+                row = {**row, "truth": g["truth"], "label ok": "✓" if g.get("label_correct") else "✗"}
+            rows.append(row)
+        self.groups_table.set_rows(rows)
+        self.rollout_title.setText(f"Rollouts of step {data.get('step')}: one row per prompt — select one for its samples")
+        if rows:
+            self.groups_table.selectRow(0)
+
+    def _show_samples(self) -> None:
+        sel = self.groups_table.selectionModel().selectedRows() if self.groups_table.selectionModel() else []
+        if not sel:
+            return
+        problem = self.groups_table.cell_text(sel[0].row(), 0)
+        group = next((g for g in self._groups if g["problem"] == problem), None)
+        if group is None:
+            return
+        rows = [{"#": i, "answer": s["answer"] if s["answer"] is not None else "∅", "votes": s["votes"],
+                 "reward": s["reward"], "advantage": s["advantage"] if s["trained"] else "not trained",
+                 "text": s["text"].replace("\n", " ⏎ ")} for i, s in enumerate(group["samples"])]
+        self.samples_table.set_rows(rows)
+
+    # -- finished runs and comparison -------------------------------------------------------
+    def show_run(self, run) -> None:  # noqa: ANN001
+        self._last_run = run
+        out = out_dir_of(run)
+        series = read_history(out) or {k: list(v) for k, v in self.context.workspace.metrics(run.id).items()}
+        self._series = series
+        self._dirty = True
+        self._redraw()
+        path = run.artifacts.get("rollouts")
+        if path and Path(path).is_file():
+            self._load_rollouts(Path(path))
+        res = run.result or {}
+        start, end = res.get("eval_start") or {}, res.get("eval_end") or {}
+        msg = f"Run {run.id}: {res.get('steps', '?')} steps; model in {res.get('model', out)}."
+        if start and end:
+            msg += f" pass@1 {start['pass@1']:.3f} → {end['pass@1']:.3f}, maj@N {start['maj@N']:.3f} → {end['maj@N']:.3f}."
+        self.status.setText(msg)
+
+    def on_run_failed(self, run) -> None:  # noqa: ANN001
+        self._last_run = run
+        self._set_running(False)
+
+    def refresh_runs(self) -> None:
+        runs = self.context.workspace.list_runs(kind=KIND, limit=200)
+        for combo in (self.run_a, self.run_b):
+            current = combo.currentData()
+            combo.clear()
+            for r in runs:
+                combo.addItem(f"{r.label or r.id} · {r.status} · {r.id[-6:]}", r.id)
+            idx = combo.findData(current)
+            if idx >= 0:
+                combo.setCurrentIndex(idx)
+        if self.run_b.count() > 1 and self.run_b.currentIndex() == self.run_a.currentIndex():
+            self.run_b.setCurrentIndex(1)
+
+    def compare(self) -> None:
+        metric = self.compare_metric.currentText()
+        self.compare_plot.clear_curves()
+        self.compare_plot.setTitle(f"Compare runs: {metric}")
+        for combo in (self.run_a, self.run_b):
+            run_id = combo.currentData()
+            if not run_id:
+                continue
+            pts = [(s, v) for s, v in self.context.workspace.metrics(run_id).get(metric, []) if s is not None]
+            name = f"{combo.currentText().split(' · ')[0]} ({run_id[-6:]})"
+            self.compare_plot.set_curve(name, [s for s, _ in pts], [v for _, v in pts])
