@@ -27,13 +27,10 @@ def train_job(spec, ctx) -> dict:
     out = Path(inputs.get("out") or params.pop("out", None) or ctx.run_dir / "ttrl")
     if resume:
         # settings and files come from the run being resumed; only `steps` may be extended
-        steps = params.get("steps")
-        cfg = TTRLConfig.from_params({"steps": int(steps)} if steps else {})
-        if not steps:
-            from backend.ttrl.checkpoint import read_run_file
+        from backend.ttrl.checkpoint import read_run_file
 
-            cfg = TTRLConfig.from_params({"steps": read_run_file(out)["config"]["steps"]})
-        return train(None, None, out, cfg, device=ctx.device, resume=True, ctx=ctx)
+        steps = params.get("steps") or read_run_file(out)["config"]["steps"]
+        return train(None, None, out, TTRLConfig(steps=int(steps)), device=ctx.device, resume=True, ctx=ctx)
     for key in ("policy", "prompts"):
         if not inputs.get(key):
             raise ValueError(f"ttrl.train needs the input '{key}'")
