@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.jobs_dock, self.log_dock)
         self.tabifyDockWidget(self.log_dock, self.history_dock)
         self.jobs_dock.raise_()
-        self.resizeDocks([self.jobs_dock], [210], Qt.Orientation.Vertical)
+        QTimer.singleShot(0, lambda: self.resizeDocks([self.jobs_dock], [170], Qt.Orientation.Vertical))
         self.panel_list.setStyleSheet("QListWidget#panelList { font-size: 11pt; }"
                                       "QListWidget#panelList::item { padding: 7px 10px; }")
 
@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = s.value("window_state")
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            QTimer.singleShot(1, lambda: self.restoreState(state))  # after the default dock sizes
         last = s.value("last_panel", "")
         ids = self.panel_ids()
         if last in ids:
