@@ -1,0 +1,103 @@
+"""Jobs ``tts.run`` (one strategy at one budget) and ``tts.sweep`` (strategies x budgets).
+
+Inputs: ``policy`` (model folder or ``zoo:NAME``), ``prm`` (PRM folder, ``zoo:NAME``,
+``reference:arithmetic`` or absent), ``data`` (problem file), optional ``out`` (a new folder;
+default ``<run_dir>/tts``). Params: any :class:`~backend.tts.types.TTSConfig` field plus
+``strategy`` (run) or ``strategies``/``ns``/``thresholds`` (sweep), ``limit`` (first K problems)
+and ``dtype``.
+
+Outputs (written atomically into ``out``): ``result.json`` or ``sweep.json`` (the summary, also
+the job's result) and ``details.jsonl`` (one line per strategy, N and problem: candidates with
+step scores, budgets, and the search tree for beam search and DVTS), for the panel's drill-down.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from backend.jobs.registry import register_job
+
+_JOB_KEYS = ("strategy", "strategies", "ns", "thresholds", "limit", "dtype")
+
+
+def _setup(spec, ctx):  # noqa: ANN001
+    from backend.generation.policy import Policy
+    from backend.tts.data import load_problems
+    from backend.tts.scoring import load_scorer
+    from backend.tts.strategies import Searcher
+    from backend.tts.types import TTSConfig
+
+    for key in ("policy", "data"):
+        if not spec.inputs.get(key):
+            raise ValueError(f"{spec.kind} needs the input '{key}'")
+    params = dict(spec.params)
+    cfg = TTSConfig.from_params({k: v for k, v in params.items() if k not in _JOB_KEYS})
+    out = Path(spec.inputs.get("out") or ctx.run_dir / "tts")
+    if out.exists() and spec.inputs.get("out"):
+        raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+    problems = load_problems(spec.inputs["data"], limit=params.get("limit"))
+    ctx.progress(0.0, "loading the policy")
+    policy = Policy.load(spec.inputs["policy"], ctx.device, params.get("dtype", "auto"))
+    scorer = load_scorer(spec.inputs.get("prm"), ctx.device)
+    return Searcher(policy, scorer, cfg, should_stop=ctx.check_cancelled), problems, out, params
+
+
+def _write(out: Path, name: str, summary: dict, results) -> dict:  # noqa: ANN001
+    from backend.workspace.atomic import atomic_dir
+
+    with atomic_dir(out, overwrite=False) as tmp:
+        (tmp / name).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        with open(tmp / "details.jsonl", "w", encoding="utf-8") as f:
+            for r in results:
+                f.write(json.dumps(r.to_dict()) + "\n")
+    return {"out": str(out), "summary_file": str(out / name), "details_file": str(out / "details.jsonl")}
+
+
+def _timing(searcher, t0: float) -> dict:  # noqa: ANN001
+    st = searcher.policy.stats
+    return {"seconds": round(time.perf_counter() - t0, 3), "prm_seconds": round(searcher.prm_seconds, 3),
+            "generation": st.to_dict()}
+
+
+@register_job("tts.run", title="Test-time scaling: one strategy")
+def run_job(spec, ctx) -> dict:
+    """Run one strategy at budget ``n`` on every problem."""
+    from backend.tts.sweep import _summary
+
+    searcher, problems, out, params = _setup(spec, ctx)
+    strategy = params.get("strategy", "beam")
+    t0 = time.perf_counter()
+    results = searcher.run(strategy, problems, progress=lambda f, m: ctx.progress(f, m))
+    summary = {"strategy": strategy, "n": searcher.cfg.n, **_summary(results),
+               "config": searcher.cfg.to_dict(), "problems": len(problems),
+               "answers": [r.answer for r in results], "correct": [r.correct for r in results]}
+    summary["timing"] = _timing(searcher, t0)
+    summary.update(_write(out, "result.json", summary, results))
+    if summary["accuracy"] is not None:
+        ctx.metric(f"accuracy/{strategy}", summary["accuracy"], step=searcher.cfg.n)
+    ctx.artifact("details", summary["details_file"])
+    ctx.progress(1.0, "done")
+    return summary
+
+
+@register_job("tts.sweep", title="Test-time scaling: budget sweep")
+def sweep_job(spec, ctx) -> dict:
+    """Every strategy at every budget N; curves, per-difficulty accuracy, compute-optimal table."""
+    from backend.tts.sweep import DEFAULT_THRESHOLDS, run_sweep
+    from backend.tts.types import STRATEGIES
+
+    searcher, problems, out, params = _setup(spec, ctx)
+    strategies = params.get("strategies") or list(STRATEGIES)
+    ns = params.get("ns") or [1, 2, 4, 8, 16]
+    t0 = time.perf_counter()
+    summary, results = run_sweep(searcher, problems, strategies, ns, params.get("thresholds") or DEFAULT_THRESHOLDS,
+                                 progress=lambda f, m: ctx.progress(f, m))
+    for s, by_n in summary["runs"].items():
+        for n, e in by_n.items():
+            if e["accuracy"] is not None:
+                ctx.metric(f"accuracy/{s}", e["accuracy"], step=int(n))
+    summary["timing"] = _timing(searcher, t0)
+    summary.update(_write(out, "sweep.json", summary, results))
+    ctx.artifact("details", summary["details_file"])
+    return summary

@@ -1,0 +1,121 @@
+"""Step scorers for test-time scaling and how their step scores become one solution score.
+
+A *step scorer* is any callable ``score_steps([(problem, steps), ...]) -> [[p_1..p_k], ...]``
+returning one probability of correctness per step. Strategies only need that, so they run with
+a trained PRM (``backend.prm``), or with :class:`ArithmeticReferenceScorer`, which checks the
+arithmetic of the demo zoo's chain problems exactly (a perfect PRM: the ceiling a learned one
+can reach on that data, and a deterministic scorer for tests).
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Callable, Sequence
+
+StepScorer = Callable[[Sequence[tuple[str, list[str]]]], list[list[float]]]
+AGGREGATIONS = ("last", "min", "prod", "avg")
+REFERENCE = "reference:arithmetic"
+
+
+def aggregate(scores: Sequence[float], how: str = "last") -> float:
+    """One solution score from its step scores (research note §1.4): ``last`` r_T, ``min``,
+    ``prod`` (product) or ``avg``. A solution with no steps scores 0 (it cannot win on score)."""
+    if how not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {how!r}; use one of {', '.join(AGGREGATIONS)}")
+    if not scores:
+        return 0.0
+    if how == "last":
+        return float(scores[-1])
+    if how == "min":
+        return float(min(scores))
+    if how == "prod":
+        return float(math.prod(scores))
+    return float(sum(scores) / len(scores))
+
+
+def split_steps(text: str, delimiter: str = "\n") -> list[str]:
+    """The steps of a completion: its non-empty lines (stripped), the final ``Answer:`` line included."""
+    return [s.strip() for s in text.split(delimiter) if s.strip()]
+
+
+# -- the reference scorer for the arithmetic zoo ------------------------------------------------
+_NUM = r"-?\d+"
+_PROBLEM_TOKEN = re.compile(r"\d+|[-+*]")
+_STEP_PREFIX = re.compile(r"^Step \d+:\s*")
+_STEP = re.compile(rf"^({_NUM})([-+*])({_NUM})=({_NUM})$")
+_ANSWER = re.compile(rf"^Answer:\s*({_NUM})$")
+
+
+def parse_chain(problem: str) -> tuple[int, list[tuple[str, int]]]:
+    """``((12+7)*3)-5`` -> (12, [('+', 7), ('*', 3), ('-', 5)]), evaluated left to right as written."""
+    body = problem.strip()
+    if body.startswith("Problem:"):
+        body = body[len("Problem:"):]
+    tokens = _PROBLEM_TOKEN.findall(body.replace("(", " ").replace(")", " "))
+    if len(tokens) < 3 or len(tokens) % 2 == 0 or not tokens[0].isdigit():
+        raise ValueError(f"not an arithmetic chain problem: {problem!r}")
+    start, ops = int(tokens[0]), []
+    for i in range(1, len(tokens), 2):
+        if tokens[i] not in "+-*" or not tokens[i + 1].isdigit():
+            raise ValueError(f"not an arithmetic chain problem: {problem!r}")
+        ops.append((tokens[i], int(tokens[i + 1])))
+    return start, ops
+
+
+def _apply(a: int, op: str, b: int) -> int:
+    return a + b if op == "+" else a - b if op == "-" else a * b
+
+
+class ArithmeticReferenceScorer:
+    """Scores a step ``p_correct`` when it applies the problem's next operation to the true running
+    value with the right result and every earlier step was right, else ``p_wrong``; the
+    ``Answer:`` line is right when it gives the true result after all operations.
+
+    A real scorer (it computes correctness), not a stub: it is what a perfect PRM would say.
+    """
+
+    def __init__(self, p_correct: float = 0.95, p_wrong: float = 0.05) -> None:
+        self.p_correct, self.p_wrong = float(p_correct), float(p_wrong)
+
+    def score_one(self, problem: str, steps: Sequence[str]) -> list[float]:
+        start, ops = parse_chain(problem)
+        value, ok, out = start, True, []
+        k = 0
+        for step in steps:
+            m = _STEP.match(_STEP_PREFIX.sub("", step).replace(" ", ""))
+            a = _ANSWER.match(step)
+            if m and ok and k < len(ops):
+                x, op, y, z = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+                want_op, want_y = ops[k]
+                ok = x == value and op == want_op and y == want_y and z == _apply(x, op, y)
+                value = _apply(value, want_op, want_y)
+                k += 1
+            elif a and ok:
+                ok = k == len(ops) and int(a.group(1)) == value
+            else:
+                ok = False
+            out.append(self.p_correct if ok else self.p_wrong)
+        return out
+
+    def __call__(self, items: Sequence[tuple[str, list[str]]]) -> list[list[float]]:
+        return [self.score_one(p, s) for p, s in items]
+
+
+def load_scorer(spec: str | Path | None, device: str = "cpu") -> StepScorer | None:
+    """``None`` (no PRM), ``reference:arithmetic``, or a PRM folder / ``zoo:NAME`` for ``backend.prm``."""
+    if spec is None or str(spec) == "":
+        return None
+    if str(spec) == REFERENCE:
+        return ArithmeticReferenceScorer()
+    from backend.prm import load_prm
+
+    path = spec
+    if str(spec).startswith("zoo:"):
+        from backend.models.zoo import resolve_model
+
+        path = resolve_model(str(spec))
+    elif not Path(spec).is_dir():
+        raise FileNotFoundError(f"PRM folder {spec} does not exist")
+    prm = load_prm(path, device)
+    return prm.score_batch

@@ -1,0 +1,171 @@
+"""Test-time scaling strategies over a batch of problems: greedy, majority vote, Best-of-N,
+weighted Best-of-N, beam search and DVTS (research note §1.4-1.5).
+
+All problems of a call advance together, so every policy call is one large batch and every PRM
+call scores all new prefixes at once. Every sample's seed is derived from (run seed, problem
+index, strategy, position in the search), so a run reproduces exactly and does not depend on
+which other problems share the batch. Budgets count every generated token and every PRM call,
+including samples that a search later prunes.
+
+Answer selection (``select``): an answer-less candidate never wins (``backend.mathgrade``):
+majority vote counts equivalent answers together, ties go to the answer seen first; Best-of-N
+takes the highest aggregated score among candidates with an answer (first on ties); weighted
+votes sum aggregated scores per answer. Beam search and DVTS pick by weighted vote over their
+finished beams.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from backend.generation.policy import Policy, SamplingParams
+from backend.generation.sampling import derive_seed
+from backend.tts.data import Problem
+from backend.tts.scoring import StepScorer, aggregate, split_steps
+from backend.tts.types import NEEDS_PRM, Budget, Candidate, ProblemResult, TTSConfig
+
+Progress = Callable[[float, str], None]
+
+
+def extract(text: str) -> str | None:
+    from backend.mathgrade import extract_answer
+
+    ans = extract_answer(text)
+    return ans if ans is not None and str(ans).strip() else None
+
+
+def is_correct(answer: str | None, reference: str | None) -> bool | None:
+    """None when the problem has no reference answer; a missing answer is wrong."""
+    if reference is None:
+        return None
+    if answer is None:
+        return False
+    from backend.mathgrade import is_equivalent
+
+    return bool(is_equivalent(answer, reference))
+
+
+def select(strategy: str, cands: Sequence[Candidate]) -> int | None:
+    """Index of the winning candidate (its answer is the strategy's answer), or None."""
+    from backend.mathgrade import is_equivalent, majority_vote
+
+    with_answer = [i for i, c in enumerate(cands) if c.answer is not None]
+    if not with_answer:
+        return None
+    if strategy in ("greedy",):
+        return with_answer[0]
+    if strategy == "bon":
+        return max(with_answer, key=lambda i: (cands[i].score or 0.0, -i))
+    weights = None if strategy == "majority" else [float(c.score or 0.0) for c in cands]
+    answer, _support = majority_vote([c.answer for c in cands], weights=weights)
+    if answer is None:
+        return None
+    members = [i for i in with_answer if is_equivalent(cands[i].answer, answer)] or with_answer
+    if strategy == "majority":
+        return members[0]
+    return max(members, key=lambda i: (cands[i].score or 0.0, -i))
+
+
+def finish(problem: Problem, strategy: str, n: int, cands: list[Candidate], budget: Budget,
+           tree: list[dict] | None = None) -> ProblemResult:
+    win = select(strategy, cands)
+    answer = None if win is None else cands[win].answer
+    return ProblemResult(problem.index, strategy, n, answer, is_correct(answer, problem.answer), budget, cands,
+                         tree, win)
+
+
+class Searcher:
+    """Runs strategies with one policy and (optionally) one step scorer."""
+
+    def __init__(self, policy: Policy, scorer: StepScorer | None, config: TTSConfig,
+                 should_stop: Callable[[], None] | None = None) -> None:
+        config.validate()
+        self.policy, self.scorer, self.cfg = policy, scorer, config
+        self.should_stop = should_stop
+        self.prm_seconds = 0.0
+
+    # -- building blocks ----------------------------------------------------------------------
+    def prompt(self, problem: Problem, prefix: str = "") -> str:
+        return self.cfg.prompt_template.format(problem=problem.problem) + prefix
+
+    def _generate(self, prompts: list[str], seeds: list[int], params: SamplingParams):
+        return self.policy.generate(prompts, seeds, params, batch_size=self.cfg.batch_size,
+                                    share_prefix=self.cfg.share_prefix, should_stop=self.should_stop)
+
+    def score(self, items: list[tuple[Problem, list[str]]], budgets: list[Budget]) -> list[list[float]]:
+        """Step scores of (problem, steps) items; charges one PRM call per item to its budget."""
+        import time
+
+        if self.scorer is None:
+            raise ValueError("this strategy needs a PRM (--prm)")
+        if not items:
+            return []
+        t0 = time.perf_counter()
+        scores = self.scorer([(p.problem, steps) for p, steps in items])
+        self.prm_seconds += time.perf_counter() - t0
+        for (_, steps), got, b in zip(items, scores, budgets):
+            if len(got) != len(steps):
+                raise ValueError(f"the PRM returned {len(got)} scores for {len(steps)} steps")
+            b.prm_calls += 1
+            b.prm_steps += len(steps)
+        return [list(map(float, s)) for s in scores]
+
+    def sample(self, problems: list[Problem], n: int, greedy: bool = False) -> list[list[Candidate]]:
+        """``n`` whole solutions per problem (sample j of a problem has the same seed in every run)."""
+        cfg = self.cfg
+        params = SamplingParams(0.0 if greedy else cfg.temperature, cfg.top_p, cfg.max_tokens, False, cfg.delimiter)
+        prompts = [self.prompt(p) for p in problems for _ in range(n)]
+        seeds = [derive_seed(cfg.seed, p.index, "sample", j) for p in problems for j in range(n)]
+        outs = self._generate(prompts, seeds, params)
+        return [[Candidate(o.text, split_steps(o.text, cfg.delimiter), extract(o.text), o.tokens, o.finish)
+                 for o in outs[i * n:(i + 1) * n]] for i in range(len(problems))]
+
+    def score_candidates(self, problems: list[Problem], groups: list[list[Candidate]]) -> list[Budget]:
+        """Fill ``scores``/``score`` of every candidate; returns the PRM cost of each candidate."""
+        items, owners, costs = [], [], []
+        for p, group in zip(problems, groups):
+            for c in group:
+                items.append((p, c.steps))
+                owners.append(c)
+                costs.append(Budget())
+        for c, s in zip(owners, self.score(items, costs)):
+            c.scores, c.score = s, aggregate(s, self.cfg.agg)
+        return costs
+
+    # -- strategies ---------------------------------------------------------------------------
+    def run(self, strategy: str, problems: list[Problem], progress: Progress | None = None) -> list[ProblemResult]:
+        """Run one strategy at budget ``cfg.n`` on every problem."""
+        if strategy in NEEDS_PRM and self.scorer is None:
+            raise ValueError(f"strategy {strategy!r} needs a PRM (--prm)")
+        if strategy in ("beam", "dvts"):
+            from backend.tts.tree import tree_search
+
+            return tree_search(self, strategy, problems, self.cfg.n, self.cfg.beam_width, progress)
+        if strategy == "greedy":
+            groups = self.sample(problems, 1, greedy=True)
+            return [finish(p, "greedy", 1, g, Budget(sum(c.tokens for c in g), 1)) for p, g in zip(problems, groups)]
+        return self.run_sampled(problems, [strategy], [self.cfg.n])[strategy][self.cfg.n]
+
+    def run_sampled(self, problems: list[Problem], strategies: Sequence[str], ns: Sequence[int]
+                    ) -> dict[str, dict[int, list[ProblemResult]]]:
+        """Majority / Best-of-N / weighted Best-of-N at every n in ``ns`` from ONE set of
+        max(ns) samples per problem: budget n uses the first n samples (as search-and-learn does),
+        and its budget counts exactly those n samples and their PRM calls."""
+        top = max(ns)
+        groups = self.sample(problems, top)
+        costs = None
+        if any(s in NEEDS_PRM for s in strategies):
+            costs = [self.score_candidates([p], [g]) for p, g in zip(problems, groups)]
+        out: dict[str, dict[int, list[ProblemResult]]] = {}
+        for s in strategies:
+            out[s] = {}
+            for n in ns:
+                res = []
+                for i, (p, g) in enumerate(zip(problems, groups)):
+                    b = Budget(sum(c.tokens for c in g[:n]), n)
+                    if s in NEEDS_PRM:
+                        for cost in costs[i][:n]:
+                            b = b.add(cost)
+                    sub = [Candidate(**c.to_dict()) for c in g[:n]]
+                    res.append(finish(p, s, n, sub, b))
+                out[s][n] = res
+        return out
