@@ -1,0 +1,377 @@
+"""Test-time scaling panel: sweep strategies over budgets and see which way of spending compute wins.
+
+Left: policy, PRM (a folder, a zoo model or the exact arithmetic reference scorer), problem
+file, strategies, budgets N and search settings; Run sweep / Stop. Right, three tabs:
+  * Curves: accuracy against N (log2 axis) and against generated tokens per problem, one curve
+    per strategy (greedy is a single point at N = 1);
+  * Difficulty: accuracy per Pass@1 bin at a chosen N, and the compute-optimal table (best
+    strategy per bin and N) with a recommendation for a token budget;
+  * Drill-down: pick a problem, strategy and N to see the search tree (or the N samples) with
+    every step's PRM score and the winning path.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QProgressBar, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from app.panels._tts_tree import SearchTreeView, chains_as_tree
+from app.panels.base import Panel, register_panel
+from app.widgets.pickers import ModelPicker, PathPicker
+from app.widgets.plots import CurvePlot, GroupedBarChart
+from app.widgets.tables import DictTable
+from backend.jobs import JobSpec
+
+KINDS = ("tts.sweep", "tts.run")
+STRATEGIES = ("greedy", "majority", "bon", "weighted_bon", "beam", "dvts")
+LABELS = {"greedy": "greedy", "majority": "majority vote", "bon": "Best-of-N", "weighted_bon": "weighted BoN",
+          "beam": "beam search", "dvts": "DVTS"}
+REFERENCE = "reference:arithmetic"
+
+
+def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setToolTip(tip)
+    return s
+
+
+def read_details(path: str | Path) -> dict[tuple[str, int, int], dict]:
+    """Per-problem results of a run keyed by (strategy, N, problem index)."""
+    out = {}
+    p = Path(path)
+    if p.is_file():
+        for line in p.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                d = json.loads(line)
+                out[(d["strategy"], int(d["n"]), int(d["index"]))] = d
+    return out
+
+
+@register_panel
+class TTSPanel(Panel):
+    panel_id = "tts"
+    title = "Test-time scaling"
+    description = "Best-of-N, beam search, DVTS and majority vote under a compute budget"
+    kinds = KINDS
+    order = 55
+
+    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(context, parent)
+        self._active: str | None = None
+        self.summary: dict | None = None
+        self.details: dict[tuple[str, int, int], dict] = {}
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._build_setup())
+        split.addWidget(self._build_views())
+        split.setStretchFactor(1, 1)
+        split.setSizes([330, 1000])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(split)
+
+    # -- building ---------------------------------------------------------------------------
+    def _build_setup(self) -> QWidget:
+        box = QGroupBox("Sweep")
+        zoo = self.context.zoo_root()
+        self.policy = ModelPicker(zoo, default="zoo:arith-policy", name_filter="policy")
+        self.prm = ModelPicker(zoo, default="zoo:arith-prm", name_filter="prm")
+        self.prm.combo.addItem(REFERENCE)
+        self.prm.combo.setToolTip("a PRM folder, a zoo PRM, or reference:arithmetic (exact checker for the demo's "
+                                  "chain problems: the ceiling a learned PRM could reach)")
+        self.data = PathPicker("file", "Problems (*.jsonl *.json)", "problems .jsonl (problem, answer, level)")
+        found = sorted((zoo / "data").glob("*.jsonl")) if (zoo / "data").is_dir() else []
+        if found:
+            self.data.set_value(str(next((f for f in found if "test" in f.name or "problem" in f.name), found[0])))
+        self.checks = {}
+        grid = QGridLayout()
+        for i, s in enumerate(STRATEGIES):
+            self.checks[s] = QCheckBox(LABELS[s])
+            self.checks[s].setChecked(True)
+            grid.addWidget(self.checks[s], i // 2, i % 2)
+        self.ns = QLineEdit("1,2,4,8,16")
+        self.ns.setToolTip("budgets N (samples / beams), comma-separated")
+        self.width_ = _spin(1, 256, 4, "beam width M: each kept beam is expanded M times; DVTS runs N/M subtrees")
+        self.steps = _spin(1, 64, 8, "most steps of a tree search")
+        self.temp = QDoubleSpinBox()
+        self.temp.setRange(0.0, 3.0)
+        self.temp.setSingleStep(0.1)
+        self.temp.setValue(0.8)
+        self.agg = QComboBox()
+        self.agg.addItems(["last", "min", "prod", "avg"])
+        self.agg.setToolTip("how step scores become one solution score")
+        self.limit = _spin(0, 100000, 40, "use only the first K problems (0 = all)")
+        self.seed = _spin(0, 2**31 - 1, 0, "random seed (runs reproduce exactly)")
+        self.run_btn = QPushButton("Run sweep")
+        self.run_btn.clicked.connect(self.start)
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.clicked.connect(self.stop)
+        self.stop_btn.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.status = QLabel("Choose a policy, a PRM and a problem file, then Run sweep.")
+        self.status.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Policy", self.policy)
+        form.addRow("PRM", self.prm)
+        form.addRow("Problems", self.data)
+        form.addRow("Strategies", grid)
+        form.addRow("Budgets N", self.ns)
+        form.addRow("Beam width M", self.width_)
+        form.addRow("Max steps", self.steps)
+        form.addRow("Temperature", self.temp)
+        form.addRow("Aggregation", self.agg)
+        form.addRow("Problems used", self.limit)
+        form.addRow("Seed", self.seed)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_btn)
+        buttons.addWidget(self.stop_btn)
+        lay = QVBoxLayout(box)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        lay.addStretch(1)
+        return box
+
+    def _build_views(self) -> QWidget:
+        self.tabs = QTabWidget()
+        curves = QWidget()
+        cl = QVBoxLayout(curves)
+        self.acc_plot = CurvePlot("Accuracy vs budget N (log₂ axis)", "N (samples or beams)", "accuracy")
+        self.tok_plot = CurvePlot("Accuracy vs generated tokens per problem (log₂ axis)", "tokens per problem", "accuracy")
+        self.budget_table = DictTable()
+        cl.addWidget(self.acc_plot, 3)
+        cl.addWidget(self.tok_plot, 3)
+        cl.addWidget(self.budget_table, 2)
+        self.tabs.addTab(curves, "Curves")
+
+        diff = QWidget()
+        dl = QVBoxLayout(diff)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Budget N"))
+        self.diff_n = QComboBox()
+        self.diff_n.currentIndexChanged.connect(self._draw_difficulty)
+        row.addWidget(self.diff_n)
+        row.addStretch(1)
+        self.rec_label = QLabel("")
+        self.rec_label.setWordWrap(True)
+        dl.addLayout(row)
+        self.bin_chart = GroupedBarChart("Accuracy per difficulty bin (policy Pass@1)", "accuracy")
+        dl.addWidget(self.bin_chart, 3)
+        dl.addWidget(QLabel("Compute-optimal strategy per difficulty bin and budget (accuracy, tokens/problem):"))
+        self.optimal_table = DictTable()
+        dl.addWidget(self.optimal_table, 2)
+        dl.addWidget(self.rec_label)
+        self.tabs.addTab(diff, "Difficulty")
+
+        drill = QWidget()
+        gl = QVBoxLayout(drill)
+        pick = QHBoxLayout()
+        self.pick_problem = QComboBox()
+        self.pick_strategy = QComboBox()
+        self.pick_n = QComboBox()
+        for w, label in ((self.pick_problem, "Problem"), (self.pick_strategy, "Strategy"), (self.pick_n, "N")):
+            pick.addWidget(QLabel(label))
+            pick.addWidget(w, 3 if w is self.pick_problem else 1)
+            w.currentIndexChanged.connect(self._draw_tree)
+        gl.addLayout(pick)
+        self.tree_info = QLabel("")
+        self.tree_info.setWordWrap(True)
+        gl.addWidget(self.tree_info)
+        self.tree = SearchTreeView()
+        gl.addWidget(self.tree, 4)
+        self.cand_table = DictTable()
+        gl.addWidget(self.cand_table, 2)
+        self.tabs.addTab(drill, "Drill-down")
+        return self.tabs
+
+    # -- running ----------------------------------------------------------------------------
+    def spec(self) -> JobSpec:
+        """The JobSpec the current controls describe (raises ValueError on bad input)."""
+        strategies = [s for s in STRATEGIES if self.checks[s].isChecked()]
+        if not strategies:
+            raise ValueError("choose at least one strategy")
+        try:
+            ns = sorted({int(x) for x in self.ns.text().split(",") if x.strip()})
+        except ValueError:
+            raise ValueError(f"budgets N must be comma-separated integers, got {self.ns.text()!r}") from None
+        if not ns or ns[0] < 1:
+            raise ValueError("budgets N must be positive integers")
+        if not self.policy.value() or not self.data.value():
+            raise ValueError("choose a policy and a problem file")
+        inputs = {"policy": self.policy.value(), "data": self.data.value()}
+        if self.prm.value():
+            inputs["prm"] = self.prm.value()
+        params = {"strategies": strategies, "ns": ns, "beam_width": self.width_.value(), "max_steps": self.steps.value(),
+                  "temperature": self.temp.value(), "agg": self.agg.currentText(), "seed": self.seed.value()}
+        if self.limit.value():
+            params["limit"] = self.limit.value()
+        return JobSpec("tts.sweep", params=params, inputs=inputs, label=f"tts sweep N≤{ns[-1]}")
+
+    def start(self) -> str | None:
+        try:
+            spec = self.spec()
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return None
+        self._active = self.submit(spec)
+        self.run_btn.setEnabled(False)
+        self.stop_btn.setEnabled(True)
+        self.progress.setValue(0)
+        self.status.setText(f"Run {self._active} queued.")
+        return self._active
+
+    def stop(self) -> None:
+        if self._active:
+            self.cancel(self._active)
+            self.status.setText("Stopping…")
+
+    def on_event(self, event) -> None:  # noqa: ANN001
+        if event.run_id != self._active:
+            return
+        d = event.data
+        if event.type == "progress":
+            if d.get("fraction") is not None:
+                self.progress.setValue(int(1000 * d["fraction"]))
+            if d.get("message"):
+                self.status.setText(d["message"])
+        elif event.type == "finished":
+            self.run_btn.setEnabled(True)
+            self.stop_btn.setEnabled(False)
+            self.status.setText(f"Run {event.run_id} {d.get('status')}.")
+
+    def on_run_failed(self, run) -> None:  # noqa: ANN001
+        self.status.setText(f"Run {run.id} {run.status}: {run.error or ''}")
+
+    # -- drawing ----------------------------------------------------------------------------
+    def show_run(self, run) -> None:  # noqa: ANN001
+        result = run.result or {}
+        if run.kind == "tts.run":          # one strategy at one N: show it as a one-point sweep
+            result = {"strategies": [result["strategy"]], "ns": [result["n"]], "bins": [], "compute_optimal": [],
+                      "problems": [], "details_file": result.get("details_file"),
+                      "runs": {result["strategy"]: {str(result["n"]): result}}}
+        self.summary = result
+        self.details = read_details(result.get("details_file", ""))
+        self._draw_curves()
+        ns = [str(n) for n in result.get("ns", [])]
+        for combo, items in ((self.diff_n, ns), (self.pick_n, ns),
+                             (self.pick_strategy, list(result.get("runs", {})))):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(items)
+            combo.blockSignals(False)
+        self.diff_n.setCurrentIndex(len(ns) - 1)
+        self.pick_n.setCurrentIndex(len(ns) - 1)
+        if "beam" in result.get("runs", {}):
+            self.pick_strategy.setCurrentText("beam")
+        self.pick_problem.blockSignals(True)
+        self.pick_problem.clear()
+        for p in result.get("problems", []):
+            self.pick_problem.addItem(f"#{p['index']}  {p['problem']}  (answer {p['answer']}, Pass@1 {p['pass1']:.2f})",
+                                      p["index"])
+        if not result.get("problems"):
+            for idx in sorted({k[2] for k in self.details}):
+                self.pick_problem.addItem(f"#{idx}", idx)
+        self.pick_problem.blockSignals(False)
+        self._draw_difficulty()
+        self._draw_tree()
+        self.status.setText(f"Showing run {run.id}.")
+
+    def _draw_curves(self) -> None:
+        s = self.summary or {}
+        self.acc_plot.clear_curves()
+        self.tok_plot.clear_curves()
+        rows = []
+        for strat, by_n in s.get("runs", {}).items():
+            pts = sorted((int(n), e) for n, e in by_n.items() if e.get("accuracy") is not None)
+            if not pts:
+                continue
+            name = LABELS.get(strat, strat)
+            self.acc_plot.set_curve(name, [math.log2(n) for n, _ in pts], [e["accuracy"] for _, e in pts])
+            self.tok_plot.set_curve(name, [math.log2(max(1.0, e["tokens"])) for _, e in pts],
+                                    [e["accuracy"] for _, e in pts])
+            for n, e in pts:
+                rows.append({"strategy": name, "N": n, "accuracy": e["accuracy"], "tokens/problem": e["tokens"],
+                             "PRM calls/problem": e["prm_calls"], "samples/problem": e["samples"]})
+        ns = [int(n) for n in s.get("ns", [])]
+        self.acc_plot.getAxis("bottom").setTicks([[(math.log2(n), str(n)) for n in ns]])
+        toks = sorted({e["tokens"] for by_n in s.get("runs", {}).values() for e in by_n.values() if e.get("tokens")})
+        if toks:
+            lo, hi = int(math.floor(math.log2(max(1, toks[0])))), int(math.ceil(math.log2(max(1, toks[-1]))))
+            self.tok_plot.getAxis("bottom").setTicks([[(k, str(2 ** k)) for k in range(lo, hi + 1)]])
+        for plot in (self.acc_plot, self.tok_plot):
+            plot.setYRange(0, 1.02)
+        self.budget_table.set_rows(rows)
+
+    def _draw_difficulty(self) -> None:
+        s = self.summary or {}
+        n = self.diff_n.currentText()
+        bins = s.get("bins", [])
+        if not n or not bins:
+            self.bin_chart.set_data([], {})
+            self.optimal_table.set_rows([])
+            return
+        cats = [f"{b}\n{s['bin_counts'].get(b, 0)} problems" for b in bins]
+        series = {}
+        for strat, by_n in s["runs"].items():
+            e = by_n.get(n) or (by_n.get("1") if strat == "greedy" else None)
+            if e:
+                series[LABELS.get(strat, strat) + (" (N=1)" if strat == "greedy" else "")] = [
+                    (e["per_bin"][b]["accuracy"] or 0.0) for b in bins]
+        self.bin_chart.set_data(cats, series)
+        self.bin_chart.setYRange(0, 1.02)
+        table: dict[str, dict] = {}
+        for r in s.get("compute_optimal", []):
+            table.setdefault(r["bin"], {"bin": r["bin"]})[f"N={r['n']}"] = (
+                f"{LABELS.get(r['strategy'], r['strategy'])} ({r['accuracy']:.2f}, {r['tokens']:.0f} tok)")
+        self.optimal_table.set_rows(list(table.values()))
+        from backend.tts.sweep import recommend   # numpy only; no torch
+
+        budget = max((e["tokens"] for by_n in s["runs"].values() for k, e in by_n.items() if k == n), default=0.0)
+        rec = recommend(s, budget)
+        self.rec_label.setText("" if rec is None else (
+            f"For up to {budget:.0f} generated tokens per problem (the costliest strategy at N={n}), the most accurate "
+            f"choice measured is {LABELS.get(rec['strategy'], rec['strategy'])} at N={rec['n']}: accuracy "
+            f"{rec['accuracy']:.3f} with {rec['tokens']:.0f} tokens and {rec['prm_calls']:.0f} PRM calls per problem. "
+            f"Bins use Pass@1 measured on these same problems."))
+
+    def _draw_tree(self) -> None:
+        if not self.details or self.pick_problem.currentIndex() < 0:
+            self.tree.set_tree([], None)
+            return
+        strat, n, idx = self.pick_strategy.currentText(), self.pick_n.currentText(), self.pick_problem.currentData()
+        d = self.details.get((strat, int(n) if n else 0, idx)) or (
+            self.details.get((strat, 1, idx)) if strat == "greedy" else None)
+        if d is None:
+            self.tree.set_tree([], None)
+            self.tree_info.setText(f"{LABELS.get(strat, strat)} was not run at N={n}.")
+            self.cand_table.set_rows([])
+            return
+        cands = d["candidates"]
+        win = d.get("winner")
+        if d.get("tree"):
+            nodes, win_node = d["tree"], (cands[win]["node"] if win is not None else None)
+        else:
+            nodes = chains_as_tree(cands)
+            last = {nd["candidate"]: nd["id"] for nd in nodes}
+            win_node = last.get(win)
+        problem = next((p for p in (self.summary or {}).get("problems", []) if p["index"] == idx), {})
+        self.tree.set_tree(nodes, win_node, f"Problem: {problem.get('problem', idx)}")
+        b = d["budget"]
+        verdict = {True: "correct", False: "wrong", None: "no reference"}[d.get("correct")]
+        self.tree_info.setText(
+            f"{LABELS.get(strat, strat)}, N={d['n']}: chose <b>{d.get('answer')}</b> ({verdict}; reference "
+            f"{problem.get('answer', '?')}). Spent {b['tokens']} tokens, {b['samples']} samples, {b['prm_calls']} PRM "
+            f"calls. Blue: winning path; colour: PRM score (red 0 → green 1); faded: pruned; dashed: truncated.")
+        self.cand_table.set_rows([{"#": i, "won": "★" if i == win else "", "answer": c.get("answer"),
+                                   "score": c.get("score"), "steps": " | ".join(c.get("steps", [])),
+                                   "step scores": " ".join(f"{x:.2f}" for x in (c.get("scores") or [])),
+                                   "tokens": c.get("tokens")} for i, c in enumerate(cands)])
