@@ -1,0 +1,322 @@
+"""Equation discovery panel: fit sparse governing equations, or run the proposer loop.
+
+Left: where the data comes from (a built-in system with noise, or a CSV/NPZ/frames file), the
+library and optimizer, coordinates for frames, and the proposer (built-in, an OpenAI-compatible
+endpoint, or a local HF model folder). Right: the data (time series and phase portrait), the
+discovered equations typeset with matplotlib mathtext and their scores, the extrapolation past
+the training window, derivative residuals, and the proposer transcript with the images it saw.
+Everything is redrawn from the run's output folder, so runs open from the history too.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget, QTextEdit, QVBoxLayout, QWidget,
+)
+
+from app.panels.base import Panel, register_panel
+from app.widgets.pickers import PathPicker
+from app.widgets.plots import CurvePlot
+from app.widgets.tables import DictTable
+from backend.jobs import JobSpec
+
+SYSTEMS = ["lorenz", "vanderpol", "duffing", "pendulum", "lotka_volterra", "sir", "pendulum_video"]
+DEFAULT_LIBRARY = {"pendulum": "poly1+trig1", "pendulum_video": "poly1+trig1", "lotka_volterra": "poly2", "sir": "poly2"}
+
+
+def latex_pixmap(lines: list[str], fontsize: int = 15) -> QPixmap:
+    """Typeset ``$...$`` lines with matplotlib mathtext (Agg) into a pixmap."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 0.55 * max(1, len(lines)) + 0.2))
+    FigureCanvasAgg(fig)
+    for i, line in enumerate(lines):
+        fig.text(0.01, 1 - (i + 0.75) / max(1, len(lines)), f"${line}$", fontsize=fontsize, va="center")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", facecolor="white")
+    pix = QPixmap()
+    pix.loadFromData(buf.getvalue(), "PNG")
+    return pix
+
+
+def _image_label(path: Path, width: int = 620) -> QLabel:
+    label = QLabel()
+    pix = QPixmap(str(path))
+    if not pix.isNull() and pix.width() > width:
+        pix = pix.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+    label.setPixmap(pix)
+    label.setToolTip(str(path))
+    return label
+
+
+@register_panel
+class EquationsPanel(Panel):
+    panel_id = "equations"
+    title = "Equation discovery"
+    description = "Governing equations (and coordinates) from time series: SINDy and a proposer loop."
+    kinds = ("equations.fit", "equations.discover", "equations.system")
+    order = 40
+
+    def __init__(self, context, parent=None) -> None:  # noqa: ANN001
+        super().__init__(context, parent)
+        self.current: str | None = None
+        self.transcript: dict | None = None
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(self._controls())
+        split.addWidget(self._views())
+        split.setStretchFactor(1, 1)
+        split.setSizes([330, 1000])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(split)
+
+    # -- building ---------------------------------------------------------------------------
+    def _controls(self) -> QWidget:
+        box = QWidget()
+        box.setMinimumWidth(300)
+        box.setMaximumWidth(380)
+        v = QVBoxLayout(box)
+        src = QGroupBox("Data")
+        f = QFormLayout(src)
+        self.source = QComboBox()
+        self.source.addItems(["Built-in system", "Data file"])
+        self.system = QComboBox()
+        self.system.addItems(SYSTEMS)
+        self.system.currentTextChanged.connect(lambda s: self.library.setText(DEFAULT_LIBRARY.get(s, "poly3")))
+        self.noise = QDoubleSpinBox(decimals=3, maximum=1.0, singleStep=0.005)
+        self.noise.setToolTip("Gaussian noise as a fraction of each state's standard deviation")
+        self.data = PathPicker("file", "Data (*.csv *.npz);;All files (*)", "CSV / NPZ file or frames folder")
+        self.coords = QComboBox()
+        self.coords.addItems(["auto", "none", "track", "pca", "autoencoder"])
+        self.coords.setToolTip("coordinates for image frames: track the object, PCA, or an autoencoder")
+        for label, w in (("Source", self.source), ("System", self.system), ("Noise", self.noise), ("File", self.data),
+                         ("Coordinates", self.coords)):
+            f.addRow(label, w)
+        v.addWidget(src)
+        fit = QGroupBox("Library and optimizer")
+        f = QFormLayout(fit)
+        self.library = QLineEdit("poly3")
+        self.library.setToolTip("polyN, trigN or a sum such as poly2+trig1")
+        self.terms = QLineEdit()
+        self.terms.setPlaceholderText("extra terms, e.g. x*exp(-y), sin(2*x)")
+        self.derivative = QComboBox()
+        self.derivative.addItems(["finite_difference", "savgol", "spectral"])
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(["stlsq", "sr3", "sr3-l1"])
+        self.threshold = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=100.0, value=0.1, singleStep=0.05)
+        self.ensemble = QSpinBox(minimum=0, maximum=200)
+        self.ensemble.setToolTip("bagged models (0 = no ensemble)")
+        self.select = QCheckBox("choose the threshold by AIC")
+        for label, w in (("Library", self.library), ("Extra terms", self.terms), ("Derivative", self.derivative),
+                         ("Optimizer", self.optimizer), ("Threshold", self.threshold), ("Ensemble", self.ensemble),
+                         ("", self.select)):
+            f.addRow(label, w)
+        v.addWidget(fit)
+        prop = QGroupBox("Proposer loop")
+        f = QFormLayout(prop)
+        self.proposer = QComboBox()
+        self.proposer.addItems(["builtin", "openai", "hf"])
+        self.base_url = QLineEdit()
+        self.base_url.setPlaceholderText("http://127.0.0.1:8000/v1")
+        self.model = QLineEdit()
+        self.model.setPlaceholderText("model name, or HF model folder")
+        self.api_key = QLineEdit()
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.rounds = QSpinBox(minimum=1, maximum=20, value=4)
+        for label, w in (("Proposer", self.proposer), ("Endpoint", self.base_url), ("Model", self.model),
+                         ("API key", self.api_key), ("Rounds", self.rounds)):
+            f.addRow(label, w)
+        v.addWidget(prop)
+        row = QHBoxLayout()
+        self.fit_btn = QPushButton("Fit")
+        self.fit_btn.clicked.connect(lambda: self.start("fit"))
+        self.loop_btn = QPushButton("Discover (loop)")
+        self.loop_btn.clicked.connect(lambda: self.start("discover"))
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setEnabled(False)
+        self.stop_btn.clicked.connect(lambda: self.current and self.cancel(self.current))
+        for b in (self.fit_btn, self.loop_btn, self.stop_btn):
+            row.addWidget(b)
+        v.addLayout(row)
+        self.status = QLabel("Pick data and press Fit.")
+        self.status.setWordWrap(True)
+        v.addWidget(self.status)
+        v.addStretch(1)
+        return box
+
+    def _views(self) -> QWidget:
+        self.tabs = QTabWidget()
+        data = QWidget()
+        dl = QHBoxLayout(data)
+        self.series_plot = CurvePlot("states over time", "t", "state")
+        self.phase_plot = CurvePlot("phase portrait", "", "")
+        dl.addWidget(self.series_plot, 3)
+        dl.addWidget(self.phase_plot, 2)
+        self.tabs.addTab(data, "Data")
+        eq = QWidget()
+        el = QVBoxLayout(eq)
+        self.eq_label = QLabel("No model yet.")
+        self.eq_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.eq_label.setStyleSheet("background: white; padding: 8px;")
+        self.metrics_table = DictTable()
+        el.addWidget(self.eq_label)
+        el.addWidget(self.metrics_table, 1)
+        self.tabs.addTab(eq, "Equations")
+        self.extrap_plot = CurvePlot("data vs model past the training window", "t", "state")
+        self.tabs.addTab(self.extrap_plot, "Extrapolation")
+        self.resid_plot = CurvePlot("derivative residual (measured - model) on the training part", "t", "residual")
+        self.tabs.addTab(self.resid_plot, "Residuals")
+        tr = QSplitter(Qt.Orientation.Horizontal)
+        self.round_list = QListWidget()
+        self.round_list.currentRowChanged.connect(self._show_round)
+        right = QSplitter(Qt.Orientation.Vertical)
+        self.round_text = QTextEdit(readOnly=True)
+        self.round_images = QWidget()
+        QVBoxLayout(self.round_images)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.round_images)
+        right.addWidget(self.round_text)
+        right.addWidget(scroll)
+        right.setSizes([220, 420])
+        tr.addWidget(self.round_list)
+        tr.addWidget(right)
+        tr.setSizes([200, 800])
+        self.tabs.addTab(tr, "Proposer transcript")
+        return self.tabs
+
+    # -- running ----------------------------------------------------------------------------
+    def spec(self, mode: str) -> JobSpec:
+        params: dict = {"library": self.library.text().strip() or "poly3", "derivative": self.derivative.currentText(),
+                        "optimizer": self.optimizer.currentText(), "threshold": self.threshold.value(),
+                        "ensemble": self.ensemble.value(), "select": self.select.isChecked(),
+                        "custom_terms": [t.strip() for t in self.terms.text().split(",") if t.strip()]}
+        if self.coords.currentText() != "auto":
+            params["coords"] = self.coords.currentText()
+        inputs: dict = {}
+        if self.source.currentIndex() == 0:
+            params.update(system=self.system.currentText(), noise=self.noise.value())
+        else:
+            if not self.data.value():
+                raise ValueError("choose a data file first")
+            inputs["data"] = self.data.value()
+        if mode == "discover":
+            params["rounds"] = self.rounds.value()
+            kind = self.proposer.currentText()
+            prop = {"kind": kind}
+            if kind == "openai":
+                prop.update(base_url=self.base_url.text().strip(), model=self.model.text().strip(),
+                            api_key=self.api_key.text())
+            elif kind == "hf":
+                inputs["proposer_model"] = self.model.text().strip()
+            params["proposer"] = prop
+        return JobSpec(f"equations.{mode}", params=params, inputs=inputs, label=f"equations {mode}")
+
+    def start(self, mode: str = "fit") -> str | None:
+        try:
+            spec = self.spec(mode)
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return None
+        self.current = self.submit(spec)
+        for b in (self.fit_btn, self.loop_btn):
+            b.setEnabled(False)
+        self.stop_btn.setEnabled(True)
+        self.status.setText(f"running {spec.kind}…")
+        return self.current
+
+    def _idle(self) -> None:
+        for b in (self.fit_btn, self.loop_btn):
+            b.setEnabled(True)
+        self.stop_btn.setEnabled(False)
+
+    def on_event(self, event) -> None:  # noqa: ANN001
+        if event.type == "progress" and event.data.get("message"):
+            self.status.setText(event.data["message"])
+
+    def on_run_failed(self, run) -> None:  # noqa: ANN001
+        self._idle()
+        self.status.setText(f"{run.status}: {run.error or ''}")
+
+    # -- drawing ----------------------------------------------------------------------------
+    def show_run(self, run) -> None:  # noqa: ANN001
+        self._idle()
+        res = run.result or {}
+        if run.spec.kind == "equations.system":
+            self.status.setText(f"wrote {res.get('out')}")
+            return
+        m = res.get("metrics", {})
+        self.status.setText(f"{m.get('n_terms', '?')} terms; extrapolation rel. L2 "
+                            f"{m.get('extrapolation_rel_l2', float('nan')):.3g}")
+        self.eq_label.setPixmap(latex_pixmap(res.get("latex", [])))
+        self.metrics_table.set_rows([{"metric": k, "value": v} for k, v in m.items()])
+        if res.get("series") and Path(res["series"]).is_file():
+            self._draw_series(np.load(res["series"]))
+        self.transcript = None
+        self.round_list.clear()
+        if res.get("transcript") and Path(res["transcript"]).is_file():
+            self.transcript = json.loads(Path(res["transcript"]).read_text(encoding="utf-8"))
+            self.transcript_dir = Path(res["transcript"]).parent
+            for r in self.transcript["rounds"]:
+                best = " (best)" if r["round"] == self.transcript["best_round"] else ""
+                self.round_list.addItem(f"round {r['round']}{best}: score {r['score']:.3g}")
+            self.round_list.setCurrentRow(self.transcript["best_round"])
+        self.tabs.setCurrentIndex(1)
+
+    def _draw_series(self, s) -> None:  # noqa: ANN001
+        names = [str(n) for n in s["names"]]
+        t, x, n_train = s["t"], s["x"], int(s["n_train"])
+        step = max(1, len(t) // 3000)
+        for plot in (self.series_plot, self.phase_plot, self.extrap_plot, self.resid_plot):
+            plot.clear_curves()
+        for i, n in enumerate(names):
+            self.series_plot.set_curve(n, t[::step], x[::step, i], symbol=None)
+            self.resid_plot.set_curve(f"d{n}/dt", t[:n_train:step], (s["dx"][:, i] - s["fitted"][:, i])[::step], symbol=None)
+        if len(names) >= 2:
+            self.phase_plot.setLabel("bottom", names[0])
+            self.phase_plot.setLabel("left", names[1])
+            self.phase_plot.set_curve("data", x[::step, 0], x[::step, 1], symbol=None)
+            if len(s["prediction"]):
+                self.phase_plot.set_curve("model", s["prediction"][:, 0], s["prediction"][:, 1], symbol=None, dashed=True)
+        pt, pred = s["prediction_t"], s["prediction"]
+        if len(pred):
+            lo = max(0, n_train - 1 - (len(t) - n_train))  # as much training context as horizon
+            for i, n in enumerate(names):
+                self.extrap_plot.set_curve(f"{n} data", t[lo::step], x[lo::step, i], symbol=None)
+                self.extrap_plot.set_curve(f"{n} model", pt[::step], pred[::step, i], symbol=None, dashed=True)
+            import pyqtgraph as pg
+
+            self.extrap_plot.addItem(pg.InfiniteLine(float(t[n_train - 1]), angle=90, label="end of training",
+                                                     pen=pg.mkPen("#dddd55", width=2, style=Qt.PenStyle.DashLine),
+                                                     labelOpts={"position": 0.95, "color": "#dddd55"}))
+
+    def _show_round(self, row: int) -> None:
+        if not self.transcript or row < 0 or row >= len(self.transcript["rounds"]):
+            return
+        r = self.transcript["rounds"][row]
+        prop = r.get("proposal") or {}
+        lines = [*r["equations"], "", f"score {r['score']:.4g}; custom terms: {', '.join(r['custom_terms']) or 'none'}"]
+        if r.get("request_text"):
+            lines += ["", "— what the proposer was told —", r["request_text"]]
+        if prop:
+            lines += ["", "— reply —", prop.get("raw", ""), "", f"accepted: {prop.get('accepted')}",
+                      f"rejected: {prop.get('rejected')}", f"removed: {prop.get('removed')}"]
+        if r.get("proposal_error"):
+            lines += ["", f"proposer failed: {r['proposal_error']}"]
+        self.round_text.setPlainText("\n".join(lines))
+        lay = self.round_images.layout()
+        while lay.count():
+            w = lay.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        for name, rel in r.get("images", {}).items():
+            lay.addWidget(QLabel(f"<b>{name}</b>"))
+            lay.addWidget(_image_label(self.transcript_dir / rel))
