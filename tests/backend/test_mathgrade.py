@@ -1,7 +1,11 @@
 """Grader cases of the research note (§6 items 17-21) and the extraction / vote rules."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +98,14 @@ def test_works_from_worker_thread():
     t = threading.Thread(target=lambda: out.setdefault("v", is_equivalent("(x+1)^2", "x^2+2x+1")))
     t.start(); t.join(30)
     assert out["v"] is True
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("args,equiv", [(["1/2", "0.5"], True), (["Step 1: 1+1=2\nAnswer: 2", "3"], False)])
+def test_grade_cli(args, equiv):
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "grade", *args, "--json"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["equivalent"] is equiv
