@@ -72,7 +72,16 @@ def _inputs(args: argparse.Namespace) -> dict:
         inputs["prm"] = path(args.prm)
     if Path(inputs["out"]).exists():
         raise FileExistsError(f"output folder {inputs['out']} already exists; choose another or remove it first")
+    from backend.tts.data import load_problems   # fail fast on a bad file, before loading any model
+
+    load_problems(inputs["data"])
     return inputs
+
+
+def _check_prm(strategies: list[str], args: argparse.Namespace) -> None:
+    needs = [s for s in strategies if s in ("bon", "weighted_bon", "beam", "dvts")]
+    if needs and not args.prm:
+        raise ValueError(f"strategy {needs[0]} needs a PRM: pass --prm DIR, zoo:NAME or reference:arithmetic")
 
 
 def _params(args: argparse.Namespace) -> dict:
@@ -94,6 +103,7 @@ def _fmt(result: dict) -> str:
 def _run(args: argparse.Namespace) -> int:
     from backend.jobs import JobSpec
 
+    _check_prm([args.strategy], args)
     params = {**_params(args), "strategy": args.strategy, "n": args.n}
     spec = JobSpec("tts.run", params=params, inputs=_inputs(args), device=args.device, label=f"tts {args.strategy}")
     return run_job(spec, args, summarize=_fmt)
@@ -118,6 +128,7 @@ def _sweep(args: argparse.Namespace) -> int:
     bad = [s for s in strategies if s not in _STRATS]
     if bad:
         raise ValueError(f"unknown strategy {bad[0]!r}; known: {', '.join(_STRATS)}")
+    _check_prm(strategies, args)
     try:
         thresholds = [float(x) for x in args.thresholds.split(",") if x.strip()]
     except ValueError:

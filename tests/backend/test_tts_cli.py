@@ -55,7 +55,8 @@ def test_run_and_sweep_write_outputs_and_json(setup):
     assert res["compute_optimal"] and (sweep_out / "sweep.json").is_file()
     assert data.read_bytes() == before                      # inputs untouched
 
-    r = cli(root, "tts", "sweep", "--policy", str(policy), "--data", str(data), "--out", str(sweep_out))
+    r = cli(root, "tts", "sweep", "--policy", str(policy), "--data", str(data), "--strategies", "majority",
+            "--out", str(sweep_out))
     assert r.returncode == 2 and "already exists" in r.stderr
 
 
@@ -65,8 +66,8 @@ def test_bad_input_gives_a_clear_message(setup):
     bad.write_text('{"problem": "1+1", "answer": "2"}\n{"answer": "3"}\n')
     r = cli(root, "tts", "run", "--policy", str(policy), "--data", str(bad), "--strategy", "majority",
             "--out", str(root / "bad_out"), *SMALL)
-    assert r.returncode == 1 and "bad.jsonl line 2: field 'problem'" in r.stderr
+    assert r.returncode == 2 and "bad.jsonl line 2: field 'problem'" in r.stderr
     r = cli(root, "tts", "run", "--policy", str(policy), "--data", str(data), "--strategy", "beam",
             "--out", str(root / "noprm"), *SMALL)
-    assert r.returncode == 1 and "needs a PRM" in r.stderr
+    assert r.returncode == 2 and "needs a PRM" in r.stderr
     assert not (root / "bad_out").exists() and not (root / "noprm").exists()
