@@ -117,5 +117,37 @@ def load_scorer(spec: str | Path | None, device: str = "cpu") -> StepScorer | No
         path = resolve_model(str(spec))
     elif not Path(spec).is_dir():
         raise FileNotFoundError(f"PRM folder {spec} does not exist")
-    prm = load_prm(path, device)
-    return prm.score_batch
+    return PRMAdapter(load_prm(path, device))
+
+
+_STEP_LABEL = re.compile(r"^\s*Step\s+\d+\s*[:.]\s*")
+_ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*:", re.IGNORECASE)
+
+
+class PRMAdapter:
+    """Feeds a ``backend.prm`` scorer the steps the way PRMs are trained (the zoo PRM too): the
+    ``Step k:`` label removed and the final ``Answer:`` line not scored. The answer line takes the
+    score of the step before it (the PRM-last of its prefix), so every line still gets one score.
+    """
+
+    def __init__(self, prm) -> None:  # noqa: ANN001 - a backend.prm scorer
+        self.prm = prm
+
+    def __call__(self, items: Sequence[tuple[str, list[str]]]) -> list[list[float]]:
+        plans, batch = [], []
+        for problem, lines in items:
+            steps, index = [], []
+            for line in lines:
+                if _ANSWER_LINE.match(line) and steps:
+                    index.append(len(steps) - 1)          # inherits the last step's score
+                else:
+                    steps.append(_STEP_LABEL.sub("", line).strip() or line)
+                    index.append(len(steps) - 1)
+            plans.append(index)
+            batch.append((problem, steps))
+        todo = [i for i, (_, steps) in enumerate(batch) if steps]     # nothing to score: no call
+        got = self.prm.score_batch([batch[i] for i in todo]) if todo else []
+        scored = [[] for _ in batch]
+        for i, s in zip(todo, got):
+            scored[i] = list(s)
+        return [[float(s[i]) for i in index] for s, index in zip(scored, plans)]

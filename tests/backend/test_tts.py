@@ -189,3 +189,32 @@ def test_problem_file_errors_name_file_and_line(tmp_path):
     assert load_problems(f)[0].answer == "3" and load_problems(f)[0].level == 2
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_problems(tmp_path / "missing.jsonl")
+
+
+def test_a_real_prm_folder_scores_search_steps(searcher_factory, tmp_path):
+    """A tiny random token-classification PRM loaded through backend.prm drives beam search."""
+    from transformers import LlamaConfig, LlamaForTokenClassification
+
+    from backend.ttrl.tiny import char_tokenizer
+    from backend.tts.scoring import load_scorer
+
+    tok = char_tokenizer()
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                      num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256, num_labels=2,
+                      pad_token_id=tok.pad_token_id)
+    folder = tmp_path / "prm"
+    LlamaForTokenClassification(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    (folder / "benchtop_prm.json").write_text(json.dumps({
+        "style": "token-classification", "prefix_template": "Problem: {problem}\n", "step_separator": "\n",
+        "positive_label": 1}))
+    scorer = load_scorer(str(folder), "cpu")
+    lines = ["Step 1: 4+5=9", "Step 2: 9*2=18", "Answer: 18"]
+    got = scorer([("(4+5)*2", lines), ("(4+5)*2", lines[:2]), ("9-4", [])])
+    assert len(got[0]) == 3 and got[0][2] == got[0][1] and got[0][:2] == pytest.approx(got[1])   # answer inherits
+    assert got[2] == [] and all(0.0 <= x <= 1.0 for x in got[0])
+    s = searcher_factory()
+    s.scorer = scorer
+    for r in s.run("beam", problems()):
+        assert r.budget.prm_calls == len([nd for nd in r.tree if nd["status"] != "truncated"])
