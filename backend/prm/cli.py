@@ -1,0 +1,97 @@
+"""``python main.py prm score|processbench``: process reward models from the command line.
+
+    python main.py prm score --prm DIR --input IN.jsonl --out OUT.jsonl
+    python main.py prm processbench --prm DIR --data FILE.jsonl [--threshold T] [--json]
+
+``--prm`` is a model folder or ``zoo:NAME``. Malformed input lines are reported (file:line) on
+stderr and in the JSON result; the other lines are still scored.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from backend.cli.common import add_json_flag, run_job
+from backend.jobs import JobSpec
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prm", required=True, help="PRM folder (with benchtop_prm.json) or zoo:NAME")
+    p.add_argument("--threshold", type=float, default=0.5, help="a step below this is wrong (default 0.5)")
+    p.add_argument("--samples", type=int, help="generative PRMs: judgements averaged per step")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA, else fp32), float32, bfloat16, float16")
+    add_json_flag(p)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("prm", help="process reward models: score steps, ProcessBench")
+    ps = p.add_subparsers(dest="prm_command", required=True, metavar="{score,processbench}")
+    s = ps.add_parser("score", help="score every step of each solution in a JSONL file")
+    s.add_argument("--input", required=True, help="JSONL: problem + steps (list) or solution (text)")
+    s.add_argument("--out", required=True, help="output JSONL (written atomically)")
+    s.add_argument("--split", default="auto", choices=("auto", "blank", "step", "line", "regex"),
+                   help="how to split 'solution' text into steps")
+    s.add_argument("--pattern", help="regex for --split regex")
+    _common(s)
+    s.set_defaults(func=_score)
+    b = ps.add_parser("processbench", help="earliest-error F1 per subset and averaged, threshold sweep")
+    b.add_argument("--data", required=True, help="ProcessBench JSONL (or JSON array)")
+    b.add_argument("--limit", type=int, help="use only the first K records")
+    _common(b)
+    b.set_defaults(func=_processbench)
+
+
+def _params(args) -> dict:
+    out = {"prm": args.prm, "threshold": args.threshold, "dtype": args.dtype}
+    if args.samples:
+        out["samples"] = args.samples
+    return out
+
+
+def _score(args: argparse.Namespace) -> int:
+    inp, out = Path(args.input), Path(args.out)
+    if not inp.is_file():
+        raise FileNotFoundError(f"{inp}: no such file")
+    if out.resolve() == inp.resolve():
+        raise ValueError(f"--out {out} is the input file; choose another path (inputs are never modified)")
+    params = {**_params(args), "out": str(out.resolve()), "split": args.split, "pattern": args.pattern}
+    spec = JobSpec(kind="prm.score", params=params, inputs={"input": str(inp.resolve())}, device=args.device,
+                   label=f"prm score {inp.name}")
+    return run_job(spec, args, summarize=_score_summary)
+
+
+def _score_summary(r: dict) -> str:
+    lines = [f"scored {r['n']} solutions with {', '.join(r['prms'])} -> {r['out']}"]
+    lines += [f"skipped {e}" for e in r.get("errors", [])]
+    return "\n".join(lines)
+
+
+def _processbench(args: argparse.Namespace) -> int:
+    data = args.data
+    if not str(data).startswith("zoo:"):
+        if not Path(data).is_file():
+            raise FileNotFoundError(f"{data}: no such file")
+        data = str(Path(data).resolve())
+    params = {**_params(args), **({"limit": args.limit} if args.limit else {})}
+    spec = JobSpec(kind="prm.processbench", params=params, inputs={"data": data}, device=args.device,
+                   label=f"ProcessBench {Path(str(data)).name}")
+    return run_job(spec, args, summarize=_pb_summary)
+
+
+def _fmt(x) -> str:
+    return "  n/a" if x is None else f"{x:5.1f}"
+
+
+def _pb_summary(r: dict) -> str:
+    lines = [f"ProcessBench, {r['prm']} at threshold {r['threshold']:g}",
+             f"{'subset':<16}{'error acc':>10}{'correct acc':>12}{'F1':>7}{'n':>6}"]
+    for name, v in r["subsets"].items():
+        lines.append(f"{name:<16}{_fmt(v['acc_error']):>10}{_fmt(v['acc_correct']):>12}{_fmt(v['f1']):>7}"
+                     f"{v['n_error'] + v['n_correct']:>6}")
+    lines.append(f"{'average F1':<16}{'':>22}{_fmt(r['average_f1']):>7}")
+    sw = r["sweep"]
+    if sw.get("best_threshold") is not None:
+        lines.append(f"best threshold {sw['best_threshold']:g} -> average F1 {sw['best_average_f1']:.1f}")
+    lines += [f"skipped {e}" for e in r.get("errors", [])]
+    return "\n".join(lines)
