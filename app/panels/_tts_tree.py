@@ -10,7 +10,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 
-BOX_W, BOX_H, GAP_X, GAP_Y = 190, 40, 46, 10
+BOX_W, BOX_H, GAP_X, GAP_Y = 160, 40, 34, 8
 WIN = QColor("#0072B2")
 
 
@@ -81,6 +81,7 @@ class SearchTreeView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.node_count = 0
+        self._focus: tuple[float, float] | None = None
 
     def wheelEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override: zoom
         f = 1.15 if event.angleDelta().y() > 0 else 1 / 1.15
@@ -133,6 +134,29 @@ class SearchTreeView(QGraphicsView):
             text.setPos(x + 3, y)
             text.setToolTip(tip)
         self.setSceneRect(scene.itemsBoundingRect().adjusted(-10, -10, 10, 10))
+        self._focus = pos.get(winner_node) if winner_node is not None else None
+        self.fit()
+
+    def fit(self) -> None:
+        """Scale so the whole tree fits (never enlarged, never below 45 % so text stays readable;
+        beyond that it scrolls), then centre the winning answer's node (or the top of the tree)."""
+        rect = self.sceneRect()
+        if rect.width() <= 0:
+            return
+        self.resetTransform()
+        wfit = (self.viewport().width() - 4) / rect.width()
+        hfit = (self.viewport().height() - 4) / max(rect.height(), 1.0)
+        s = max(0.45, min(1.0, wfit, hfit))
+        self.scale(s, s)
+        if self._focus is not None:
+            self.centerOn(self._focus[0] + BOX_W / 2, self._focus[1])
+        else:
+            self.centerOn(rect.center().x(), rect.top())
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+        super().resizeEvent(event)
+        if self.node_count:
+            self.fit()
 
 
 def _elide(text: str, n: int) -> str:

@@ -309,6 +309,8 @@ class TTSPanel(Panel):
             self.tok_plot.getAxis("bottom").setTicks([[(k, str(2 ** k)) for k in range(lo, hi + 1)]])
         for plot in (self.acc_plot, self.tok_plot):
             plot.setYRange(0, 1.02)
+            if plot.plotItem.legend is not None:     # curves rise to the top right: legend bottom right
+                plot.plotItem.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
         self.budget_table.set_rows(rows)
 
     def _draw_difficulty(self) -> None:
