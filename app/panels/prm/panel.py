@@ -1,0 +1,274 @@
+"""PRM panel: inspect a solution step by step with one or two process reward models, and
+evaluate a PRM on ProcessBench (F1 table, threshold sweep, disagreements clickable into steps).
+
+All scoring runs as jobs (``prm.score``, ``prm.processbench``); this view only builds specs and
+draws results, so it redraws any past run from the history as well.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+    QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from app.panels.base import Panel, register_panel
+from app.panels.prm.cards import StepColumn
+from app.widgets.pickers import ModelPicker, PathPicker
+from app.widgets.plots import CurvePlot
+from app.widgets.tables import DictTable
+from backend.jobs import JobSpec
+
+SCORE, BENCH = "prm.score", "prm.processbench"
+
+
+def _zoo_processbench(zoo: Path) -> str:
+    data = zoo / "data"
+    found = sorted(data.glob("*processbench*.jsonl")) if data.is_dir() else []
+    return str(found[0]) if found else ""
+
+
+@register_panel
+class PRMPanel(Panel):
+    panel_id = "prm"
+    title = "PRM steps"
+    description = "Process reward models: step scores, generative verification, ProcessBench"
+    kinds = (SCORE, BENCH)
+    order = 40
+
+    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(context, parent)
+        self._records: list[dict] = []
+        self._bench_samples: list[dict] = []
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_steps_tab(), "Steps")
+        self.tabs.addTab(self._build_bench_tab(), "ProcessBench")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.tabs)
+
+    # -- steps tab ----------------------------------------------------------------------------
+    def _build_steps_tab(self) -> QWidget:
+        zoo = self.context.zoo_root()
+        box = QGroupBox("Solution")
+        form = QFormLayout(box)
+        self.source = PathPicker("file", "Solutions (*.jsonl)", "optional: pick a solution from a JSONL file")
+        self.record_pick = QComboBox()
+        self.record_pick.currentIndexChanged.connect(self._pick_record)
+        load = QPushButton("Load file")
+        load.clicked.connect(self._load_source)
+        row = QHBoxLayout()
+        row.addWidget(self.record_pick, 1)
+        row.addWidget(load)
+        self.problem = QPlainTextEdit()
+        self.problem.setPlaceholderText("problem")
+        self.problem.setMaximumHeight(60)
+        self.solution = QPlainTextEdit()
+        self.solution.setPlaceholderText("solution: one step per line, Step k: labels, or blank-line paragraphs")
+        self.split = QComboBox()
+        self.split.addItems(["auto", "step", "line", "blank"])
+        self.prm_a = ModelPicker(zoo, default="zoo:arith-prm", name_filter="prm")
+        self.compare = QCheckBox("compare with")
+        self.prm_b = ModelPicker(zoo, default="zoo:arith-genprm", name_filter="prm")
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(0.5)
+        self.samples = QSpinBox()
+        self.samples.setRange(1, 64)
+        self.samples.setValue(1)
+        self.samples.setToolTip("generative PRMs: judgements sampled and averaged per step")
+        self.score_btn = QPushButton("Score steps")
+        self.score_btn.clicked.connect(self.score)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        form.addRow("From file", self.source)
+        form.addRow("Record", self._wrap(row))
+        form.addRow("Problem", self.problem)
+        form.addRow("Solution", self.solution)
+        form.addRow("Split", self.split)
+        form.addRow("PRM", self.prm_a)
+        form.addRow(self.compare, self.prm_b)
+        form.addRow("Threshold", self.threshold)
+        form.addRow("Samples", self.samples)
+        form.addRow(self.score_btn)
+        form.addRow(self.status)
+        self.col_a, self.col_b = StepColumn(), StepColumn()
+        self.col_b.setVisible(False)
+        right = QSplitter(Qt.Orientation.Horizontal)
+        right.addWidget(self.col_a)
+        right.addWidget(self.col_b)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(box)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([360, 900])
+        return split
+
+    @staticmethod
+    def _wrap(layout) -> QWidget:  # noqa: ANN001
+        w = QWidget()
+        layout.setContentsMargins(0, 0, 0, 0)
+        w.setLayout(layout)
+        return w
+
+    def _load_source(self) -> None:
+        path = Path(self.source.value())
+        self._records = []
+        self.record_pick.clear()
+        if not path.is_file():
+            self.status.setText(f"{path}: no such file" if str(path) not in ("", ".") else "")
+            return
+        bad = 0
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            try:
+                obj = json.loads(line)
+                if isinstance(obj, dict) and isinstance(obj.get("problem"), str):
+                    self._records.append(obj)
+                    continue
+            except json.JSONDecodeError:
+                pass
+            bad += line.strip() != ""
+        for i, r in enumerate(self._records):
+            self.record_pick.addItem(f"{r.get('id', i + 1)}: {r['problem'][:50]}")
+        self.status.setText(f"{len(self._records)} solutions loaded" + (f", {bad} unreadable lines skipped" if bad else ""))
+
+    def _pick_record(self, i: int) -> None:
+        if 0 <= i < len(self._records):
+            r = self._records[i]
+            self.problem.setPlainText(r["problem"])
+            steps = r.get("steps")
+            self.solution.setPlainText("\n".join(steps) if isinstance(steps, list) else str(r.get("solution", "")))
+            self.split.setCurrentText("line" if isinstance(steps, list) else "auto")
+
+    def score(self) -> str | None:
+        problem, text = self.problem.toPlainText().strip(), self.solution.toPlainText().strip()
+        if not problem or not text or not self.prm_a.value():
+            self.status.setText("Enter a problem, a solution and a PRM first.")
+            return None
+        params = {"prm": self.prm_a.value(), "items": [{"problem": problem, "solution": text}],
+                  "split": self.split.currentText(), "threshold": self.threshold.value(),
+                  "samples": self.samples.value()}
+        if self.compare.isChecked() and self.prm_b.value():
+            params["prm_b"] = self.prm_b.value()
+        self.status.setText("scoring…")
+        return self.submit(JobSpec(kind=SCORE, params=params, label=f"PRM steps: {problem[:30]}"))
+
+    def show_steps(self, rec: dict, label: int | None = None) -> None:
+        """Draw one scored record (``prm.score`` row or ProcessBench sample) as step cards."""
+        self.col_a.show_steps(rec.get("prm", "PRM"), rec["steps"], rec.get("step_scores") or rec.get("scores", []),
+                              rec.get("first_error", rec.get("predicted", -1)), rec.get("judgements"), label)
+        b = rec.get("b")
+        self.col_b.setVisible(b is not None)
+        if b is not None:
+            self.col_b.show_steps(b["prm"], rec["steps"], b["step_scores"], b["first_error"], b.get("judgements"), label)
+        self.problem.setPlainText(rec.get("problem", ""))
+        self.tabs.setCurrentIndex(0)
+
+    # -- ProcessBench tab -----------------------------------------------------------------------
+    def _build_bench_tab(self) -> QWidget:
+        zoo = self.context.zoo_root()
+        box = QGroupBox("ProcessBench")
+        form = QFormLayout(box)
+        self.bench_prm = ModelPicker(zoo, default="zoo:arith-prm", name_filter="prm")
+        self.bench_data = PathPicker("file", "ProcessBench (*.jsonl *.json)", "ProcessBench JSONL")
+        self.bench_data.set_value(_zoo_processbench(zoo))
+        self.bench_threshold = QDoubleSpinBox()
+        self.bench_threshold.setRange(0.0, 1.0)
+        self.bench_threshold.setSingleStep(0.05)
+        self.bench_threshold.setValue(0.5)
+        self.bench_btn = QPushButton("Evaluate")
+        self.bench_btn.clicked.connect(self.run_bench)
+        self.bench_status = QLabel("")
+        self.bench_status.setWordWrap(True)
+        for name, w in (("PRM", self.bench_prm), ("Data", self.bench_data), ("Threshold", self.bench_threshold)):
+            form.addRow(name, w)
+        form.addRow(self.bench_btn)
+        form.addRow(self.bench_status)
+        self.f1_table = DictTable()
+        self.sweep_plot = CurvePlot("F1 against the threshold", "threshold", "F1 (%)")
+        self.threshold_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#b00020", width=1, style=Qt.PenStyle.DashLine))
+        self.sweep_plot.addItem(self.threshold_line)
+        self.disagree = QListWidget()
+        self.disagree.itemActivated.connect(self._open_sample)
+        self.disagree.itemClicked.connect(self._open_sample)
+        results = QSplitter(Qt.Orientation.Vertical)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.f1_table)
+        top.addWidget(self.sweep_plot)
+        results.addWidget(top)
+        dl = QWidget()
+        dlay = QVBoxLayout(dl)
+        dlay.setContentsMargins(0, 0, 0, 0)
+        dlay.addWidget(QLabel("Samples where the PRM and the label disagree (click to open the steps):"))
+        dlay.addWidget(self.disagree)
+        results.addWidget(dl)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(box)
+        split.addWidget(results)
+        split.setStretchFactor(1, 1)
+        split.setSizes([330, 930])
+        return split
+
+    def run_bench(self) -> str | None:
+        data = self.bench_data.value()
+        if not data or not self.bench_prm.value():
+            self.bench_status.setText("Choose a PRM and a ProcessBench file first.")
+            return None
+        self.bench_status.setText("evaluating…")
+        return self.submit(JobSpec(kind=BENCH, params={"prm": self.bench_prm.value(),
+                                                       "threshold": self.bench_threshold.value()},
+                                   inputs={"data": data}, label=f"ProcessBench {Path(data).name}"))
+
+    def show_bench(self, r: dict) -> None:
+        rows = [{"subset": k, "error acc": v["acc_error"], "correct acc": v["acc_correct"], "F1": v["f1"],
+                 "n": v["n_error"] + v["n_correct"]} for k, v in r["subsets"].items()]
+        rows.append({"subset": "average (unweighted)", "F1": r["average_f1"]})
+        self.f1_table.set_rows(rows, ["subset", "error acc", "correct acc", "F1", "n"], digits=3)
+        self.sweep_plot.clear_curves()
+        sw = r["sweep"]["rows"]
+        xs = [row["threshold"] for row in sw]
+        self.sweep_plot.set_curve("average", xs, [row["average_f1"] or 0 for row in sw])
+        for name in r["subsets"]:
+            self.sweep_plot.set_curve(name, xs, [row["subsets"].get(name) or 0 for row in sw], symbol=None, dashed=True)
+        self.threshold_line.setValue(r["threshold"])
+        self._bench_samples = []
+        path = Path(r.get("samples_file", ""))
+        if path.is_file():
+            self._bench_samples = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        else:
+            self._bench_samples = r.get("samples", [])
+        self.disagree.clear()
+        for i, s in enumerate(self._bench_samples):
+            if not s["match"]:
+                lab = "none" if s["label"] == -1 else f"step {s['label'] + 1}"
+                pred = "none" if s["predicted"] == -1 else f"step {s['predicted'] + 1}"
+                item = QListWidgetItem(f"{s['id'] or i}  [{s['subset']}]  label: {lab} · PRM: {pred}")
+                item.setData(Qt.ItemDataRole.UserRole, i)
+                self.disagree.addItem(item)
+        avg = r["average_f1"]
+        self.bench_status.setText(f"{len(self._bench_samples)} samples, average F1 "
+                                  f"{'n/a' if avg is None else f'{avg:.1f}'}; {self.disagree.count()} disagreements"
+                                  + (f"; {len(r['errors'])} bad lines skipped (see log)" if r.get("errors") else ""))
+
+    def _open_sample(self, item: QListWidgetItem) -> None:
+        s = self._bench_samples[item.data(Qt.ItemDataRole.UserRole)]
+        if "steps" in s:
+            self.show_steps({**s, "prm": f"{self.bench_prm.value()} (ProcessBench {s['id']})"}, label=s["label"])
+
+    # -- runs ------------------------------------------------------------------------------------
+    def show_run(self, run) -> None:  # noqa: ANN001 - RunRecord
+        r = run.result or {}
+        if run.kind == SCORE and r.get("records"):
+            self.show_steps(r["records"][0])
+            self.status.setText(f"scored {r['n']} solution(s) with {', '.join(r['prms'])}")
+        elif run.kind == BENCH and "subsets" in r:
+            self.show_bench(r)
+            self.tabs.setCurrentIndex(1)
+
+    def on_run_failed(self, run) -> None:  # noqa: ANN001
+        msg = f"{run.status}: {run.error or ''}"
+        (self.bench_status if run.kind == BENCH else self.status).setText(msg)
