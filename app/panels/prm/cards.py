@@ -9,10 +9,12 @@ from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QTextEdit, QToolButto
 
 
 def score_color(score: float) -> str:
-    """Red (0) through amber (0.5) to green (1), light enough for dark text."""
+    """Red (0) through yellow (0.5) to green (1), light enough for dark text."""
     s = min(1.0, max(0.0, float(score)))
-    r, g = (255, int(140 + 230 * s)) if s < 0.5 else (int(255 - 280 * (s - 0.5)), 225)
-    return f"rgb({min(255, r)},{min(255, g)},150)"
+    lo, mid, hi = (239, 118, 122), (250, 226, 140), (130, 210, 140)
+    a, b, t = (lo, mid, 2 * s) if s < 0.5 else (mid, hi, 2 * s - 1)
+    r, g, bl = (round(x + (y - x) * t) for x, y in zip(a, b))
+    return f"rgb({r},{g},{bl})"
 
 
 class StepCard(QFrame):
@@ -83,7 +85,9 @@ class StepColumn(QScrollArea):
         self.cards = []
         extra = "" if label is None else f" · reference earliest error: {'none' if label == -1 else f'step {label + 1}'}"
         fe = "none" if first_error == -1 else f"step {first_error + 1}"
-        self.title.setText(f"<b>{html.escape(title)}</b> · predicted first error: {fe}{extra}")
+        name = title if title.startswith("zoo:") or "(" in title else title.rstrip("/").rsplit("/", 1)[-1]
+        self.title.setText(f"<b>{html.escape(name)}</b> · predicted first error: {fe}{extra}<br>"
+                           "<small>colour: red = likely wrong … green = likely right</small>")
         for i, (s, sc) in enumerate(zip(steps, scores)):
             card = StepCard(i, s, sc, i == first_error, (judgements or [None] * len(steps))[i])
             self.lay.addWidget(card)

@@ -199,7 +199,9 @@ class PRMPanel(Panel):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.f1_table)
         top.addWidget(self.sweep_plot)
+        top.setSizes([470, 560])
         results.addWidget(top)
+        results.setSizes([480, 260])
         dl = QWidget()
         dlay = QVBoxLayout(dl)
         dlay.setContentsMargins(0, 0, 0, 0)
@@ -228,6 +230,7 @@ class PRMPanel(Panel):
                  "n": v["n_error"] + v["n_correct"]} for k, v in r["subsets"].items()]
         rows.append({"subset": "average (unweighted)", "F1": r["average_f1"]})
         self.f1_table.set_rows(rows, ["subset", "error acc", "correct acc", "F1", "n"], digits=3)
+        self.f1_table.resizeColumnsToContents()
         self.sweep_plot.clear_curves()
         sw = r["sweep"]["rows"]
         xs = [row["threshold"] for row in sw]
