@@ -138,7 +138,7 @@ class SearchTreeView(QGraphicsView):
         self.fit()
 
     def fit(self) -> None:
-        """Scale so the whole tree fits (never enlarged, never below 45 % so text stays readable;
+        """Scale so the whole tree fits (never enlarged, never below 75 % so text stays readable;
         beyond that it scrolls), then centre the winning answer's node (or the top of the tree)."""
         rect = self.sceneRect()
         if rect.width() <= 0:
@@ -146,7 +146,7 @@ class SearchTreeView(QGraphicsView):
         self.resetTransform()
         wfit = (self.viewport().width() - 4) / rect.width()
         hfit = (self.viewport().height() - 4) / max(rect.height(), 1.0)
-        s = max(0.45, min(1.0, wfit, hfit))
+        s = max(0.75, min(1.0, wfit, hfit))
         self.scale(s, s)
         if self._focus is not None:
             self.centerOn(self._focus[0] + BOX_W / 2, self._focus[1])
