@@ -1,0 +1,54 @@
+"""The ``zoo.build`` job: build (or reuse) the arithmetic demo zoo in the workspace.
+
+Params: ``profile`` (``tiny`` | ``demo``, default demo), ``seed`` (default 0), ``force`` (rebuild
+even when a complete zoo with the same settings exists). Inputs: optional ``root`` (a zoo folder;
+default ``<workspace>/zoo/<profile>``, the workspace being the one that holds the run).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend.jobs.registry import register_job
+
+
+def _workspace_of(run_dir: Path) -> Path:
+    """``<workspace>/runs/<id>`` -> ``<workspace>``; else the default workspace."""
+    run_dir = Path(run_dir)
+    if run_dir.parent.name == "runs" and (run_dir.parent.parent / "runs.db").exists():
+        return run_dir.parent.parent
+    from backend.workspace import default_workspace_dir
+
+    return default_workspace_dir()
+
+
+@register_job("zoo.build", title="Build the demo zoo")
+def build_job(spec, ctx) -> dict:
+    from backend.models.zoo import build_zoo, zoo_root
+
+    profile = str(spec.params.get("profile", "demo"))
+    seed = int(spec.params.get("seed", 0))
+    root = Path(spec.inputs["root"]) if spec.inputs.get("root") else zoo_root(_workspace_of(ctx.run_dir), profile)
+    ctx.log(f"building the {profile} zoo in {root}")
+    manifest = build_zoo(root, profile, seed=seed, ctx=ctx, force=bool(spec.params.get("force", False)))
+    for name, value in _flat_figures(manifest).items():
+        ctx.metric(name, value)
+    ctx.artifact("manifest", root / "manifest.json")
+    return {"root": str(root), "profile": profile, "seed": seed, "build_seconds": manifest.get("build_seconds"),
+            "models": sorted(manifest.get("models", {})), "figures": manifest.get("figures", {}),
+            "manifest": str(root / "manifest.json")}
+
+
+def _flat_figures(manifest: dict) -> dict[str, float]:
+    f = manifest.get("figures", {})
+    out: dict[str, float] = {}
+    for task, margin in f.get("tasks", {}).get("margin_over_base", {}).items():
+        out[f"ft_{task}_margin_over_base"] = margin
+    pol = f.get("policy", {})
+    for key in ("greedy", f"maj@{pol.get('votes', 16)}"):
+        if key in pol:
+            out[f"policy_{key}"] = pol[key]
+    if "roc_auc" in f.get("prm", {}):
+        out["prm_roc_auc"] = f["prm"]["roc_auc"]
+    if "agreement" in f.get("genprm", {}):
+        out["genprm_agreement"] = f["genprm"]["agreement"]
+    return out

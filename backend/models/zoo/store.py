@@ -1,0 +1,141 @@
+"""Where the zoo lives, whether it is complete, and how ``zoo:NAME`` resolves to a folder.
+
+A zoo is complete only when ``manifest.json`` exists and every file it lists still has the
+recorded SHA-256. The manifest is written last, inside a temporary folder that is renamed into
+place, so an interrupted build leaves either nothing, a ``.partial`` sibling, or (if files were
+damaged later) a hash mismatch: all three read as not ready and are rebuilt, never loaded.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+PROFILES = ("tiny", "demo")
+
+
+def zoo_root(workspace_root: str | Path | None = None, profile: str = "demo") -> Path:
+    """``<workspace>/zoo/<profile>``; the workspace defaults to the user's (``BENCHTOP_WORKSPACE``)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown zoo profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if workspace_root is None:
+        from backend.workspace import default_workspace_dir
+
+        workspace_root = default_workspace_dir()
+    return Path(workspace_root) / "zoo" / profile
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def content_hashes(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root`` (relative POSIX paths), manifest excluded."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.name != MANIFEST:
+            out[p.relative_to(root).as_posix()] = file_hash(p)
+    return out
+
+
+def read_manifest(root: str | Path) -> dict | None:
+    p = Path(root) / MANIFEST
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def verify_zoo(root: str | Path, deep: bool = True) -> str | None:
+    """None when the zoo at ``root`` is complete, else a sentence saying what is wrong.
+
+    ``deep`` re-hashes every file (a few MB, well under a second); otherwise only presence and
+    sizes are checked.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return f"{root} does not exist"
+    man = read_manifest(root)
+    if man is None:
+        return f"{root} has no readable {MANIFEST} (an interrupted build)"
+    files = man.get("files") or {}
+    if not files:
+        return f"{root / MANIFEST} lists no files"
+    for rel, info in files.items():
+        p = root / rel
+        if not p.is_file():
+            return f"{p} is listed in the manifest but missing"
+        if p.stat().st_size != info.get("size"):
+            return f"{p} has size {p.stat().st_size}, the manifest says {info.get('size')}"
+        if deep and file_hash(p) != info.get("sha256"):
+            return f"{p} does not match its hash in the manifest"
+    return None
+
+
+def zoo_status(root: str | Path) -> str:
+    """``"ready"`` (complete and verified), ``"partial"`` (something there but incomplete or
+    damaged, or a build's temporary folder beside it) or ``"missing"``. Re-hashes the files
+    (a few MB, milliseconds), so a damaged zoo is never reported ready."""
+    root = Path(root)
+    if root.is_dir() and verify_zoo(root) is None:
+        return "ready"
+    leftovers = root.parent.is_dir() and any(root.parent.glob(f".{root.name}.*"))
+    if (root.exists() and any(root.iterdir())) or leftovers:
+        return "partial"
+    return "missing"
+
+
+def resolve_model(name: str | Path, workspace_root: str | Path | None = None, profile: str = "demo",
+                  root: str | Path | None = None) -> Path:
+    """A model folder for ``zoo:NAME`` or a folder path.
+
+    ``zoo:NAME`` looks in ``root`` (a zoo folder) or else ``zoo_root(workspace_root, profile)``;
+    ``BENCHTOP_ZOO`` (a zoo folder) overrides both defaults. Raises FileNotFoundError naming the
+    model when the zoo is missing or half-built, or when a folder has no config.json.
+    """
+    text = str(name)
+    if text.startswith("zoo:"):
+        model = text[4:]
+        if root is None:
+            env = os.environ.get("BENCHTOP_ZOO")
+            root = Path(env) if env else zoo_root(workspace_root, profile)
+        root = Path(root)
+        problem = verify_zoo(root)
+        if problem is not None:
+            hint = "" if profile == "demo" else f" --profile {profile}"
+            raise FileNotFoundError(
+                f"cannot load {text}: the {profile} zoo is not built yet ({problem}): "
+                f"run `python main.py zoo build{hint}`")
+        folder = root / model
+        if not (folder / "config.json").is_file():
+            known = ", ".join(f"zoo:{m}" for m in sorted((read_manifest(root) or {}).get("models", {})))
+            raise FileNotFoundError(f"the zoo in {root} has no model {text}; it has {known}")
+        return folder
+    folder = Path(text).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"model folder {folder} does not exist")
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder} has no config.json: not a Hugging Face model folder")
+    return folder
+
+
+def zoo_data_path(name: str, workspace_root: str | Path | None = None, profile: str = "demo",
+                  root: str | Path | None = None) -> Path:
+    """``<zoo>/data/<name>`` (``.jsonl`` added when no suffix is given), checked to exist."""
+    if root is None:
+        env = os.environ.get("BENCHTOP_ZOO")
+        root = Path(env) if env else zoo_root(workspace_root, profile)
+    fname = name if Path(name).suffix else f"{name}.jsonl"
+    p = Path(root) / "data" / fname
+    if not p.is_file():
+        have = sorted(q.name for q in (Path(root) / "data").glob("*")) if (Path(root) / "data").is_dir() else []
+        raise FileNotFoundError(f"zoo data file {p} does not exist"
+                                + (f"; the zoo has {', '.join(have)}" if have else
+                                   ": build the zoo with `python main.py zoo build`"))
+    return p

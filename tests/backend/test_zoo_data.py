@@ -1,0 +1,61 @@
+"""Zoo text formats: chain problems, step labels, synthetic slips, AUC and GenPRM snippets."""
+from __future__ import annotations
+
+import numpy as np
+
+from backend.models.zoo import tasks as T
+from backend.models.zoo import verifiers as V
+
+
+def test_problems_evaluate_as_written_and_are_deterministic():
+    a = T.problem_set(30, np.random.default_rng(5))
+    b = T.problem_set(30, np.random.default_rng(5))
+    assert [p.text for p in a] == [p.text for p in b]
+    for p in a:
+        assert eval(p.text) == p.answer  # noqa: S307 - our own arithmetic strings
+        assert len(p.steps()) == len(p.ops) == T.LEVELS[p.level][0]
+        assert all(0 <= v <= T.MAX_VALUE for v in p.values())
+        steps, ans = T.parse_solution(p.solution())
+        assert steps == p.steps() and ans == str(p.answer)
+        assert T.step_labels(p, steps) == [1] * len(steps)
+
+
+def test_step_labels_propagate_the_first_error():
+    p = T.Problem(12, [("+", 7), ("*", 3), ("-", 5)], 3)
+    assert T.step_labels(p, ["12+7=19", "19*3=57", "57-5=52"]) == [1, 1, 1]
+    labels = T.step_labels(p, ["12+7=18", "18*3=54", "54-5=49"])
+    assert labels == [0, 0, 0] and T.first_error(labels) == 0
+    assert T.step_labels(p, ["12+7=19", "19*3=56", "56-5=51"]) == [1, 0, 0]
+    assert T.step_labels(p, ["12+7=19", "19*3=57", "57-5=52", "52+1=53"]) == [1, 1, 1, 0]
+    assert T.first_error([1, 1, 1]) == -1
+
+
+def test_task_examples_are_correct():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        p, a = T.task_example("add", rng)
+        x, y = map(int, p[4:-2].split(","))
+        assert int(a) == x + y
+        p, a = T.task_example("rev", rng)
+        assert a == p[4:-2][::-1]
+
+
+def test_roc_auc():
+    assert V.roc_auc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
+    assert V.roc_auc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1]) == 0.0
+    assert V.roc_auc([0.5, 0.5], [0, 1]) == 0.5
+
+
+def test_genprm_snippets_run_and_decide_the_label():
+    rng = np.random.default_rng(1)
+    for p in T.problem_set(8, rng, levels=[3]):
+        steps = V.corrupted_steps(p, rng, p_error=1.0)
+        labels = T.step_labels(p, steps)
+        k = labels.index(0) + 1
+        prompt, completion = V.genprm_training_text(p, steps, k)
+        assert prompt.endswith(f"Check step {k}: {steps[k - 1]}\n") and completion.endswith(" No")
+        ok, out = V.run_snippet(V.extract_code(completion))
+        assert ok and out.strip() == "False"
+        if k > 1:
+            ok, out = V.run_snippet(V.extract_code(V.genprm_critique(p, steps, 1)))
+            assert ok and out.strip() == "True"
