@@ -201,7 +201,8 @@ def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float
         pairs = S.genprm_examples(data["genprm_train"], prof.n_genprm_train, rng, extra=train_recs)
         genprm, info = S.finetune(base, tok, pairs, prof.genprm_steps, prof.genprm_lr, prof.batch, seed + 32,
                                   cancel, stepper("genprm", prof.genprm_steps, "arith-genprm", 0, 0.8))
-        S.save_model(genprm, tok, tmp / "arith-genprm")
+        from backend.models.zoo.verifiers import GENPRM_CONFIG
+        S.save_model(genprm, tok, tmp / "arith-genprm", extra={"benchtop_prm.json": GENPRM_CONFIG})
         models["arith-genprm"] = {"kind": "causal-lm", "init": "arith-base", **info}
         report("genprm", 0.85, "evaluating arith-genprm (running its snippets)")
         t0 = time.perf_counter()

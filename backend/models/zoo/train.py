@@ -79,6 +79,11 @@ def lm_batches(tok, items: list[tuple[list[int], int]], batch_size: int, rng: np
     return get
 
 
+def _cache_of(out):
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
+
+
 @torch.no_grad()
 def generate(model, tok, prompts: Sequence[str], max_new_tokens: int, temperature: float = 0.0,
              num_samples: int = 1, batch_size: int = 256, seed: int = 0,
@@ -86,7 +91,11 @@ def generate(model, tok, prompts: Sequence[str], max_new_tokens: int, temperatur
     """Completions (decoded, special tokens dropped) for each prompt: ``num_samples`` each,
     greedy when ``temperature`` is 0. Left-padded batches; a manual KV-cached loop so sampling is
     seeded with our own generator (reproducible) and stops at EOS or any of ``stop_ids``."""
+    import inspect
+
     model.eval()
+    # transformers 5.x renamed past_key_values -> cache; accept either
+    cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     gen = torch.Generator().manual_seed(seed)
     stops = torch.tensor([tok.eos_token_id, *stop_ids])
     flat = [p for p in prompts for _ in range(num_samples)]
@@ -101,7 +110,7 @@ def generate(model, tok, prompts: Sequence[str], max_new_tokens: int, temperatur
             m[i, n - len(c):] = 1
         pos = (m.cumsum(1) - 1).clamp(min=0)
         out = model(input_ids=x, attention_mask=m, position_ids=pos, use_cache=True)
-        past, logits = out.past_key_values, out.logits[:, -1]
+        past, logits = _cache_of(out), out.logits[:, -1]
         done = torch.zeros(len(chunk), dtype=torch.bool)
         new = torch.full((len(chunk), max_new_tokens), tok.pad_token_id, dtype=torch.long)
         last_pos = pos[:, -1]
@@ -119,8 +128,8 @@ def generate(model, tok, prompts: Sequence[str], max_new_tokens: int, temperatur
             m = torch.cat([m, torch.ones((len(chunk), 1), dtype=torch.long)], 1)
             last_pos = last_pos + 1
             out = model(input_ids=nxt[:, None], attention_mask=m, position_ids=last_pos[:, None],
-                        past_key_values=past, use_cache=True)
-            past, logits = out.past_key_values, out.logits[:, -1]
+                        use_cache=True, **{cache_kw: past})
+            past, logits = _cache_of(out), out.logits[:, -1]
         for row in new.tolist():
             keep = []
             for i in row:

@@ -24,6 +24,8 @@ from backend.models.zoo.tasks import Problem, apply, step_labels
 SEPARATOR = "\n"
 PRM_CONFIG = {"style": "token-classification", "prefix_template": "Problem: {problem}\n",
               "step_separator": SEPARATOR, "positive_label": 1}
+GENPRM_CONFIG = {"style": "generative", "samples": 1, "temperature": 0.6, "max_new_tokens": 160,
+                 "sandbox_timeout": 5.0, "yes_token": " Yes", "no_token": " No", "stop": "</verify>"}
 EQ_RE = re.compile(r"^\s*(\d+)\s*([-+*])\s*(\d+)\s*=\s*(-?\d+)\s*$")
 
 
@@ -124,10 +126,10 @@ def genprm_critique(problem: Problem, steps: list[str], k: int) -> str:
     """The analysis and verification snippet the verifier is taught to write for step ``k``."""
     m = EQ_RE.match(steps[k - 1])
     if not m:
-        return (f"<analyze>Step {k} is not an equation a op b = c.</analyze>\n"
+        return (f"<analyze>Step {k} is not an equation.</analyze>\n"
                 f"<verify>\nprint(False)\n</verify>\n")
     a, op, b, c = m.groups()
-    return (f"<analyze>Step {k} claims {a}{op}{b}={c}; recompute the chain.</analyze>\n"
+    return (f"<analyze>Step {k} claims {a}{op}{b}={c}.</analyze>\n"
             f"<verify>\nprint({problem.prefix_expr(k)}=={c} and {a}{op}{b}=={c})\n</verify>\n")
 
 
