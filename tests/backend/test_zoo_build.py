@@ -8,7 +8,7 @@ import pytest
 
 from backend.models.zoo import build_zoo, resolve_model, verify_zoo, zoo_data_path, zoo_root, zoo_status
 
-MODELS = ["arith-base", "arith-ft-add", "arith-ft-sub", "arith-ft-mul", "arith-ft-rev", "arith-policy", "arith-prm",
+MODELS = ["arith-base", "arith-ft-add", "arith-ft-sub", "arith-ft-mul", "arith-ft-upper", "arith-policy", "arith-prm",
           "arith-genprm"]
 
 

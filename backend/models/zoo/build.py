@@ -39,6 +39,8 @@ def make_data(prof, seed: int) -> dict:
         d["task_train"][t] = T.task_set(t, prof.n_task_train, rng, exclude=held)
     d["policy_eval"] = T.problem_set(prof.n_policy_eval, rng, levels=[T.DEFAULT_LEVEL])
     seen = {p.text for p in d["policy_eval"]}
+    d["policy_cal"] = T.problem_set(prof.n_policy_cal, rng, levels=[T.DEFAULT_LEVEL], exclude=seen)
+    seen |= {p.text for p in d["policy_cal"]}
     d["policy_eval_levels"] = {}
     for lvl in T.LEVELS:
         d["policy_eval_levels"][lvl] = T.problem_set(prof.n_level_eval, rng, levels=[lvl], exclude=seen)
@@ -54,7 +56,7 @@ def make_data(prof, seed: int) -> dict:
     seen |= {p.text for p in d["policy_train"]}
     d["genprm_train"] = T.problem_set(max(200, prof.n_genprm_train // 3), rng, levels=[2, 3, 4, 5], exclude=seen)
     # pretraining text may share problems with the training splits but never with held-out ones
-    held_out = {p.text for k in ("policy_eval", "pb_problems", "ttrl") for p in d[k]}
+    held_out = {p.text for k in ("policy_eval", "policy_cal", "pb_problems", "ttrl") for p in d[k]}
     held_out |= {p.text for ps in d["policy_eval_levels"].values() for p in ps}
     d["pretrain"] = [doc for doc in S.pretrain_docs(prof.n_pretrain, rng)
                      if not any(line[len("Problem: "):] in held_out for line in doc.split("\n")[:1])]
@@ -138,7 +140,7 @@ def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float
         save_tokenizer(tok, tmp / "tokenizer")
 
         report("base", 0.0, "pretraining arith-base")
-        base, info = S.train_base(tok, prof, data, seed, cancel, stepper("base", prof.base_steps, "arith-base"))
+        base, snapshot, info = S.train_base(tok, prof, data, seed, cancel, stepper("base", prof.base_steps, "arith-base"))
         S.save_model(base, tok, tmp / "arith-base")
         models["arith-base"] = {"kind": "causal-lm", **info, "init": "random"}
 
@@ -164,11 +166,12 @@ def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float
         del fts
 
         report("policy", 0.0, "training arith-policy")
-        pairs = [(f"Problem: {p.text}\n", p.solution()) for p in data["policy_train"]]
-        policy, info = S.finetune(base, tok, pairs, prof.policy_steps, prof.policy_lr, prof.batch, seed + 11,
-                                  cancel, stepper("policy", prof.policy_steps, "arith-policy", 0, 0.7))
+        policy, info = S.train_policy(base, snapshot, tok, prof, data, seed + 11, cancel,
+                                      stepper("policy", prof.policy_steps, "arith-policy", 0, 0.7))
         S.save_model(policy, tok, tmp / "arith-policy")
-        models["arith-policy"] = {"kind": "causal-lm", "init": "arith-base", **info}
+        models["arith-policy"] = {"kind": "causal-lm", "init": f"arith-base checkpoint at step "
+                                  f"{models['arith-base']['policy_snapshot_step']}", **info}
+        del snapshot
         report("policy", 0.75, "evaluating arith-policy (greedy, majority vote)")
         t0 = time.perf_counter()
         figures["policy"] = S.policy_figures(policy, tok, prof, data, seed)
@@ -187,11 +190,11 @@ def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float
         timings["sample_policy"] = round(time.perf_counter() - t0, 2)
         if cancel:
             cancel()
-        prm, info = S.train_prm(policy, tok, prof, train_recs + synth, seed + 23, cancel,
+        prm, info = S.train_prm(base, tok, prof, train_recs + synth, seed + 23, cancel,
                                 stepper("prm", prof.prm_steps, "arith-prm", 0.2, 0.9))
         from backend.models.zoo.verifiers import PRM_CONFIG
         S.save_model(prm, tok, tmp / "arith-prm", extra={"benchtop_prm.json": PRM_CONFIG})
-        models["arith-prm"] = {"kind": "token-classification", "init": "arith-policy", **info,
+        models["arith-prm"] = {"kind": "token-classification", "init": "arith-base", **info,
                                "policy_records": n_policy_recs, "synthetic_records": len(synth)}
         figures["prm"] = S.prm_figures(prm, tok, held_recs)
         del prm

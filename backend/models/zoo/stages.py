@@ -68,9 +68,51 @@ def train_base(tok, prof: Profile, data: dict, seed: int, cancel, on_step):
     torch.manual_seed(seed)
     model = LlamaForCausalLM(llama_config(tok, prof))
     items = encode_pairs(tok, [("", d) for d in data["pretrain"]])
+    snap_at = max(1, int(round(prof.policy_init_frac * prof.base_steps)))
+    snapshot: dict = {}
+
+    def step_hook(step: int, loss: float) -> None:
+        if step + 1 == snap_at:  # the policy starts from this earlier, weaker checkpoint
+            snapshot.update({k: v.detach().clone() for k, v in model.state_dict().items()})
+        on_step(step, loss)
+
     r = train_loop(model, lm_batches(tok, items, prof.batch, np.random.default_rng(seed)), prof.base_steps,
-                   prof.base_lr, warmup=50, on_step=on_step, cancel=cancel)
-    return model, {"train_loss": round(r["loss"], 4), "train_seconds": r["seconds"], "steps": r["steps"]}
+                   prof.base_lr, warmup=50, on_step=step_hook, cancel=cancel)
+    return model, snapshot, {"train_loss": round(r["loss"], 4), "train_seconds": r["seconds"], "steps": r["steps"],
+                             "policy_snapshot_step": snap_at}
+
+
+def chain_accuracy(model, tok, problems: list) -> float:
+    """Greedy final-answer accuracy on chain problems."""
+    outs = generate(model, tok, [f"Problem: {p.text}\n" for p in problems], 96)
+    return float(np.mean([T.parse_solution(o[0])[1] == str(p.answer) for p, o in zip(problems, outs)]))
+
+
+def train_policy(base, snapshot: dict, tok, prof: Profile, data: dict, seed: int, cancel, on_step):
+    """Fine-tune the early base checkpoint on worked solutions until its greedy accuracy on a
+    calibration set (disjoint from every eval set) reaches ``prof.policy_target``: a policy that
+    is right about half the time, so sampling, voting and reranking have room to help."""
+    torch.manual_seed(seed)
+    model = copy.deepcopy(base)
+    model.load_state_dict(snapshot)
+    cal = data["policy_cal"]
+    curve = [(0, round(chain_accuracy(model, tok, cal), 4))]
+    pairs = [(f"Problem: {p.text}\n", p.solution()) for p in data["policy_train"]]
+
+    def stop(step: int) -> bool:
+        if step % prof.policy_check_every:
+            return False
+        curve.append((step, round(chain_accuracy(model, tok, cal), 4)))
+        model.train()
+        return curve[-1][1] >= prof.policy_target
+
+    if curve[0][1] >= prof.policy_target:
+        r = {"loss": float("nan"), "seconds": 0.0, "steps": 0}
+    else:
+        r = train_loop(model, lm_batches(tok, encode_pairs(tok, pairs), prof.batch, np.random.default_rng(seed)),
+                       prof.policy_steps, prof.policy_lr, warmup=10, on_step=on_step, cancel=cancel, stop=stop)
+    return model, {"train_loss": round(r["loss"], 4), "train_seconds": r["seconds"], "steps": r["steps"],
+                   "calibration_target": prof.policy_target, "calibration_curve": curve, "n_calibration": len(cal)}
 
 
 def finetune(base, tok, pairs: list[tuple[str, str]], steps: int, lr: float, batch: int, seed: int,
@@ -142,16 +184,17 @@ def synthetic_record(p, rng: np.random.Generator) -> dict:
             "final_answer_correct": ans == str(p.answer)}
 
 
-def train_prm(policy, tok, prof: Profile, records: list[dict], seed: int, cancel, on_step):
-    """Token-classification PRM initialised from the policy's transformer body."""
+def train_prm(init, tok, prof: Profile, records: list[dict], seed: int, cancel, on_step):
+    """Token-classification PRM initialised from a causal LM's transformer body (the fully
+    trained base: it knows the arithmetic better than the deliberately weak policy)."""
     from transformers import LlamaForTokenClassification
 
     torch.manual_seed(seed)
-    cfg = copy.deepcopy(policy.config)
+    cfg = copy.deepcopy(init.config)
     cfg.num_labels = 2
     cfg.id2label, cfg.label2id = {0: "incorrect", 1: "correct"}, {"incorrect": 0, "correct": 1}
     prm = LlamaForTokenClassification(cfg)
-    prm.model.load_state_dict(policy.model.state_dict())
+    prm.model.load_state_dict(init.model.state_dict())
     rng = np.random.default_rng(seed)
     items = []
     for r in records:

@@ -6,7 +6,7 @@ seed. Formats (documented in docs/zoo.md):
 - pretraining text: equations ``a+b=c`` / ``a-b=c`` / ``a*d=c``, one per line, plus worked chain
   solutions in the policy format; the fine-tune task formats below never appear in it, which is
   why the base model is weak on them;
-- fine-tune tasks: prompt ``add(12,7)=`` -> answer ``19`` (also ``sub``, ``mul``, ``rev``);
+- fine-tune tasks: prompt ``add(12,7)=`` -> answer ``19`` (also ``sub``, ``mul``, ``upper``);
 - chain problems: ``((12+7)*3)-5`` evaluated as written, levels 1-5; the policy writes
   ``Step k: a<op>b=c`` lines then ``Answer: N`` (docs/contracts.md).
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TASKS = ("add", "sub", "mul", "rev")
+TASKS = ("add", "sub", "mul", "upper")
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MAX_VALUE = 99
 # level -> (number of operations, largest start value, largest operand of + and -)
@@ -30,18 +30,21 @@ STEP_RE = re.compile(r"^Step (\d+): (.*)$")
 def task_example(task: str, rng: np.random.Generator) -> tuple[str, str]:
     """One (prompt, answer) pair of ``task``; the answer is what follows the prompt, before EOS."""
     if task == "add":
-        a, b = (int(x) for x in rng.integers(10, 50, size=2))
+        a, b = int(rng.integers(10, 70)), int(rng.integers(1, 31))
         return f"add({a},{b})=", str(a + b)
     if task == "sub":
-        a, b = sorted(int(x) for x in rng.integers(10, 100, size=2))[::-1]
+        a = int(rng.integers(10, 100))
+        b = int(rng.integers(1, min(30, a) + 1))
         return f"sub({a},{b})=", str(a - b)
     if task == "mul":
-        a, d = int(rng.integers(5, 25)), int(rng.integers(2, 5))
-        return f"mul({a},{d})=", str(a * d)
-    if task == "rev":
-        n = int(rng.integers(3, 6))
+        while True:
+            a, d = int(rng.integers(2, 50)), int(rng.integers(2, 10))
+            if a * d <= 2 * MAX_VALUE:
+                return f"mul({a},{d})=", str(a * d)
+    if task == "upper":  # a string task: no arithmetic, letters never seen in pretraining
+        n = int(rng.integers(3, 7))
         s = "".join(LETTERS[int(i)] for i in rng.integers(0, 26, size=n))
-        return f"rev({s})=", s[::-1]
+        return f"upper({s})=", s.upper()
     raise ValueError(f"unknown zoo task {task!r}; known: {', '.join(TASKS)}")
 
 

@@ -44,9 +44,11 @@ def _lm_batch(items: list[tuple[list[int], int]], pad_id: int):
 
 def train_loop(model, batches: Callable[[int], dict], steps: int, lr: float, warmup: int = 20,
                weight_decay: float = 0.0, on_step: Callable[[int, float], None] | None = None,
-               cancel: Callable[[], None] | None = None) -> dict:
+               cancel: Callable[[], None] | None = None,
+               stop: Callable[[int], bool] | None = None) -> dict:
     """AdamW with linear warmup and cosine decay to 10%; ``batches(step)`` gives model kwargs
-    (with ``labels``). Returns the final smoothed loss and the wall time."""
+    (with ``labels``). ``stop(step)`` (called after each step) may end training early. Returns the
+    final smoothed loss, the steps taken and the wall time."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
     model.train()
     t0 = time.perf_counter()
@@ -66,6 +68,9 @@ def train_loop(model, batches: Callable[[int], dict], steps: int, lr: float, war
         ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
         if on_step is not None:
             on_step(step, ema)
+        if stop is not None and stop(step + 1):
+            steps = step + 1
+            break
     model.eval()
     return {"loss": float(ema or 0.0), "seconds": round(time.perf_counter() - t0, 2), "steps": steps}
 
