@@ -72,6 +72,9 @@ def test_resolve_model(tiny_zoo, tmp_path):
 def test_half_written_zoo_is_detected_and_rebuilt(tiny_zoo, tmp_path):
     root = tmp_path / "zoo" / "tiny"
     assert zoo_status(root) == "missing"
+    (root.parent / ".tiny.x1.partial").mkdir(parents=True)  # a build killed before the rename
+    assert zoo_status(root) == "partial"
+    shutil.rmtree(root.parent / ".tiny.x1.partial")
     shutil.copytree(tiny_zoo, root)
     assert zoo_status(root) == "ready"
     (root / "manifest.json").unlink()  # interrupted before the manifest was written

@@ -91,6 +91,16 @@ def _processbench(records: list[dict], n: int) -> list[dict]:
             for i, r in enumerate(pick)]
 
 
+def _remove_stale_partials(root: Path, age_s: float = 600.0) -> None:
+    """Delete temporary folders of interrupted builds (untouched for ``age_s``; a younger one
+    may belong to a build still running in another process)."""
+    import shutil
+
+    for p in root.parent.glob(f".{root.name}.*.partial"):
+        if p.is_dir() and time.time() - p.stat().st_mtime > age_s:
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float, str], None] | None = None,
               cancel: Callable[[], None] | None = None, seed: int = 0, ctx=None, force: bool = False) -> dict:
     """Build (or reuse) the zoo at ``root``; returns its manifest.
@@ -131,6 +141,7 @@ def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float
     figures: dict = {}
     models: dict[str, dict] = {}
     root.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(root)
     with atomic_dir(root, overwrite=True) as tmp:
         report("data", 0.0, "generating data")
         tok = build_tokenizer()

@@ -238,7 +238,7 @@ def genprm_figures(model, tok, records: list[dict], n: int) -> dict:
     cases = [(r, k) for r in records for k in range(1, len(r["steps"]) + 1)][:n]
     prompts = [V.genprm_prompt(r["problem"].text, r["steps"], k) for r, k in cases]
     stop = tok.convert_tokens_to_ids("</verify>")
-    crits = [o[0] for o in generate(model, tok, prompts, 160, stop_ids=[stop])]
+    crits = [o[0] for o in generate(model, tok, prompts, 400, stop_ids=[stop])]
     runs = V.run_snippets([V.extract_code(c) for c in crits])
     texts = [p + c.split("</verify>")[0] + "</verify>\n" + V.output_block(out)
              for p, c, (_, out) in zip(prompts, crits, runs)]

@@ -39,7 +39,7 @@ def task_example(task: str, rng: np.random.Generator) -> tuple[str, str]:
     if task == "mul":
         while True:
             a, d = int(rng.integers(2, 50)), int(rng.integers(2, 10))
-            if a * d <= 2 * MAX_VALUE:
+            if a * d <= MAX_VALUE:
                 return f"mul({a},{d})=", str(a * d)
     if task == "upper":  # a string task: no arithmetic, letters never seen in pretraining
         n = int(rng.integers(3, 7))
@@ -126,7 +126,7 @@ def make_problem(level: int, rng: np.random.Generator) -> Problem:
         for _ in range(n_ops):
             r = rng.random()
             if r < 0.3 and v * 2 <= MAX_VALUE:
-                b = int(rng.integers(2, min(5, MAX_VALUE // max(v, 1)) + 1))
+                b = int(rng.integers(2, min(9, MAX_VALUE // max(v, 1)) + 1))
                 op = "*"
             elif r < 0.65 and v > 1:
                 op, b = "-", int(rng.integers(1, min(max_add, v) + 1))

@@ -24,7 +24,7 @@ from backend.models.zoo.tasks import Problem, apply, step_labels
 SEPARATOR = "\n"
 PRM_CONFIG = {"style": "token-classification", "prefix_template": "Problem: {problem}\n",
               "step_separator": SEPARATOR, "positive_label": 1}
-GENPRM_CONFIG = {"style": "generative", "samples": 1, "temperature": 0.6, "max_new_tokens": 160,
+GENPRM_CONFIG = {"style": "generative", "samples": 1, "temperature": 0.6, "max_new_tokens": 400,
                  "sandbox_timeout": 5.0, "yes_token": " Yes", "no_token": " No", "stop": "</verify>"}
 EQ_RE = re.compile(r"^\s*(\d+)\s*([-+*])\s*(\d+)\s*=\s*(-?\d+)\s*$")
 
@@ -122,15 +122,25 @@ def genprm_prompt(problem: str, steps: list[str], k: int) -> str:
     return f"Problem: {problem}\n{prev}Check step {k}: {steps[k - 1]}\n"
 
 
+SNIPPET = (
+    "import re\n"
+    "p={problem!r}\n"
+    "s={steps!r}\n"
+    "v=re.findall(r\"\\d+\",p)[0];r=[]\n"
+    "for o in re.findall(r\"[-+*]\\d+\",p):w=str(eval(v+o));r+=[v+o+\"=\"+w];v=w\n"
+    "print(s==r[:len(s)])"
+)
+
+
 def genprm_critique(problem: Problem, steps: list[str], k: int) -> str:
-    """The analysis and verification snippet the verifier is taught to write for step ``k``."""
-    m = EQ_RE.match(steps[k - 1])
-    if not m:
-        return (f"<analyze>Step {k} is not an equation.</analyze>\n"
-                f"<verify>\nprint(False)\n</verify>\n")
-    a, op, b, c = m.groups()
-    return (f"<analyze>Step {k} claims {a}{op}{b}={c}.</analyze>\n"
-            f"<verify>\nprint({problem.prefix_expr(k)}=={c} and {a}{op}{b}=={c})\n</verify>\n")
+    """The analysis and verification snippet the verifier is taught to write for step ``k``.
+
+    The snippet copies the problem and steps 1..k verbatim (contiguous copies are what a tiny
+    model learns fastest) and recomputes the chain from the problem, so it prints True exactly
+    when every step up to k is the right operation on the right value with the right result.
+    """
+    code = SNIPPET.format(problem=problem.text, steps=list(steps[:k]))
+    return f"<analyze>Step {k} claims {steps[k - 1]}.</analyze>\n<verify>\n{code}\n</verify>\n"
 
 
 def output_block(stdout: str) -> str:
@@ -169,18 +179,9 @@ def genprm_training_text(problem: Problem, steps: list[str], k: int) -> tuple[st
     """(prompt, completion) for one verifier example; the completion includes the output block
     the system would append and the verdict word computed from the true label."""
     crit = genprm_critique(problem, steps, k)
-    out = _eval_snippet_locally(extract_code(crit))
+    out = str(list(steps[:k]) == problem.steps()[:k])  # what the snippet prints (tests run it)
     label = step_labels(problem, steps)[k - 1]
     return genprm_prompt(problem.text, steps, k), crit + output_block(out) + (" Yes" if label else " No")
-
-
-def _eval_snippet_locally(code: str) -> str:
-    """What the training snippets print; they are ``print(<arithmetic comparison>)`` only, so
-    evaluating the expression with no builtins gives the same text as running them."""
-    m = re.fullmatch(r"print\((.*)\)", code)
-    if not m or not re.fullmatch(r"[0-9+\-*() =andFlse]*", m.group(1)):
-        raise ValueError(f"unexpected training snippet {code!r}")
-    return str(eval(m.group(1), {"__builtins__": {}}, {"False": False}))  # noqa: S307 (checked above)
 
 
 def verdict_scores(model, tok, texts: list[str], batch_size: int = 128) -> list[float]:
