@@ -20,6 +20,9 @@ from backend.models.zoo.profiles import Profile
 from backend.models.zoo.train import encode_pairs, exact_match, generate, lm_batches, train_loop
 
 
+VOTE_TEMPERATURE = 0.7  # sampling temperature of the maj@16 figure
+
+
 def llama_config(tok, prof: Profile):
     from transformers import LlamaConfig
 
@@ -146,7 +149,7 @@ def policy_figures(model, tok, prof: Profile, data: dict, seed: int) -> dict:
     probs = data["policy_eval"]
     prompts = [f"Problem: {p.text}\n" for p in probs]
     greedy = generate(model, tok, prompts, 96)
-    samples = generate(model, tok, prompts, 96, temperature=0.8, num_samples=prof.votes, seed=seed)
+    samples = generate(model, tok, prompts, 96, temperature=VOTE_TEMPERATURE, num_samples=prof.votes, seed=seed)
     maj, pass1 = [], []
     for p, outs in zip(probs, samples):
         answers = [T.parse_solution(o)[1] for o in outs]
@@ -154,7 +157,7 @@ def policy_figures(model, tok, prof: Profile, data: dict, seed: int) -> dict:
         votes = Counter(a for a in answers if a)
         maj.append(bool(votes) and votes.most_common(1)[0][0] == str(p.answer))
     figs.update(level=T.DEFAULT_LEVEL, n=len(probs), greedy=round(acc(probs, [g[0] for g in greedy]), 4),
-                sample_pass1=round(float(np.mean(pass1)), 4), temperature=0.8, votes=prof.votes)
+                sample_pass1=round(float(np.mean(pass1)), 4), temperature=VOTE_TEMPERATURE, votes=prof.votes)
     figs[f"maj@{prof.votes}"] = round(float(np.mean(maj)), 4)
     return figs
 
