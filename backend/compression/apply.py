@@ -1,0 +1,111 @@
+"""Apply an artifact to its base model: in memory (a state dict) or as a full HF folder."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from backend.compression import methods
+from backend.compression.artifact import AUX, DATA, FORMAT, META
+from backend.compression.model_io import fingerprint, index_tensors, read_tensor, save_shards
+from backend.workspace.atomic import atomic_dir
+
+Progress = Callable[[float, str], None]
+
+
+def read_artifact(art: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(metadata, buffers) of an artifact folder; ValueError naming the file when it is damaged."""
+    art = Path(art)
+    meta_path, data_path = art / META, art / DATA
+    for p in (meta_path, data_path):
+        if not p.is_file():
+            raise FileNotFoundError(f"{p} does not exist: {art} is not a compressed-delta artifact")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{meta_path}: corrupt artifact metadata ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{meta_path}: not a {FORMAT} artifact (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    for key in ("method", "bits", "settings", "base", "tensors", "exact"):
+        if key not in meta:
+            raise ValueError(f"{meta_path}: corrupt artifact metadata (no {key!r} field)")
+    try:
+        from safetensors.torch import load as st_load
+
+        data = st_load(data_path.read_bytes())
+    except Exception as exc:
+        raise ValueError(f"{data_path}: corrupt artifact data ({exc})") from None
+    return meta, data
+
+
+def check_base(meta: dict, art: Path, base_dir: Path) -> None:
+    want = meta["base"]["fingerprint"]
+    got = fingerprint(base_dir)
+    if got != want:
+        raise ValueError(f"{base_dir} is not the base model of {art}: its fingerprint {got[:19]}… differs from "
+                         f"the recorded {want[:19]}… (the artifact was made against {meta['base'].get('name')!r})")
+
+
+def apply_artifact(art: str | Path, base_dir: str | Path, device: str = "cpu", progress: Progress | None = None,
+                   cancel: Callable[[], None] | None = None, verify_base: bool = True) -> dict[str, torch.Tensor]:
+    """base + decoded delta for every tensor, in the fine-tune's dtypes (the in-memory application)."""
+    art, base_dir = Path(art), Path(base_dir)
+    meta, data = read_artifact(art)
+    report = progress or (lambda f, m: None)
+    if verify_base:
+        report(0.0, "checking the base model's fingerprint")
+        check_base(meta, art, base_dir)
+    base = index_tensors(base_dir)
+    out: dict[str, torch.Tensor] = {}
+    total = len(meta["tensors"]) + len(meta["exact"])
+    for i, t in enumerate(meta["tensors"]):
+        if cancel:
+            cancel()
+        name, shape = t["name"], tuple(t["shape"])
+        if name not in base:
+            raise ValueError(f"{base_dir}: base model has no tensor {name}, which {art / META} needs")
+        if tuple(base[name].shape) != shape:
+            raise ValueError(f"{base[name].file}: tensor {name} has shape {list(base[name].shape)}, "
+                             f"the artifact {art / META} expects {list(shape)}")
+        fields = {}
+        for k, (start, n) in t["off"].items():
+            buf = data.get("f." + k)
+            if buf is None or start < 0 or start + n > buf.numel():
+                raise ValueError(f"{art / DATA}: field {k} of tensor {name} lies outside the stored data")
+            fields[k] = buf[start:start + n]
+        try:
+            delta = methods.decode_tensor(meta["method"], name, fields, shape, float(meta["bits"]),
+                                          meta["settings"], device)
+        except ValueError as exc:
+            raise ValueError(f"{art / DATA}: {exc}") from None
+        dtype = getattr(torch, {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}[t["dtype"]])
+        out[name] = (read_tensor(base[name]).float() + delta).to(dtype)
+        report((i + 1) / total, f"{name}")
+    for name in meta["exact"]:
+        if "x." + name not in data:
+            raise ValueError(f"{art / DATA}: exact tensor {name} is missing")
+        out[name] = data["x." + name]
+    return out
+
+
+def decompress(art: str | Path, base_dir: str | Path, out: str | Path, device: str = "cpu",
+               progress: Progress | None = None, cancel: Callable[[], None] | None = None) -> dict:
+    """Write the reconstructed fine-tune as a full HF folder (atomically); returns a summary."""
+    art, out = Path(art), Path(out)
+    report = progress or (lambda f, m: None)
+    if out.exists():
+        raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+    sd = apply_artifact(art, base_dir, device, lambda f, m: report(0.9 * f, m), cancel)
+    report(0.92, f"writing {out}")
+    with atomic_dir(out) as tmp:
+        files = save_shards(sd, tmp)
+        if (art / AUX).is_dir():
+            for p in sorted((art / AUX).iterdir()):
+                shutil.copy2(p, tmp / p.name)
+    report(1.0, "done")
+    meta = json.loads((art / META).read_text())
+    return {"out": str(out), "files": files, "tensors": len(sd), "method": meta["method"], "bits": meta["bits"],
+            "params": int(sum(t.numel() for t in sd.values()))}

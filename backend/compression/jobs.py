@@ -1,0 +1,120 @@
+"""Jobs: ``compression.compress`` (artifact, optional accuracy and rate–distortion sweep) and
+``compression.decompress`` (artifact + base -> HF folder). Heavy imports stay inside."""
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from backend.jobs import register_job
+
+
+def resolve(name: str) -> Path:
+    """A model folder for ``zoo:NAME`` or a path."""
+    from backend.models.zoo import resolve_model
+
+    return Path(resolve_model(name))
+
+
+def find_eval(ft_dir: Path) -> Path | None:
+    """The zoo's eval set for a fine-tune folder named ``arith-ft-<task>`` (None elsewhere)."""
+    m = re.fullmatch(r"arith-ft-(\w+)", ft_dir.name)
+    if not m:
+        return None
+    p = ft_dir.parent / "data" / f"task_{m.group(1)}_eval.jsonl"
+    return p if p.is_file() else None
+
+
+def _save_bitmaps(ctx, bitmaps: dict) -> str | None:
+    import numpy as np
+
+    from backend.workspace.atomic import atomic_write_bytes
+
+    if not bitmaps:
+        return None
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: v.astype("uint8") for k, v in bitmaps.items()})
+    path = atomic_write_bytes(ctx.path("bitmaps.npz"), buf.getvalue())
+    ctx.artifact("bitmaps", path)
+    return str(path)
+
+
+@register_job("compression.compress", title="Compress a fine-tune's delta")
+def compress_job(spec, ctx) -> dict:
+    """inputs: base, ft (folders or zoo: names), optional out, eval (JSONL); params: method, bits,
+    settings, which, exclude, evaluate (bool), eval_limit, sweep {methods, bits} (rate–distortion)."""
+
+    from backend.compression import evaluate
+    from backend.compression.artifact import compress
+
+    p = spec.params
+    base, ft = resolve(spec.inputs["base"]), resolve(spec.inputs["ft"])
+    out = Path(spec.inputs.get("out") or ctx.path("artifact"))
+    method, bits = p.get("method", "delta-dct"), float(p.get("bits", 1.0))
+    eval_path = spec.inputs.get("eval") or find_eval(ft)
+    do_eval = bool(p.get("evaluate", eval_path is not None)) and eval_path is not None
+    sweep = p.get("sweep") or {}
+    n_sweep = len(sweep.get("methods", [])) * len(sweep.get("bits", []))
+    span = 1.0 / (1 + n_sweep + (1 if do_eval else 0))
+    kw = dict(settings=p.get("settings") or {}, which=p.get("which", "2d"), exclude=p.get("exclude"),
+              device=ctx.device, cancel=ctx.check_cancelled)
+    ctx.log(f"compressing {ft} against {base} with {method} at {bits} bits/param")
+    summary = compress(base, ft, out, method, bits, progress=lambda f, m: ctx.progress(f * span, m),
+                       keep_recon=do_eval, **kw)
+    ctx.artifact("artifact", out)
+    recon = summary.pop("recon", None)
+    summary["bitmaps_file"] = _save_bitmaps(ctx, summary.pop("bitmaps"))
+    sizes = summary["sizes"]
+    ctx.metric("payload_bpp", sizes["payload_bpp"])
+    ctx.metric("total_bpp", sizes["total_bpp"])
+    ctx.metric("rel_err", summary["rel_err"])
+    result = {"base": str(base), "ft": str(ft), "eval": str(eval_path) if eval_path else None, **summary}
+    if do_eval:
+        examples = evaluate.load_examples(eval_path, p.get("eval_limit"))
+        model = evaluate.load_model(base, device=ctx.device)
+        acc = {"base": evaluate.task_accuracy(model, ft, examples)}
+        model.load_state_dict(recon, strict=False)
+        acc["compressed"] = evaluate.task_accuracy(model, ft, examples)
+        ft_model = evaluate.load_model(ft, device=ctx.device)
+        acc["finetuned"] = evaluate.task_accuracy(ft_model, ft, examples)
+        gain = acc["finetuned"] - acc["base"]
+        acc["gain_kept"] = (acc["compressed"] - acc["base"]) / gain if gain > 0 else None
+        acc["n"] = len(examples)
+        result["accuracy"] = acc
+        ctx.progress(span * 2, f"accuracy {acc['compressed']:.3f} (fine-tune {acc['finetuned']:.3f})")
+    points = []
+    if n_sweep:
+        import tempfile
+
+        examples = evaluate.load_examples(eval_path, p.get("eval_limit")) if do_eval else None
+        model = evaluate.load_model(base, device=ctx.device) if do_eval else None
+        done = 0
+        for m in sweep["methods"]:
+            for b in sweep["bits"]:
+                ctx.check_cancelled()
+                with tempfile.TemporaryDirectory(dir=ctx.run_dir) as tmp:
+                    s = compress(base, ft, Path(tmp) / "a", m, float(b), keep_recon=do_eval,
+                                 **{**kw, "settings": kw["settings"] if m == method else {}})
+                row = {"method": m, "bits": float(b), "payload_bpp": s["sizes"]["payload_bpp"],
+                       "total_bpp": s["sizes"]["total_bpp"], "rel_err": s["rel_err"]}
+                if do_eval:
+                    model.load_state_dict(s["recon"], strict=False)
+                    row["accuracy"] = evaluate.task_accuracy(model, ft, examples)
+                points.append(row)
+                done += 1
+                ctx.progress(span * (1 + (1 if do_eval else 0) + done), f"sweep {m} at {b} bits")
+    result["sweep"] = points
+    ctx.progress(1.0, "done")
+    return result
+
+
+@register_job("compression.decompress", title="Decompress a delta artifact")
+def decompress_job(spec, ctx) -> dict:
+    """inputs: art, base (folder or zoo: name), optional out (default: the run folder's ``model``)."""
+    from backend.compression.apply import decompress
+
+    base = resolve(spec.inputs["base"])
+    out = Path(spec.inputs.get("out") or ctx.path("model"))
+    res = decompress(spec.inputs["art"], base, out, ctx.device, progress=ctx.progress, cancel=ctx.check_cancelled)
+    ctx.artifact("model", out)
+    return res
