@@ -29,7 +29,7 @@ def read_artifact(art: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
         raise ValueError(f"{meta_path}: corrupt artifact metadata ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{meta_path}: not a {FORMAT} artifact (format {meta.get('format') if isinstance(meta, dict) else None!r})")
-    for key in ("method", "bits", "settings", "base", "tensors", "exact"):
+    for key in ("method", "bits", "settings", "base", "tensors"):
         if key not in meta:
             raise ValueError(f"{meta_path}: corrupt artifact metadata (no {key!r} field)")
     try:
@@ -60,33 +60,36 @@ def apply_artifact(art: str | Path, base_dir: str | Path, device: str = "cpu", p
         check_base(meta, art, base_dir)
     base = index_tensors(base_dir)
     out: dict[str, torch.Tensor] = {}
-    total = len(meta["tensors"]) + len(meta["exact"])
+    starts: dict[str, list[int]] = {}
+    for k in [k[2:] for k in data if k.startswith("f.")]:
+        n = data.get("n." + k)
+        if n is None or n.numel() != len(meta["tensors"]) or int(n.sum()) != data["f." + k].numel():
+            raise ValueError(f"{art / DATA}: lengths of field {k} do not match the stored data")
+        starts[k] = [0] + torch.cumsum(n.long(), 0).tolist()
+    exact = sorted(k[2:] for k in data if k.startswith("x."))
+    total = len(meta["tensors"]) + len(exact)
     for i, t in enumerate(meta["tensors"]):
         if cancel:
             cancel()
-        name, shape = t["name"], tuple(t["shape"])
+        try:
+            name, shape, dtype_name = t[0], tuple(int(v) for v in t[1]), t[2]
+        except (TypeError, IndexError, ValueError):
+            raise ValueError(f"{art / META}: corrupt tensor entry {t!r}") from None
         if name not in base:
             raise ValueError(f"{base_dir}: base model has no tensor {name}, which {art / META} needs")
         if tuple(base[name].shape) != shape:
             raise ValueError(f"{base[name].file}: tensor {name} has shape {list(base[name].shape)}, "
                              f"the artifact {art / META} expects {list(shape)}")
-        fields = {}
-        for k, (start, n) in t["off"].items():
-            buf = data.get("f." + k)
-            if buf is None or start < 0 or start + n > buf.numel():
-                raise ValueError(f"{art / DATA}: field {k} of tensor {name} lies outside the stored data")
-            fields[k] = buf[start:start + n]
+        fields = {k: data["f." + k][s[i]:s[i + 1]] for k, s in starts.items()}
         try:
             delta = methods.decode_tensor(meta["method"], name, fields, shape, float(meta["bits"]),
                                           meta["settings"], device)
         except ValueError as exc:
             raise ValueError(f"{art / DATA}: {exc}") from None
-        dtype = getattr(torch, {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}[t["dtype"]])
+        dtype = getattr(torch, {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}[dtype_name])
         out[name] = (read_tensor(base[name]).float() + delta).to(dtype)
         report((i + 1) / total, f"{name}")
-    for name in meta["exact"]:
-        if "x." + name not in data:
-            raise ValueError(f"{art / DATA}: exact tensor {name} is missing")
+    for name in exact:
         out[name] = data["x." + name]
     return out
 

@@ -2,8 +2,10 @@
 
 An artifact is a folder:
   ``delta.safetensors``  per-field buffers ``f.<field>`` (each method's fields concatenated over
-                         tensors) and the exactly stored tensors ``x.<name>``
-  ``delta.json``         format, method, budget, settings, base fingerprint, per-tensor offsets
+                         tensors), their per-tensor lengths ``n.<field>`` (int32) and the exactly
+                         stored tensors ``x.<name>``
+  ``delta.json``         format, method, budget, settings, base fingerprint, [name, shape, dtype]
+                         of each compressed tensor (in storage order)
   ``files/``             the fine-tune's small non-weight files (config, tokenizer), copied
 Sizes are accounted field by field (payload vs metadata vs exact tensors vs container overhead)
 and checked against the bytes on disk after writing.
@@ -73,7 +75,7 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
     t0 = time.perf_counter()
     plan = _plan_widths(base, ft, method, bits, settings, which, exclude, device, report, cancel)
     buffers: dict[str, list[torch.Tensor]] = {}
-    offsets: dict[str, int] = {}
+    lengths: dict[str, list[int]] = {}
     entries, exact, per_tensor, bitmaps, recon = [], {}, [], {}, {}
     err_num = err_den = 0.0
     n_comp = n_exact = 0
@@ -86,12 +88,10 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
         if name in base and is_selected(e, which, exclude):
             delta = w_ft.float() - read_tensor(base[name]).float()
             fields, rec, info = methods.encode_tensor(method, name, delta, bits, settings, device, plan.get(name))
-            off = {}
             for k, v in fields.items():
                 buffers.setdefault(k, []).append(v)
-                off[k] = [offsets.get(k, 0), v.numel()]
-                offsets[k] = offsets.get(k, 0) + v.numel()
-            entries.append({"name": name, "shape": list(e.shape), "dtype": e.dtype, "off": off})
+                lengths.setdefault(k, []).append(v.numel())
+            entries.append([name, list(e.shape), e.dtype])
             dn, en = float(delta.double().norm()), float((rec.double() - delta.double()).norm())
             err_num, err_den = err_num + en ** 2, err_den + dn ** 2
             per_tensor.append({"name": name, "shape": list(e.shape), "rel_err": en / dn if dn > 0 else 0.0,
@@ -111,11 +111,11 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
     if n_comp == 0:
         raise ValueError(f"no tensor of {ft_dir} was selected for compression (selection {which!r}, exclude {exclude!r})")
     data = {"f." + k: torch.cat(v) for k, v in buffers.items()}
+    data.update({"n." + k: torch.tensor(v, dtype=torch.int32) for k, v in lengths.items()})
     data.update(exact)
     meta = {"format": FORMAT, "method": method, "bits": bits, "settings": settings,
             "selection": {"which": which, "exclude": exclude},
-            "base": {"fingerprint": base_fp, "name": base_dir.name}, "ft": {"name": ft_dir.name},
-            "tensors": entries, "exact": sorted(n[2:] for n in exact)}
+            "base": {"fingerprint": base_fp, "name": base_dir.name}, "tensors": entries}
     from safetensors.torch import save as st_save
 
     blob = st_save(data)
@@ -134,7 +134,7 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
     rel = (err_num / err_den) ** 0.5 if err_den > 0 else 0.0
     summary = {"method": method, "bits": bits, "settings": settings, "out": str(out),
                "base_fingerprint": base_fp, "rel_err": rel, "tensors": per_tensor,
-               "exact_tensors": meta["exact"], "sizes": acct, "seconds": seconds,
+               "exact_tensors": sorted(n[2:] for n in exact), "sizes": acct, "seconds": seconds,
                "params_per_s": n_comp / seconds if seconds > 0 else None, "bitmaps": bitmaps}
     if keep_recon:
         summary["recon"] = recon
@@ -173,7 +173,7 @@ def account(data: dict[str, torch.Tensor], method: str, blob_len: int, meta_len:
     payload = sum(t.numel() * t.element_size() for k, t in data.items()
                   if k.startswith("f.") and k[2:] in methods.PAYLOAD[method]) * 8
     field_meta = sum(t.numel() * t.element_size() for k, t in data.items()
-                     if k.startswith("f.") and k[2:] not in methods.PAYLOAD[method]) * 8
+                     if (k.startswith("f.") and k[2:] not in methods.PAYLOAD[method]) or k.startswith("n.")) * 8
     exact = sum(t.numel() * t.element_size() for k, t in data.items() if k.startswith("x.")) * 8
     container = blob_len * 8 - payload - field_meta - exact
     metadata = field_meta + container + meta_len * 8

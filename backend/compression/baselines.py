@@ -22,7 +22,9 @@ from backend.compression.bitpack import pack_codes, unpack_codes
 
 
 def bitdelta_encode(delta: torch.Tensor, bits: float) -> tuple[dict, torch.Tensor]:
-    k = max(1, int(round(bits)))
+    if bits < 1:
+        raise ValueError(f"BitDelta needs at least 1 bit per parameter (one sign), got {bits:g}")
+    k = int(bits)   # whole sign passes within the budget
     resid = delta.float().reshape(-1).clone()
     signs, scales = [], []
     recon = torch.zeros_like(resid)

@@ -3,7 +3,7 @@ per-patch quantization → rescale, and its exact inverse.
 
 Stored fields per tensor (see ``artifact.py`` for the container):
   ``codes``  packed codes, grouped by width (ascending), patches in index order within a width
-  ``params`` quantizer parameters (bf16) of every kept (width > 0) patch, same order
+  ``params`` quantizer parameters (uint8 log scale, or bf16 min/max) of every kept (width > 0) patch, same order
   ``bitmap`` packed index into the level set, one per patch
   ``alpha``  the rescale factor (fp32)
 Only ``codes`` is payload; the rest is metadata and is counted as such.
@@ -128,7 +128,8 @@ def encode(delta: torch.Tensor, bits: float, cfg: DCTConfig = DCTConfig(), devic
     map_codes = np.array([level_index[int(b)] for b in widths.cpu().tolist()], dtype=np.int64)
     fields = {
         "codes": torch.from_numpy(np.concatenate(codes_buf) if codes_buf else np.zeros(0, np.uint8)),
-        "params": torch.cat(params).reshape(-1) if params else torch.zeros(0, dtype=torch.bfloat16),
+        "params": torch.cat(params).reshape(-1) if params else
+        torch.zeros(0, dtype=torch.bfloat16 if cfg.quantizer == "minmax" else torch.uint8),
         "bitmap": torch.from_numpy(pack_codes(map_codes, _map_bits(len(cfg.levels)))),
         "alpha": torch.tensor([alpha], dtype=torch.float32),
     }
@@ -138,7 +139,7 @@ def encode(delta: torch.Tensor, bits: float, cfg: DCTConfig = DCTConfig(), devic
 
 
 def decode(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConfig, device: str = "cpu",
-           name: str = "tensor") -> torch.Tensor:
+           name: str = "tensor", per_patch_loop: bool = False) -> torch.Tensor:
     """Rebuild the delta from stored fields; raises ValueError naming ``name`` when they do not fit."""
     p = cfg.patch
     grid = padded_shape(tuple(shape), p)
@@ -163,10 +164,15 @@ def decode(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConf
         if cpos + nb > codes.size or ppos + idx.numel() > params.shape[0]:
             raise ValueError(f"{name}: stored codes or scales are shorter than the bit map says")
         q = torch.from_numpy(unpack_codes(codes[cpos:cpos + nb], b, idx.numel() * p * p)).reshape(idx.numel(), p * p)
-        y[idx.to(device)] = dequantize(q.to(device), params[ppos:ppos + idx.numel()].to(device), b, cfg.quantizer)
+        pr = params[ppos:ppos + idx.numel()].to(device)
+        if per_patch_loop:
+            for j in range(idx.numel()):
+                y[int(idx[j])] = dequantize(q[j:j + 1].to(device), pr[j:j + 1], b, cfg.quantizer)[0]
+        else:
+            y[idx.to(device)] = dequantize(q.to(device), pr, b, cfg.quantizer)
         cpos, ppos = cpos + nb, ppos + idx.numel()
     if cpos != codes.size or ppos != params.shape[0]:
         raise ValueError(f"{name}: {codes.size - cpos} code bytes / {params.shape[0] - ppos} scales left over")
     c = dct_matrix(p, device)
-    out = from_patches(idct2(y.reshape(-1, p, p), c), tuple(shape), p)
+    out = from_patches((idct2_loop if per_patch_loop else idct2)(y.reshape(-1, p, p), c), tuple(shape), p)
     return (out * float(fields["alpha"][0])).cpu()

@@ -92,6 +92,9 @@ def compress_job(spec, ctx) -> dict:
         for m in sweep["methods"]:
             for b in sweep["bits"]:
                 ctx.check_cancelled()
+                if m == "bitdelta" and float(b) < 1:   # one sign per parameter is its minimum
+                    done += 1
+                    continue
                 with tempfile.TemporaryDirectory(dir=ctx.run_dir) as tmp:
                     s = compress(base, ft, Path(tmp) / "a", m, float(b), keep_recon=do_eval,
                                  **{**kw, "settings": kw["settings"] if m == method else {}})

@@ -54,7 +54,7 @@ def test_one_bit_uniform_quantizer_is_the_l2_optimal_sign_code():
     codes, s = quantize(x, 1)
     v = dequantize(codes, s, 1)
     assert torch.equal(torch.sign(v), torch.sign(x))
-    assert torch.allclose(v.abs()[:, 0], x.abs().mean(1), rtol=1e-2)   # bf16 scale
+    assert torch.allclose(v.abs()[:, 0], x.abs().mean(1), rtol=0.05)   # 8-bit log-grid scale
     # min-max at 1 bit is worse than dropping (research note §2.4); uniform is not
     vm = dequantize(*quantize(x, 1, "minmax"), 1, "minmax")
     assert rel(vm, x) > 1.0 > 0.7 > rel(v, x)

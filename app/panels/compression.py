@@ -1,0 +1,290 @@
+"""Delta compression panel: compress a fine-tune against its base with Delta-DCT or a baseline.
+
+Left: base and fine-tuned model (zoo names or folders), method, budget (payload bits per
+parameter), Delta-DCT settings, whether to measure task accuracy and rate–distortion curves,
+Compress / Cancel and the exports. Right: a summary line, the rate–distortion plots (bits/param
+vs relative L2 error of the delta and vs task accuracy, one curve per method), the bit
+allocation of the chosen tensor as a heatmap (one cell per patch), and tables of sizes and
+accuracies per budget and of per-tensor errors.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+    QSplitter, QTabWidget, QVBoxLayout, QWidget,
+)
+from PySide6.QtCore import Qt
+
+from app.panels.base import Panel, register_panel
+from app.widgets.pickers import ModelPicker
+from app.widgets.plots import CurvePlot, Heatmap
+from app.widgets.tables import DictTable
+from backend.jobs import JobSpec
+
+KIND, DECOMPRESS = "compression.compress", "compression.decompress"
+METHODS = {"delta-dct": "Delta-DCT", "bitdelta": "BitDelta", "dare": "DARE", "magnitude": "Magnitude pruning",
+           "lowrank": "Low-rank (SVD)"}
+SWEEP_BITS = (0.5, 1, 2, 4)
+OVERVIEW = "All tensors: share of patches per bit width"
+
+
+@register_panel
+class CompressionPanel(Panel):
+    panel_id = "compression"
+    title = "Delta compression"
+    description = "Delta-DCT and baselines: compress a fine-tune's delta to ~1 bit per parameter"
+    kinds = (KIND, DECOMPRESS)
+    order = 60
+
+    def __init__(self, context, parent=None):
+        super().__init__(context, parent)
+        self._run = None
+        self._active: str | None = None
+        self._bitmaps: dict[str, np.ndarray] = {}
+        zoo = self.context.zoo_root()
+        self.base = ModelPicker(zoo, default="zoo:arith-base", name_filter="base")
+        self.ft = ModelPicker(zoo, default="zoo:arith-ft-add", name_filter="ft")
+        self.method = QComboBox()
+        for key, label in METHODS.items():
+            self.method.addItem(label, key)
+        self.bits = QDoubleSpinBox()
+        self.bits.setRange(0.25, 16.0)
+        self.bits.setSingleStep(0.25)
+        self.bits.setValue(1.0)
+        self.bits.setSuffix(" bits/param")
+        self.bits.setToolTip("payload budget; metadata (scales, bit map, index) is reported on top")
+        self.patch = QComboBox()
+        self.patch.addItems(["16", "8", "32"])
+        self.quantizer = QComboBox()
+        self.quantizer.addItems(["uniform", "minmax"])
+        self.rescale = QComboBox()
+        self.rescale.addItems(["mean-abs", "ls", "none"])
+        self.evaluate = QCheckBox("measure task accuracy (zoo fine-tunes)")
+        self.evaluate.setChecked(True)
+        self.curves = QCheckBox(f"rate–distortion curves: all methods at {', '.join(f'{b:g}' for b in SWEEP_BITS)} bits")
+        self.curves.setChecked(True)
+        self.start_btn = QPushButton("Compress")
+        self.start_btn.clicked.connect(self.start)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setEnabled(False)
+        self.cancel_btn.clicked.connect(lambda: self._active and self.cancel(self._active))
+        self.export_art_btn = QPushButton("Export artifact…")
+        self.export_art_btn.clicked.connect(lambda: self._ask_dir(self.export_artifact))
+        self.export_model_btn = QPushButton("Export reconstructed model…")
+        self.export_model_btn.clicked.connect(lambda: self._ask_dir(self.export_model))
+        for b in (self.export_art_btn, self.export_model_btn):
+            b.setEnabled(False)
+        self.status = QLabel("Pick a base model and its fine-tune, then Compress.")
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Base", self.base)
+        form.addRow("Fine-tuned", self.ft)
+        form.addRow("Method", self.method)
+        form.addRow("Budget", self.bits)
+        dct = QGroupBox("Delta-DCT settings")
+        dform = QFormLayout(dct)
+        dform.addRow("Patch size", self.patch)
+        dform.addRow("Quantizer", self.quantizer)
+        dform.addRow("Rescale", self.rescale)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.addLayout(form)
+        lv.addWidget(dct)
+        lv.addWidget(self.evaluate)
+        lv.addWidget(self.curves)
+        row = QHBoxLayout()
+        row.addWidget(self.start_btn)
+        row.addWidget(self.cancel_btn)
+        lv.addLayout(row)
+        lv.addWidget(self.export_art_btn)
+        lv.addWidget(self.export_model_btn)
+        lv.addWidget(self.status)
+        lv.addStretch(1)
+        left.setMaximumWidth(420)
+
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.err_plot = CurvePlot("Reconstruction error", "payload bits / parameter", "relative L2 error of Δ")
+        self.acc_plot = CurvePlot("Task accuracy", "payload bits / parameter", "greedy exact match")
+        # curves fall (error) or rise (accuracy) from the left: keep each legend in the free corner
+        self.err_plot.plotItem.legend.setOffset((-10, 10))
+        self.acc_plot.plotItem.legend.setOffset((-10, -10))
+        plots = QWidget()
+        ph = QHBoxLayout(plots)
+        ph.setContentsMargins(0, 0, 0, 0)
+        ph.addWidget(self.err_plot)
+        ph.addWidget(self.acc_plot)
+        self.tensor = QComboBox()
+        self.tensor.currentTextChanged.connect(self._draw_bitmap)
+        self.heatmap = Heatmap("bits per patch", colormap="viridis")
+        alloc = QWidget()
+        av = QVBoxLayout(alloc)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Tensor"))
+        top.addWidget(self.tensor, 1)
+        av.addLayout(top)
+        av.addWidget(self.heatmap, 1)
+        self.points = DictTable()
+        self.tensors = DictTable()
+        tabs = QTabWidget()
+        tabs.addTab(self.points, "Sizes and accuracy")
+        tabs.addTab(self.tensors, "Per tensor")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(alloc, "Bit allocation")
+        self.tabs.addTab(tabs, "Tables")
+        right_split = QSplitter(Qt.Orientation.Vertical)
+        right_split.addWidget(plots)
+        right_split.addWidget(self.tabs)
+        right_split.setSizes([330, 330])
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.addWidget(self.summary)
+        rv.addWidget(right_split, 1)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        outer = QVBoxLayout(self)
+        outer.addWidget(split)
+
+    # -- actions -----------------------------------------------------------------------------
+    def spec(self) -> JobSpec:
+        method = self.method.currentData()
+        settings = ({"patch": int(self.patch.currentText()), "quantizer": self.quantizer.currentText(),
+                     "rescale": self.rescale.currentText()} if method == "delta-dct" else {})
+        params = {"method": method, "bits": self.bits.value(), "settings": settings,
+                  "evaluate": self.evaluate.isChecked()}
+        if self.curves.isChecked():
+            params["sweep"] = {"methods": list(METHODS), "bits": list(SWEEP_BITS)}
+        return JobSpec(KIND, params=params, inputs={"base": self.base.value(), "ft": self.ft.value()},
+                       label=f"compress {Path(self.ft.value()).name} ({method}, {self.bits.value():g} bits)")
+
+    def start(self) -> str:
+        self._active = self.submit(self.spec())
+        self.start_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+        self.status.setText("Compressing…")
+        return self._active
+
+    def on_event(self, event) -> None:
+        if event.type == "progress" and event.run_id == self._active:
+            frac = event.data.get("fraction")
+            self.status.setText(f"{'' if frac is None else f'{100 * frac:.0f}% '}{event.data.get('message', '')}")
+        elif event.type == "finished" and event.run_id == self._active:
+            self.start_btn.setEnabled(True)
+            self.cancel_btn.setEnabled(False)
+            self.status.setText(f"Run {event.data.get('status')}.")
+
+    def _ask_dir(self, action) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New folder to create")
+        if path:
+            action(path)
+
+    def export_artifact(self, dest: str) -> Path:
+        """Copy the shown run's artifact folder to ``dest`` (a new folder, written atomically)."""
+        from backend.workspace.atomic import atomic_dir
+
+        src = Path(self._run.result["out"])
+        with atomic_dir(dest) as tmp:
+            shutil.copytree(src, tmp, dirs_exist_ok=True)
+        self.status.setText(f"Artifact copied to {dest}")
+        return Path(dest)
+
+    def export_model(self, dest: str) -> str:
+        """Decompress the shown run's artifact into a full model folder ``dest`` (a job)."""
+        r = self._run.result
+        spec = JobSpec(DECOMPRESS, inputs={"art": r["out"], "base": r["base"], "out": str(dest)},
+                       label=f"decompress {Path(r['ft']).name}")
+        self.status.setText(f"Writing the reconstructed model to {dest}…")
+        return self.submit(spec)
+
+    # -- drawing -----------------------------------------------------------------------------
+    def show_run(self, run) -> None:
+        if run.spec.kind == DECOMPRESS:
+            self.status.setText(f"Reconstructed model written to {run.result.get('out')}")
+            return
+        self._run = run
+        r = run.result
+        s = r["sizes"]
+        acc = r.get("accuracy")
+        acc_text = ""
+        if acc:
+            kept = "n/a" if acc.get("gain_kept") is None else f"{100 * acc['gain_kept']:.0f}%"
+            acc_text = (f" · accuracy {acc['compressed']:.3f} (base {acc['base']:.3f}, fine-tune "
+                        f"{acc['finetuned']:.3f}; gain kept {kept}, n={acc['n']})")
+        self.summary.setText(
+            f"<b>{METHODS.get(r['method'], r['method'])}</b>, budget {r['bits']:g} bits/param: payload {s['payload_bpp']:.3f} "
+            f"+ metadata = {s['total_bpp']:.3f} bits/param · file {s['file_bytes']:,} bytes "
+            f"({s['ratio_vs_fp32_delta']:.1f}× smaller than an fp32 delta; accounting off by "
+            f"{100 * s['accounting_deviation']:.2f}%) · rel. error {r['rel_err']:.3f}{acc_text} · "
+            f"{len(r['exact_tensors'])} tensors stored exactly")
+        self._draw_curves(r)
+        self._bitmaps = {}
+        if r.get("bitmaps_file") and Path(r["bitmaps_file"]).is_file():
+            with np.load(r["bitmaps_file"]) as z:
+                self._bitmaps = {k: z[k] for k in z.files}
+        self.tensor.blockSignals(True)
+        self.tensor.clear()
+        if self._bitmaps:
+            self.tensor.addItem(OVERVIEW)
+        self.tensor.addItems(sorted(self._bitmaps))
+        self.tensor.blockSignals(False)
+        if self._bitmaps:
+            self.tensor.setCurrentText(OVERVIEW)
+            self._draw_bitmap(OVERVIEW)
+        self.tensors.set_rows([{"tensor": t["name"], "shape": "×".join(map(str, t["shape"])),
+                                "rel. error": t["rel_err"],
+                                "bit mix": ", ".join(f"{b}b {100 * f:.0f}%" for b, f in sorted(
+                                    t["mix"].items(), key=lambda kv: -int(kv[0])))} for t in r["tensors"]])
+        for b in (self.export_art_btn, self.export_model_btn):
+            b.setEnabled(True)
+
+    def _draw_curves(self, r: dict) -> None:
+        self.err_plot.clear_curves()
+        self.acc_plot.clear_curves()
+        rows = list(r.get("sweep") or [])
+        by_method: dict[str, list[dict]] = {}
+        for p in rows:
+            by_method.setdefault(p["method"], []).append(p)
+        for m, pts in by_method.items():
+            pts.sort(key=lambda p: p["payload_bpp"])
+            name = METHODS.get(m, m)
+            self.err_plot.set_curve(name, [p["payload_bpp"] for p in pts], [p["rel_err"] for p in pts])
+            if all("accuracy" in p for p in pts):
+                self.acc_plot.set_curve(name, [p["payload_bpp"] for p in pts], [p["accuracy"] for p in pts])
+        acc = r.get("accuracy")
+        if acc:
+            xs = [min(p["payload_bpp"] for p in rows), max(p["payload_bpp"] for p in rows)] if rows else [0, r["bits"]]
+            self.acc_plot.set_curve(f"fine-tune ({acc['finetuned']:.2f})", xs, [acc["finetuned"]] * 2, symbol=None, dashed=True)
+            self.acc_plot.set_curve(f"base ({acc['base']:.2f})", xs, [acc["base"]] * 2, symbol=None, dashed=True)
+        self.err_plot.setYRange(0, min(1.6, max([p["rel_err"] for p in rows] + [r["rel_err"]]) * 1.05))
+        table = [{"method": METHODS.get(p["method"], p["method"]), "budget": p["bits"], "payload bpp": p["payload_bpp"],
+                  "total bpp": p["total_bpp"], "rel. error": p["rel_err"], "accuracy": p.get("accuracy")} for p in rows]
+        s = r["sizes"]
+        table.insert(0, {"method": f"{METHODS.get(r['method'], r['method'])} (this run)", "budget": r["bits"],
+                         "payload bpp": s["payload_bpp"], "total bpp": s["total_bpp"], "rel. error": r["rel_err"],
+                         "accuracy": (acc or {}).get("compressed")})
+        self.points.set_rows(table, digits=3)
+
+    def _draw_bitmap(self, name: str) -> None:
+        if name == OVERVIEW and self._bitmaps:
+            names = sorted(self._bitmaps)
+            widths = sorted({int(b) for m in self._bitmaps.values() for b in np.unique(m)})
+            share = np.array([[float((self._bitmaps[n] == b).mean()) for b in widths] for n in names])
+            short = [n.replace("model.", "").replace(".weight", "").replace("layers.", "L") for n in names]
+            self.heatmap.set_matrix(share, row_labels=short, col_labels=[f"{b} bits" for b in widths], levels=(0, 1))
+            self.heatmap.plot.setTitle("share of each tensor's patches at each width (columns)")
+            return
+        m = self._bitmaps.get(name)
+        if m is None:
+            return
+        levels = (0, float(max(4, int(m.max()) if m.size else 4)))
+        self.heatmap.set_matrix(m.astype(float), levels=levels)
+        p = int(((self._run.result.get("settings") or {}).get("patch") or 0)) if self._run else 0
+        self.heatmap.plot.setTitle(f"{name}: bits per {p}×{p} patch (rows × columns of patches)")

@@ -1,0 +1,47 @@
+"""The compression panel submits a real small job on tiny random Llama folders and draws it."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def pair(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
+    from test_compression_artifact import _make
+
+    base = _make(tmp_path / "base", 0)
+    return base, _make(tmp_path / "ft", 1, base=base)
+
+
+def test_panel_compresses_draws_and_exports(qtbot, app_context, pair, tmp_path):
+    from app.panels.compression import CompressionPanel
+
+    base, ft = pair
+    panel = CompressionPanel(app_context)
+    qtbot.addWidget(panel)
+    panel.resize(1300, 820)
+    panel.show()
+    panel.base.set_value(str(base))
+    panel.ft.set_value(str(ft))
+    panel.bits.setValue(2.0)
+    app_context.set_device_getter(lambda: "cpu")
+    run_id = panel.start()
+    assert not panel.start_btn.isEnabled() and panel.cancel_btn.isEnabled()
+    qtbot.waitUntil(lambda: app_context.workspace.get_run(run_id).status in ("succeeded", "failed"), timeout=60_000)
+    qtbot.waitUntil(lambda: panel.start_btn.isEnabled(), timeout=10_000)
+    run = app_context.workspace.get_run(run_id)
+    assert run.status == "succeeded", run.error
+    qtbot.waitUntil(lambda: panel._run is not None, timeout=10_000)
+    assert set(panel.err_plot.curve_names()) == {"Delta-DCT", "BitDelta", "DARE", "Magnitude pruning", "Low-rank (SVD)"}
+    assert panel.points.rowCount() == 1 + 5 * 4 - 1          # no BitDelta below 1 bit
+    assert panel.tensor.count() == len(run.result["tensors"]) and panel.heatmap.image.image is not None
+    assert "bits/param" in panel.summary.text()
+    out = panel.export_artifact(str(tmp_path / "copy"))
+    assert (out / "delta.safetensors").is_file()
+    dec = panel.export_model(str(tmp_path / "model"))
+    qtbot.waitUntil(lambda: app_context.workspace.get_run(dec).status in ("succeeded", "failed"), timeout=60_000)
+    assert app_context.workspace.get_run(dec).status == "succeeded"
+    assert (tmp_path / "model" / "model.safetensors").is_file()
