@@ -37,7 +37,9 @@ def test_panel_compresses_draws_and_exports(qtbot, app_context, pair, tmp_path):
     qtbot.waitUntil(lambda: panel._run is not None, timeout=10_000)
     assert set(panel.err_plot.curve_names()) == {"Delta-DCT", "BitDelta", "DARE", "Magnitude pruning", "Low-rank (SVD)"}
     assert panel.points.rowCount() == 1 + 5 * 4 - 1          # no BitDelta below 1 bit
-    assert panel.tensor.count() == len(run.result["tensors"]) and panel.heatmap.image.image is not None
+    assert panel.tensor.count() == 1 + len(run.result["tensors"]) and panel.heatmap.image.image is not None
+    panel.tensor.setCurrentIndex(2)                                  # one tensor's patch grid
+    assert "patch" in panel.heatmap.plot.titleLabel.text
     assert "bits/param" in panel.summary.text()
     out = panel.export_artifact(str(tmp_path / "copy"))
     assert (out / "delta.safetensors").is_file()
