@@ -23,11 +23,11 @@ from app.panels.base import Panel, register_panel
 from app.widgets.pickers import ModelPicker
 from app.widgets.plots import CurvePlot, Heatmap
 from app.widgets.tables import DictTable
+from backend.compression.names import TITLES
 from backend.jobs import JobSpec
 
 KIND, DECOMPRESS = "compression.compress", "compression.decompress"
-METHODS = {"delta-dct": "Delta-DCT", "bitdelta": "BitDelta", "dare": "DARE", "magnitude": "Magnitude pruning",
-           "lowrank": "Low-rank (SVD)"}
+METHODS = dict(TITLES)  # key -> title, from the backend's torch-free names
 SWEEP_BITS = (0.5, 1, 2, 4)
 OVERVIEW = "All tensors: share of patches per bit width"
 

@@ -3,11 +3,31 @@
 ``compress(base, ft, out, method, bits)`` writes a packed artifact (safetensors + JSON) with
 honest size accounting; ``apply_artifact(art, base)`` rebuilds the fine-tune in memory and
 ``decompress(art, base, out)`` writes it as a Hugging Face folder. No Qt here.
-"""
-from backend.compression.apply import apply_artifact, decompress, read_artifact
-from backend.compression.artifact import compress, is_selected
-from backend.compression.deltadct import DCTConfig
-from backend.compression.methods import METHODS, TITLES
 
-__all__ = ["DCTConfig", "METHODS", "TITLES", "apply_artifact", "compress", "decompress", "is_selected",
-           "read_artifact"]
+Names are resolved lazily (PEP 562) so that building the CLI parser, which only needs
+``METHODS``, does not import torch.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "apply_artifact": "backend.compression.apply",
+    "decompress": "backend.compression.apply",
+    "read_artifact": "backend.compression.apply",
+    "compress": "backend.compression.artifact",
+    "is_selected": "backend.compression.artifact",
+    "DCTConfig": "backend.compression.deltadct",
+    "METHODS": "backend.compression.names",
+    "TITLES": "backend.compression.names",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'backend.compression' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -13,7 +13,7 @@ def _model_arg(text: str) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from backend.compression.methods import METHODS
+    from backend.compression.names import METHODS
 
     c = sub.add_parser("compress", help="compress a fine-tune's delta against its base (Delta-DCT or a baseline)",
                        description="Write a packed delta artifact (safetensors + JSON) for FT − BASE. "

@@ -10,11 +10,10 @@ import torch
 from backend.compression import baselines as bl
 from backend.compression import deltadct
 
-METHODS = ("delta-dct", "bitdelta", "dare", "magnitude", "lowrank")
+from backend.compression.names import METHODS, TITLES  # noqa: F401  (re-exported)
+
 PAYLOAD = {"delta-dct": {"codes"}, "bitdelta": {"signs"}, "dare": {"values"},
            "magnitude": {"index", "values"}, "lowrank": {"u", "v"}}
-TITLES = {"delta-dct": "Delta-DCT", "bitdelta": "BitDelta", "dare": "DARE", "magnitude": "Magnitude pruning",
-          "lowrank": "Low-rank (SVD)"}
 
 
 def check_method(method: str) -> None:

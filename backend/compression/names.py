@@ -1,0 +1,6 @@
+"""Method keys and display titles, kept torch-free so the CLI parser and the GUI can list them."""
+from __future__ import annotations
+
+METHODS = ("delta-dct", "bitdelta", "dare", "magnitude", "lowrank")
+TITLES = {"delta-dct": "Delta-DCT", "bitdelta": "BitDelta", "dare": "DARE", "magnitude": "Magnitude pruning",
+          "lowrank": "Low-rank (SVD)"}
