@@ -54,17 +54,14 @@ class BudgetContext(NullContext):
 
 
 def zoo_files() -> tuple[str, str]:
-    """(unlabeled prompts, labelled copy) from the demo zoo's data folder."""
-    from backend.models.zoo import zoo_root
+    """(unlabeled prompts, labelled copy of the same problems) from the demo zoo's data folder
+    (``$BENCHTOP_ZOO`` when set, else the workspace's demo zoo)."""
+    from backend.models.zoo import zoo_data_path
 
-    data = Path(zoo_root()) / "data"
-    files = sorted(p for p in data.glob("*") if p.suffix in (".jsonl", ".json", ".txt"))
-    unlabeled = [p for p in files if "unlabel" in p.name and "arith" in p.name] or [p for p in files if "unlabel" in p.name]
-    labelled = [p for p in files if "label" in p.name and "unlabel" not in p.name and "arith" in p.name]
-    if not unlabeled or not labelled:
-        raise FileNotFoundError(f"no unlabeled/labelled prompt files in {data} (found {[p.name for p in files]}); "
-                                "pass --prompts and --eval")
-    return str(unlabeled[0]), str(labelled[0])
+    try:
+        return str(zoo_data_path("ttrl_unlabeled")), str(zoo_data_path("ttrl_labeled"))
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"{e}; or pass --prompts and --eval") from None
 
 
 def plot(metrics: dict, final: dict, final_step: int, png: Path) -> None:

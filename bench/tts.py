@@ -24,14 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def default_data() -> str:
-    from backend.models.zoo import zoo_root
+    """The demo zoo's held-out problems (``$BENCHTOP_ZOO`` when set, else the workspace's zoo)."""
+    from backend.models.zoo import zoo_data_path
 
-    data = Path(zoo_root()) / "data"
-    files = sorted(data.glob("*.jsonl"))
-    pick = [f for f in files if "test" in f.name or "problem" in f.name] or files
-    if not pick:
-        raise FileNotFoundError(f"no problem file (.jsonl) in {data}; build the zoo first")
-    return str(pick[0])
+    return str(zoo_data_path("problems_eval"))
 
 
 def throughput(policy, problems, cfg, rows: int = 32) -> dict:  # noqa: ANN001
