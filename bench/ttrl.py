@@ -36,17 +36,26 @@ class BudgetContext(NullContext):
         super().__init__(verbose=False)
         self.deadline = deadline
         self.start = time.monotonic()
+        self._pending: int | None = None
 
     def log(self, line: str) -> None:
         print(f"[{time.monotonic() - self.start:6.0f}s] {line}", flush=True)
 
     def metric(self, name, value, step=None) -> None:
+        # a step's metrics arrive one by one (reward first, optimizer stats and label accuracy
+        # after), so its line is printed when the next step's first metric (or an eval) arrives
+        if step is not None and self._pending is not None and (step != self._pending or name.startswith("eval/")):
+            self._print_step(self._pending)
+            self._pending = None
         super().metric(name, value, step)
         if name == "reward_mean":
-            m = {k: v[-1][1] for k, v in self.metrics.items() if v and v[-1][0] == step}
-            extra = f"  label_acc {m['label_accuracy']:.2f}" if "label_accuracy" in m else ""
-            print(f"[{time.monotonic() - self.start:6.0f}s] step {step}: majority_ratio {m['majority_ratio']:.3f}  "
-                  f"reward {value:.3f}  loss {m.get('loss', 0):+.4f}  kl {m.get('kl', 0):.4f}{extra}", flush=True)
+            self._pending = step
+
+    def _print_step(self, step: int) -> None:
+        m = {k: v[-1][1] for k, v in self.metrics.items() if v and v[-1][0] == step}
+        extra = f"  label_acc {m['label_accuracy']:.2f}" if "label_accuracy" in m else ""
+        print(f"[{time.monotonic() - self.start:6.0f}s] step {step}: majority_ratio {m['majority_ratio']:.3f}  "
+              f"reward {m['reward_mean']:.3f}  loss {m.get('loss', 0):+.4f}  kl {m.get('kl', 0):.4f}{extra}", flush=True)
 
     def check_cancelled(self) -> None:
         if time.monotonic() > self.deadline:

@@ -1,0 +1,107 @@
+"""``python main.py merge CONFIG.yml --out DIR``, ``python main.py tswitch BASE FT... --drop 0.6
+--out DIR`` and ``python main.py merge-eval MODEL --tasks ...`` (each with ``--json``)."""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from backend.cli.common import add_json_flag, run_job
+
+
+def _model_arg(text: str) -> str:
+    return text if text.startswith("zoo:") else str(Path(text).expanduser().resolve())
+
+
+def _task_name(model: str) -> str:
+    name = Path(model[4:] if model.startswith("zoo:") else model).name
+    m = re.fullmatch(r"arith-ft-(\w+)", name)
+    return m.group(1) if m else name
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    m = sub.add_parser("merge", help="merge models from a mergekit-style YAML config",
+                       description="Run a static merge (linear, task_arithmetic, ties, dare_linear, dare_ties, "
+                                   "breadcrumbs) described by a mergekit YAML config; models are folders or zoo:NAME.")
+    m.add_argument("config", help="mergekit-style YAML file")
+    m.add_argument("--out", required=True, help="model folder to create (must not exist)")
+    m.add_argument("--seed", type=int, default=0, help="seed of DARE's random masks")
+    add_json_flag(m)
+    m.set_defaults(func=_merge)
+    t = sub.add_parser("tswitch", help="binarize task vectors into T-Switch switches (packed)",
+                       description="Write packed T-Switch switches (mask, signs, knob) of each FT against BASE.")
+    t.add_argument("base", help="base model folder or zoo:NAME")
+    t.add_argument("ft", nargs="+", help="fine-tuned model folders or zoo:NAME (task = folder name)")
+    t.add_argument("--drop", type=float, default=0.6, help="drop ratio r (default 0.6; above 1 reads as percent)")
+    t.add_argument("--out", required=True, help="folder to create (must not exist)")
+    add_json_flag(t)
+    t.set_defaults(func=_tswitch)
+    e = sub.add_parser("merge-eval", help="per-task exact-match accuracy of a model",
+                       description="Greedy exact match on prompt/answer JSONL sets; a task name that is not a "
+                                   "file means the demo zoo's task_<name>_eval.jsonl.")
+    e.add_argument("model", help="model folder or zoo:NAME")
+    e.add_argument("--tasks", required=True, help="comma-separated zoo task names or JSONL files")
+    e.add_argument("--limit", type=int, help="first N examples per task")
+    e.add_argument("--device", default="auto")
+    add_json_flag(e)
+    e.set_defaults(func=_eval)
+
+
+def _merge(args: argparse.Namespace) -> int:
+    import yaml
+
+    from backend.jobs import JobSpec
+    from backend.merging.config import load_config
+
+    path = Path(args.config).expanduser().resolve()
+    cfg = load_config(path)  # a bad config fails here, before a run is recorded
+    out = Path(args.out).expanduser().resolve()
+    if out.exists():
+        raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for entry in raw["models"]:  # relative model paths are relative to the config file
+        if isinstance(entry, dict) and not str(entry["model"]).startswith("zoo:"):
+            entry["model"] = str((path.parent / entry["model"]).resolve())
+    if raw.get("base_model") and not str(raw["base_model"]).startswith("zoo:"):
+        raw["base_model"] = str((path.parent / raw["base_model"]).resolve())
+    spec = JobSpec("merging.merge", params={"config": raw, "source": str(path), "seed": args.seed},
+                   inputs={"out": str(out)}, label=f"merge {path.name} ({cfg.merge_method})")
+    return run_job(spec, args, summarize=lambda r: f"{r['method']}: {r['tensors']} tensors, {r['params']} parameters "
+                   f"-> {r['out']} ({r['params_per_s']:.3g} params/s)")
+
+
+def _tswitch(args: argparse.Namespace) -> int:
+    from backend.jobs import JobSpec
+
+    out = Path(args.out).expanduser().resolve()
+    if out.exists():
+        raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+    fts = {}
+    for f in args.ft:
+        name = _task_name(f)
+        if name in fts:
+            raise ValueError(f"two fine-tunes map to task name {name!r}; give folders distinct names")
+        fts[name] = _model_arg(f)
+
+    def summary(r: dict) -> str:
+        lines = [f"T-Switch (drop {r['drop']}) -> {r['out']}"]
+        for t, d in r["tasks"].items():
+            lines.append(f"  {t}: {d['bytes']} bytes, {d['bits_per_param']:.3f} bits/param "
+                         f"({d['pct_of_fp32']:.2f}% of fp32), density kept {d['density_kept']:.3f}")
+        return "\n".join(lines)
+
+    spec = JobSpec("merging.tswitch", params={"drop": args.drop},
+                   inputs={"base": _model_arg(args.base), "finetunes": fts, "out": str(out)},
+                   label=f"tswitch {', '.join(fts)} (drop {args.drop})")
+    return run_job(spec, args, summarize=summary)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from backend.jobs import JobSpec
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    tasks = [str(Path(t).expanduser().resolve()) if t.endswith(".jsonl") else t for t in tasks]
+    spec = JobSpec("merging.eval", params={"tasks": tasks, "limit": args.limit},
+                   inputs={"model": _model_arg(args.model)}, device=args.device, label=f"merge-eval {args.model}")
+    return run_job(spec, args, summarize=lambda r: "  ".join(f"{t} {100 * a:.1f}%" for t, a in r["accuracy"].items())
+                   + f"  (mean {100 * r['mean']:.1f}%)")

@@ -1,0 +1,186 @@
+"""The mergekit YAML subset Benchtop reads and writes.
+
+Supported: ``merge_method``, ``base_model``, ``models[].model``, ``models[].parameters``
+(``weight``, ``density``, ``gamma``, ``epsilon``), global ``parameters`` (``normalize``,
+``lambda``, ``rescale``, ``int8_mask``, ``t``), ``dtype``, ``out_dtype``,
+``tokenizer_source: base``. A value is a scalar, a layer gradient (list of numbers) or a filter
+list (``[{filter: mlp, value: 0.5}, {value: 0}]``). Anything else is refused with the exact
+field named, so a config never silently merges differently from what its author meant.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backend.merging.methods import METHODS
+
+TOP_FIELDS = {"merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "tokenizer_source"}
+MODEL_PARAMS = {"weight", "density", "gamma", "epsilon"}
+GLOBAL_PARAMS = {"normalize", "lambda", "rescale", "int8_mask", "t"} | MODEL_PARAMS
+DTYPES = {"float32", "float16", "bfloat16"}
+
+
+class ConfigError(ValueError):
+    """A config the subset does not cover or that is malformed; the message names the field."""
+
+
+@dataclass
+class ModelEntry:
+    model: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MergeConfig:
+    merge_method: str
+    models: list[ModelEntry]
+    base_model: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    dtype: str | None = None
+    out_dtype: str | None = None
+    tokenizer_source: str | None = None
+
+    def to_dict(self) -> dict:
+        d: dict[str, Any] = {"merge_method": self.merge_method}
+        if self.base_model:
+            d["base_model"] = self.base_model
+        d["models"] = [{"model": m.model, **({"parameters": m.parameters} if m.parameters else {})}
+                       for m in self.models]
+        for k in ("parameters", "dtype", "out_dtype", "tokenizer_source"):
+            v = getattr(self, k)
+            if v:
+                d[k] = v
+        return d
+
+
+def _check_value(where: str, v: Any) -> None:
+    if isinstance(v, bool) or isinstance(v, (int, float)):
+        return
+    if isinstance(v, list) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        return
+    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+        for i, c in enumerate(v):
+            extra = set(c) - {"filter", "value"}
+            if extra or "value" not in c:
+                raise ConfigError(f"{where}[{i}]: a filter entry needs 'value' and optionally 'filter' "
+                                  f"(got {sorted(c)})")
+            _check_value(f"{where}[{i}].value", c["value"])
+        return
+    raise ConfigError(f"{where}: expected a number, a gradient list or a filter list, got {v!r}")
+
+
+def parse_config(data: Any, source: str = "config") -> MergeConfig:
+    """Validate a parsed YAML mapping into a MergeConfig (ConfigError names the field)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    unknown = sorted(set(data) - TOP_FIELDS)
+    if unknown:
+        raise ConfigError(f"{source}: field '{unknown[0]}' is not supported by Benchtop's mergekit subset "
+                          f"(supported: {', '.join(sorted(TOP_FIELDS))})")
+    method = data.get("merge_method")
+    if method not in METHODS:
+        raise ConfigError(f"{source}: merge_method {method!r} is not supported (choose one of {', '.join(METHODS)})")
+    models = data.get("models")
+    if not isinstance(models, list) or not models:
+        raise ConfigError(f"{source}: 'models' must be a non-empty list")
+    entries = []
+    for i, m in enumerate(models):
+        if isinstance(m, str):
+            m = {"model": m}
+        if not isinstance(m, dict) or "model" not in m:
+            raise ConfigError(f"{source}: models[{i}] needs a 'model' field")
+        extra = sorted(set(m) - {"model", "parameters"})
+        if extra:
+            raise ConfigError(f"{source}: field 'models[{i}].{extra[0]}' is not supported")
+        params = m.get("parameters") or {}
+        bad = sorted(set(params) - MODEL_PARAMS)
+        if bad:
+            raise ConfigError(f"{source}: field 'models[{i}].parameters.{bad[0]}' is not supported "
+                              f"(supported: {', '.join(sorted(MODEL_PARAMS))})")
+        for k, v in params.items():
+            _check_value(f"models[{i}].parameters.{k}", v)
+        entries.append(ModelEntry(str(m["model"]), dict(params)))
+    params = data.get("parameters") or {}
+    bad = sorted(set(params) - GLOBAL_PARAMS)
+    if bad:
+        raise ConfigError(f"{source}: field 'parameters.{bad[0]}' is not supported "
+                          f"(supported: {', '.join(sorted(GLOBAL_PARAMS))})")
+    for k, v in params.items():
+        _check_value(f"parameters.{k}", v)
+    for k in ("dtype", "out_dtype"):
+        if data.get(k) is not None and data[k] not in DTYPES:
+            raise ConfigError(f"{source}: {k} {data[k]!r} is not supported (choose one of {', '.join(sorted(DTYPES))})")
+    tok = data.get("tokenizer_source")
+    if tok not in (None, "base"):
+        raise ConfigError(f"{source}: tokenizer_source {tok!r} is not supported (only 'base')")
+    base = data.get("base_model")
+    from backend.merging.methods import NEEDS_BASE
+    if method in NEEDS_BASE and not base:
+        raise ConfigError(f"{source}: merge_method {method} needs 'base_model'")
+    return MergeConfig(method, entries, str(base) if base else None, dict(params), data.get("dtype"),
+                       data.get("out_dtype"), tok)
+
+
+def load_config(path: str | Path) -> MergeConfig:
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"merge config {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    return parse_config(data, str(path))
+
+
+def dump_config(cfg: MergeConfig) -> str:
+    import yaml
+
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+_LAYER = re.compile(r"\.layers\.(\d+)\.")
+
+
+def layer_of(name: str) -> int | None:
+    m = _LAYER.search(name)
+    return int(m.group(1)) if m else None
+
+
+def resolve_value(v: Any, name: str, n_layers: int) -> Any:
+    """A parameter's value for tensor ``name``: filter lists first match wins (missing or ``*``
+    filter is the fallback); gradients interpolate piecewise-linearly over t = layer/(N-1)."""
+    if isinstance(v, list) and v and isinstance(v[0], dict):
+        for c in v:
+            f = c.get("filter")
+            if f in (None, "*") or f in name:
+                return resolve_value(c["value"], name, n_layers)
+        return None
+    if isinstance(v, list):
+        if len(v) == 1:
+            return float(v[0])
+        layer = layer_of(name)
+        t = 0.0 if layer is None or n_layers <= 1 else layer / (n_layers - 1)
+        pos = t * (len(v) - 1)
+        i = min(int(pos), len(v) - 2)
+        frac = pos - i
+        return float(v[i] * (1 - frac) + v[i + 1] * frac)
+    return v
+
+
+def tensor_params(cfg: MergeConfig, index: int, name: str, n_layers: int) -> dict[str, Any]:
+    """Per-model parameters for one tensor, with mergekit's precedence (model over global)."""
+    out: dict[str, Any] = {}
+    for k in MODEL_PARAMS:
+        src = cfg.models[index].parameters.get(k, cfg.parameters.get(k))
+        if src is not None:
+            out[k] = resolve_value(src, name, n_layers)
+    return out
+
+
+def global_params(cfg: MergeConfig, name: str, n_layers: int) -> dict[str, Any]:
+    return {k: resolve_value(cfg.parameters[k], name, n_layers) for k in ("normalize", "lambda", "rescale", "t")
+            if k in cfg.parameters}

@@ -1,0 +1,55 @@
+"""Jobs: ``merging.merge`` (a mergekit-style config), ``merging.tswitch`` (packed switches) and
+``merging.eval`` (per-task accuracy). Heavy imports stay inside the functions."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend.jobs import register_job
+
+
+@register_job("merging.merge", title="Merge models")
+def merge_job(spec, ctx) -> dict:
+    from backend.merging.config import parse_config
+    from backend.merging.merge import run_merge
+
+    cfg = parse_config(spec.params["config"], spec.params.get("source", "config"))
+    out = Path(spec.inputs.get("out") or ctx.path("merged"))
+    ctx.log(f"{cfg.merge_method} merge of {len(cfg.models)} model(s) into {out}")
+    res = run_merge(cfg, out, progress=ctx.progress, cancel=ctx.check_cancelled, seed=int(spec.params.get("seed", 0)))
+    ctx.artifact("model", out)
+    ctx.metric("params_per_s", res["params_per_s"])
+    return res
+
+
+@register_job("merging.tswitch", title="Build T-Switch switches")
+def tswitch_job(spec, ctx) -> dict:
+    from backend.merging.merge import resolve
+    from backend.merging.tswitch import build_tswitch
+
+    base = resolve(spec.inputs["base"])
+    fts = {t: resolve(p) for t, p in spec.inputs["finetunes"].items()}
+    out = Path(spec.inputs.get("out") or ctx.path("tswitch"))
+    drop = float(spec.params.get("drop", 0.6))
+    ctx.log(f"T-Switch at drop {drop} for {', '.join(fts)} into {out}")
+    info = build_tswitch(base, fts, drop, out, progress=ctx.progress, cancel=ctx.check_cancelled)
+    ctx.artifact("tswitch", out)
+    for t, d in info["tasks"].items():
+        ctx.metric(f"{t}/pct_of_fp32", d["pct_of_fp32"])
+    return {"out": str(out), "drop": drop, "params": info["params"],
+            "tasks": {t: {k: v for k, v in d.items() if k != "per_tensor_density"} for t, d in info["tasks"].items()}}
+
+
+@register_job("merging.eval", title="Per-task accuracy")
+def eval_job(spec, ctx) -> dict:
+    from backend.merging.evaluation import evaluate_tasks, task_files
+    from backend.merging.merge import resolve
+
+    model = resolve(spec.inputs["model"])
+    files = task_files(list(spec.params["tasks"]))
+    limit = spec.params.get("limit")
+    ctx.progress(0.0, f"evaluating {model.name} on {', '.join(files)}")
+    acc = evaluate_tasks(model, files, limit=limit, device=ctx.device)
+    for t, a in acc.items():
+        ctx.metric(f"acc/{t}", a)
+    ctx.progress(1.0, "done")
+    return {"model": str(model), "accuracy": acc, "mean": sum(acc.values()) / max(1, len(acc))}

@@ -1,0 +1,120 @@
+"""Streaming access to model folders: checked tensor indexes and a shard writer.
+
+A merge reads one tensor name at a time from every model and writes it straight into the
+current output shard, so peak memory is (models + 1) tensors plus one shard, whatever the
+model count or size.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from backend.compression.model_io import TensorEntry, index_tensors, read_tensor
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+def checked_indexes(folders: list[Path]) -> list[dict[str, TensorEntry]]:
+    """Indexes of every folder, refusing different architectures, names or shapes with a message
+    naming the file and the tensor (the first folder is the reference)."""
+    idx = [index_tensors(f) for f in folders]
+    ref_arch = _architecture(folders[0])
+    for f, ix in zip(folders[1:], idx[1:]):
+        arch = _architecture(f)
+        if ref_arch and arch and arch != ref_arch:
+            raise ValueError(f"{f / 'config.json'}: architecture {arch} differs from {folders[0]}'s {ref_arch}")
+        missing = sorted(set(idx[0]) - set(ix))
+        if missing:
+            raise ValueError(f"{f}: tensor {missing[0]} is missing (present in {folders[0]})"
+                             + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
+        extra = sorted(set(ix) - set(idx[0]))
+        if extra:
+            raise ValueError(f"{f}: tensor {extra[0]} is not in {folders[0]}")
+        for name, e in ix.items():
+            if e.shape != idx[0][name].shape:
+                raise ValueError(f"{e.file}: tensor {name} has shape {list(e.shape)}, "
+                                 f"but {idx[0][name].file} has {list(idx[0][name].shape)}")
+    return idx
+
+
+def _architecture(folder: Path) -> tuple | None:
+    cfg = folder / "config.json"
+    if not cfg.is_file():
+        return None
+    try:
+        d = json.loads(cfg.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{cfg}: not valid JSON ({exc})") from None
+    return (tuple(d.get("architectures") or []), d.get("model_type"))
+
+
+def num_layers(folder: Path) -> int:
+    try:
+        d = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        return int(d.get("num_hidden_layers") or 1)
+    except (OSError, ValueError):
+        return 1
+
+
+def read(entry: TensorEntry) -> torch.Tensor:
+    return read_tensor(entry)
+
+
+def copy_side_files(src: Path, dst: Path, dtype: str | None = None) -> None:
+    """Config, tokenizer and generation files from ``src`` (weights are written separately)."""
+    for p in src.iterdir():
+        if p.is_file() and not p.name.endswith(WEIGHT_SUFFIXES) and p.name != "model.safetensors.index.json":
+            shutil.copy2(p, dst / p.name)
+    cfg = dst / "config.json"
+    if dtype and cfg.is_file():
+        d = json.loads(cfg.read_text(encoding="utf-8"))
+        d["torch_dtype"] = dtype
+        d["dtype"] = dtype
+        cfg.write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
+
+
+class ShardWriter:
+    """Writes tensors into ``folder`` as they come, flushing a shard at ``max_shard_bytes``;
+    ``close()`` names the shards the Hugging Face way and writes the index when there are several."""
+
+    def __init__(self, folder: Path, max_shard_bytes: int = 2 << 30) -> None:
+        self.folder, self.max = folder, max_shard_bytes
+        self.current: dict[str, torch.Tensor] = {}
+        self.size = 0
+        self.parts: list[tuple[Path, list[str]]] = []
+        self.total = 0
+
+    def add(self, name: str, t: torch.Tensor) -> None:
+        nb = t.numel() * t.element_size()
+        if self.current and self.size + nb > self.max:
+            self._flush()
+        self.current[name] = t.contiguous()
+        self.size += nb
+        self.total += nb
+
+    def _flush(self) -> None:
+        from safetensors.torch import save_file
+
+        path = self.folder / f".part-{len(self.parts):05d}.safetensors"
+        save_file(self.current, str(path), metadata={"format": "pt"})
+        self.parts.append((path, list(self.current)))
+        self.current, self.size = {}, 0
+
+    def close(self) -> list[str]:
+        if self.current or not self.parts:
+            self._flush()
+        if len(self.parts) == 1:
+            self.parts[0][0].rename(self.folder / "model.safetensors")
+            return ["model.safetensors"]
+        names, weight_map = [], {}
+        for i, (path, keys) in enumerate(self.parts):
+            fname = f"model-{i + 1:05d}-of-{len(self.parts):05d}.safetensors"
+            path.rename(self.folder / fname)
+            names.append(fname)
+            weight_map.update({k: fname for k in keys})
+        (self.folder / "model.safetensors.index.json").write_text(
+            json.dumps({"metadata": {"total_size": self.total}, "weight_map": weight_map}, indent=2))
+        return names

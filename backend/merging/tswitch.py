@@ -1,0 +1,205 @@
+"""T-Switch (arXiv 2412.00054): a task vector as activation mask, polarity signs and a knob.
+
+Per tensor with one or more dimensions, positive and negative entries are thresholded
+separately with one drop ratio r (every entry at or above the threshold is kept, so ties
+survive); S = sign of what is kept, in {-1, 0, +1}; the knob is the RMS of the kept entries, so
+||knob*S|| = ||kept||. 0-dim tensors are kept whole. Packing follows the reference's storage
+scheme in groups of 4: one flag bit per group, then 4 mask bits and one sign bit per non-zero
+entry for the groups that have any; the size we report is the file's size on disk.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+GROUP = 4
+FORMAT = "benchtop-tswitch/1"
+
+
+@dataclass
+class Switch:
+    """One tensor's switch: signs in {-1,0,1} (int8, original shape) and its knob."""
+    signs: torch.Tensor
+    knob: float
+
+    def delta(self) -> torch.Tensor:
+        return self.signs.to(torch.float32) * self.knob
+
+
+def _keep_top(values: torch.Tensor, ratio_kept: float) -> torch.Tensor:
+    """Mask of entries >= the smallest of the top floor(n*ratio_kept) values (ties kept)."""
+    n = values.numel()
+    k = int(math.floor(n * ratio_kept))
+    if k <= 0 or n == 0:
+        return torch.zeros_like(values, dtype=torch.bool)
+    thr = torch.topk(values, k).values.min()
+    return values >= thr
+
+
+def tswitch_tensor(delta: torch.Tensor, drop: float) -> Switch:
+    """The switch of one task-vector tensor (float32 math)."""
+    if drop > 1:
+        drop = drop / 100.0
+    if not 0.0 <= drop < 1.0:
+        raise ValueError(f"drop ratio must be in [0, 1) (or a percentage below 100), got {drop}")
+    d = delta.to(torch.float32)
+    flat = d.flatten()
+    keep = torch.zeros_like(flat, dtype=torch.bool)
+    pos, neg = flat > 0, flat < 0
+    keep[pos] = _keep_top(flat[pos], 1.0 - drop)
+    keep[neg] = _keep_top(-flat[neg], 1.0 - drop)
+    kept = flat[keep]
+    knob = float(kept.pow(2).mean().sqrt()) if kept.numel() else 0.0
+    signs = torch.sign(flat) * keep
+    return Switch(signs.to(torch.int8).view_as(d), knob)
+
+
+def pack_signs(signs: torch.Tensor) -> dict[str, np.ndarray]:
+    """Groups of 4: flag bits, 4 mask bits per non-zero group, a sign bit per non-zero entry."""
+    s = signs.flatten().numpy().astype(np.int8)
+    pad = (-len(s)) % GROUP
+    g = np.concatenate([s, np.zeros(pad, np.int8)]).reshape(-1, GROUP)
+    nz = g != 0
+    flags = nz.any(axis=1)
+    mask_bits = nz[flags].reshape(-1)
+    sign_bits = g[nz] > 0
+    return {"flags": np.packbits(flags), "mask": np.packbits(mask_bits), "signs": np.packbits(sign_bits)}
+
+
+def unpack_signs(packed: dict[str, np.ndarray], numel: int) -> np.ndarray:
+    n_groups = -(-numel // GROUP)
+    flags = np.unpackbits(packed["flags"])[:n_groups].astype(bool)
+    n_nz_groups = int(flags.sum())
+    mask = np.unpackbits(packed["mask"])[: n_nz_groups * GROUP].astype(bool).reshape(-1, GROUP)
+    n_nz = int(mask.sum())
+    sign = np.unpackbits(packed["signs"])[:n_nz].astype(bool)
+    g = np.zeros((n_groups, GROUP), np.int8)
+    sub = np.zeros((n_nz_groups, GROUP), np.int8)
+    sub[mask] = np.where(sign, 1, -1)
+    g[flags] = sub
+    return g.reshape(-1)[:numel]
+
+
+def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: float, out: str | Path,
+                  progress: Callable[[float, str], None] | None = None,
+                  cancel: Callable[[], None] | None = None) -> dict:
+    """Write ``out/<task>.safetensors`` (packed switches) and ``out/tswitch.json`` for each
+    fine-tune; returns sizes measured from the files and per-tensor kept densities."""
+    from safetensors.numpy import save_file
+
+    from backend.merging.streaming import checked_indexes, read
+    from backend.workspace.atomic import atomic_dir, atomic_write_json
+
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+    base = Path(base)
+    tasks = {t: Path(p) for t, p in finetunes.items()}
+    indexes = checked_indexes([base, *tasks.values()])
+    names = list(indexes[0])
+    n_params = sum(e.numel for e in indexes[0].values())
+    info: dict = {"format": FORMAT, "drop": drop, "group": GROUP, "base": str(base), "tasks": {},
+                  "tensors": {n: list(e.shape) for n, e in indexes[0].items()}}
+    with atomic_dir(out) as tmp:
+        for ti, (task, folder) in enumerate(tasks.items()):
+            arrays: dict[str, np.ndarray] = {}
+            knobs, density = {}, {}
+            kept_total = 0
+            for i, name in enumerate(names):
+                if cancel:
+                    cancel()
+                b = read(indexes[0][name]).to(torch.float32)
+                d = read(indexes[ti + 1][name]).to(torch.float32) - b
+                if d.dim() == 0:
+                    arrays[f"{name}::scalar"] = d.reshape(1).numpy()
+                    continue
+                sw = tswitch_tensor(d, drop)
+                for k, v in pack_signs(sw.signs).items():
+                    arrays[f"{name}::{k}"] = v
+                arrays[f"{name}::knob"] = np.array([sw.knob], np.float32)
+                nnz = int((sw.signs != 0).sum())
+                kept_total += nnz
+                knobs[name], density[name] = sw.knob, nnz / max(1, d.numel())
+                if progress:
+                    progress((ti + (i + 1) / len(names)) / len(tasks), f"{task}: switched {i + 1}/{len(names)} tensors")
+            path = tmp / f"{task}.safetensors"
+            save_file(arrays, str(path), metadata={"format": FORMAT, "task": task})
+            size = path.stat().st_size
+            info["tasks"][task] = {"finetune": str(folder), "file": path.name, "bytes": size,
+                                   "bits_per_param": 8 * size / n_params, "pct_of_fp32": 100 * 8 * size / (32 * n_params),
+                                   "density_kept": kept_total / n_params, "per_tensor_density": density}
+        info["params"] = n_params
+        atomic_write_json(tmp / "tswitch.json", info)
+    return info
+
+
+def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
+    """The task's reconstructed delta (knob * S, or the kept scalar) per tensor name."""
+    from safetensors.numpy import load_file
+
+    folder = Path(folder)
+    meta_path = folder / "tswitch.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{folder} is not a T-Switch folder (no tswitch.json)") from None
+    except ValueError as exc:
+        raise ValueError(f"{meta_path}: not valid JSON ({exc})") from None
+    if task not in meta["tasks"]:
+        raise KeyError(f"{folder} has no switch for task {task!r} (it has {', '.join(meta['tasks'])})")
+    path = folder / meta["tasks"][task]["file"]
+    try:
+        arrays = load_file(str(path))
+    except Exception as exc:  # safetensors raises its own types
+        raise ValueError(f"{path}: cannot read packed switches ({exc})") from None
+    out = {}
+    for name, shape in meta["tensors"].items():
+        if f"{name}::scalar" in arrays:
+            out[name] = torch.from_numpy(arrays[f"{name}::scalar"].copy()).reshape(shape)
+            continue
+        try:
+            packed = {k: arrays[f"{name}::{k}"] for k in ("flags", "mask", "signs")}
+            knob = float(arrays[f"{name}::knob"][0])
+        except KeyError as exc:
+            raise ValueError(f"{path}: tensor {name} is missing field {exc}") from None
+        numel = int(np.prod(shape)) if shape else 1
+        s = unpack_signs(packed, numel)
+        out[name] = torch.from_numpy(s.astype(np.float32) * knob).reshape(shape)
+    return out
+
+
+def compose_state(base: str | Path, folder: str | Path, weights: dict[str, float]) -> dict[str, torch.Tensor]:
+    """theta = theta_base + sum_t w_t * knob_t * S_t (what Auto-Switch and oracle T-Switch run)."""
+    from backend.compression.model_io import index_tensors, read_tensor
+
+    state = {n: read_tensor(e).to(torch.float32) for n, e in index_tensors(base).items()}
+    for task, w in weights.items():
+        if w == 0:
+            continue
+        for name, d in read_switches(folder, task).items():
+            state[name] = state[name] + w * d
+    return state
+
+
+def apply_tswitch(base: str | Path, folder: str | Path, weights: dict[str, float], out: str | Path) -> dict:
+    """Write the composed model as a Hugging Face folder (refused if ``out`` exists)."""
+    from backend.merging.streaming import ShardWriter, copy_side_files
+    from backend.workspace.atomic import atomic_dir
+
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+    state = compose_state(base, folder, weights)
+    with atomic_dir(out) as tmp:
+        w = ShardWriter(tmp)
+        for name, t in state.items():
+            w.add(name, t)
+        files = w.close()
+        copy_side_files(Path(base), tmp)
+    return {"out": str(out), "files": files, "weights": weights}

@@ -1,0 +1,195 @@
+"""Merging acceptance bench on the demo zoo, plus throughput and peak memory.
+
+    python bench/merging.py [--zoo DIR] [--limit 60] [--drop 0.6] [--skip-memory] [--json OUT]
+
+Prints per-task exact-match accuracy of the base, each fine-tune, task arithmetic, TIES,
+T-Switch with oracle task choice (and its retention of each fine-tune's accuracy), and
+Auto-Switch (soft and hard); T-Switch storage measured from the files; then merge throughput
+(parameters/s) and peak RSS for 2, 4 and 8 fine-tunes of a larger random Llama, each merge in a
+fresh process, to show memory does not grow with model count x size.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TASKS = ("add", "sub", "mul", "upper")
+
+
+def zoo_dir(arg: str | None) -> Path:
+    from backend.models.zoo import zoo_root
+
+    return Path(arg or os.environ.get("BENCHTOP_ZOO") or zoo_root())
+
+
+def accuracy_table(zoo: Path, limit: int, drop: float, work: Path) -> dict:
+    import torch
+    from transformers import AutoTokenizer
+
+    from backend.compression.evaluate import load_model
+    from backend.merging import autoswitch
+    from backend.merging.config import parse_config
+    from backend.merging.evaluation import evaluate_tasks
+    from backend.merging.merge import run_merge
+    from backend.merging.tswitch import build_tswitch, read_switches
+
+    files = {t: zoo / "data" / f"task_{t}_eval.jsonl" for t in TASKS}
+    base = zoo / "arith-base"
+    fts = {t: zoo / f"arith-ft-{t}" for t in TASKS}
+    rows: dict[str, dict[str, float]] = {"base": evaluate_tasks(base, files, limit)}
+    for t, f in fts.items():
+        rows[f"ft-{t}"] = evaluate_tasks(f, files, limit)
+    merges = {
+        "task_arithmetic (lambda 1)": {"merge_method": "task_arithmetic", "parameters": {"lambda": 1.0}},
+        "task_arithmetic (lambda 0.3)": {"merge_method": "task_arithmetic", "parameters": {"lambda": 0.3}},
+        "ties (density 0.2)": {"merge_method": "ties", "parameters": {"density": 0.2}},
+    }
+    for i, (label, m) in enumerate(merges.items()):
+        cfg = parse_config({**m, "base_model": str(base), "models": [{"model": str(f), "parameters": {"weight": 1.0}}
+                                                                      for f in fts.values()]})
+        out = work / f"merge{i}"
+        run_merge(cfg, out)
+        rows[label] = evaluate_tasks(out, files, limit)
+    t0 = time.perf_counter()
+    info = build_tswitch(base, fts, drop, work / "tswitch")
+    storage = {t: {k: d[k] for k in ("bytes", "bits_per_param", "pct_of_fp32", "density_kept")}
+               for t, d in info["tasks"].items()}
+    switches = {t: read_switches(work / "tswitch", t) for t in TASKS}
+    model = load_model(base)
+    base_state = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def compose(weights: dict[str, float]) -> None:
+        state = {k: v.clone() for k, v in base_state.items()}
+        for t, w in weights.items():
+            if w:
+                for name, d in switches[t].items():
+                    state[name] += w * d
+        model.load_state_dict(state, strict=False)
+
+    from backend.compression.evaluate import load_examples, task_accuracy
+
+    oracle = {}
+    for t in TASKS:
+        compose({t: 1.0})
+        oracle[t] = task_accuracy(model, base, load_examples(files[t], limit))
+    rows[f"T-Switch oracle (r={drop})"] = oracle
+    tok = AutoTokenizer.from_pretrained(str(base))
+    model.load_state_dict(base_state)
+    router = autoswitch.fit(model, tok, {t: autoswitch.query_prompts(zoo / "data" / f"task_{t}_train.jsonl", 100)
+                                          for t in TASKS}, k=10)
+    chosen: dict[str, dict] = {}
+    for hard in (False, True):
+        accs = {}
+        for t in TASKS:
+            ex = load_examples(files[t], limit)
+            correct, picks = 0, []
+            for i in range(0, len(ex), 16):
+                batch = ex[i:i + 16]
+                model.load_state_dict(base_state)
+                w = router.weights(autoswitch.embed(model, tok, [e["prompt"] for e in batch]), hard=hard)
+                picks.append(max(w, key=w.get))
+                compose(w)
+                correct += task_accuracy(model, base, batch) * len(batch)
+            accs[t] = correct / len(ex)
+            chosen.setdefault("hard" if hard else "soft", {})[t] = picks
+        rows["Auto-Switch " + ("hard" if hard else "soft")] = accs
+    return {"rows": rows, "storage": storage, "tswitch_seconds": round(time.perf_counter() - t0, 1), "picks": chosen}
+
+
+MEM_CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, %(root)r)
+from backend.merging.config import parse_config
+from backend.merging.merge import run_merge
+cfg = parse_config(json.loads(%(cfg)r))
+res = run_merge(cfg, %(out)r)
+print(json.dumps({"params_per_s": res["params_per_s"], "seconds": res["seconds"],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def memory_table(work: Path, counts=(2, 4, 8), hidden: int = 512, layers: int = 8) -> dict:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=4096, hidden_size=hidden, intermediate_size=4 * hidden, num_hidden_layers=layers,
+                      num_attention_heads=8, num_key_value_heads=8, tie_word_embeddings=False)
+    base = LlamaForCausalLM(cfg)
+    base.save_pretrained(work / "big-base")
+    n_params = sum(p.numel() for p in base.parameters())
+    for i in range(max(counts)):
+        with torch.no_grad():
+            for p in base.parameters():
+                p.add_(torch.randn_like(p) * 1e-3)
+        base.save_pretrained(work / f"big-ft{i}")
+    del base
+    rows = {}
+    for n in counts:
+        raw = {"merge_method": "ties", "base_model": str(work / "big-base"),
+               "models": [{"model": str(work / f"big-ft{i}"), "parameters": {"weight": 1.0, "density": 0.5}}
+                          for i in range(n)]}
+        code = MEM_CHILD % {"root": str(ROOT), "cfg": json.dumps(raw), "out": str(work / f"big-merged{n}")}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        rows[n] = json.loads(out.strip().splitlines()[-1])
+    return {"params": n_params, "model_mb": n_params * 4 / 2**20, "rows": rows}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--zoo")
+    ap.add_argument("--limit", type=int, default=60)
+    ap.add_argument("--drop", type=float, default=0.6)
+    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(2)
+    zoo = zoo_dir(args.zoo)
+    with tempfile.TemporaryDirectory(prefix="benchtop-merge-") as tmp:
+        work = Path(tmp)
+        res = accuracy_table(zoo, args.limit, args.drop, work)
+        print(f"per-task exact match on the demo zoo ({zoo}), n={args.limit} per task")
+        print(f"{'model':32s}" + "".join(f"{t:>8s}" for t in TASKS) + "    mean")
+        for name, accs in res["rows"].items():
+            mean = sum(accs.values()) / len(accs)
+            print(f"{name:32s}" + "".join(f"{100 * accs[t]:7.1f}%" for t in TASKS) + f"  {100 * mean:5.1f}%")
+        rows = res["rows"]
+        oracle = rows[f"T-Switch oracle (r={args.drop})"]
+        keep = {t: (oracle[t] / rows[f"ft-{t}"][t]) if rows[f"ft-{t}"][t] else float("nan") for t in TASKS}
+        print("T-Switch oracle retention of each fine-tune's own accuracy: "
+              + ", ".join(f"{t} {100 * k:.1f}%" for t, k in keep.items()))
+        print(f"T-Switch storage at r={args.drop} (measured from the files): "
+              + ", ".join(f"{t} {d['bits_per_param']:.3f} bits/param = {d['pct_of_fp32']:.2f}% of fp32 "
+                          f"(density kept {d['density_kept']:.3f})" for t, d in res["storage"].items()))
+        mean = lambda r: sum(r.values()) / len(r)  # noqa: E731
+        auto = max(mean(rows["Auto-Switch soft"]), mean(rows["Auto-Switch hard"]))
+        static = max(mean(v) for k, v in rows.items() if k.startswith(("task_arithmetic", "ties")))
+        print(f"Auto-Switch best mean {100 * auto:.1f}% vs best static merge {100 * static:.1f}%")
+        ok = all(k >= 0.95 for k in keep.values()) and auto > static
+        if not args.skip_memory:
+            mem = memory_table(work)
+            print(f"merge throughput and peak RSS (TIES density 0.5, random Llama {mem['params'] / 1e6:.1f}M params "
+                  f"= {mem['model_mb']:.0f} MB fp32 per model, each merge in a fresh process):")
+            for n, r in mem["rows"].items():
+                print(f"  {n} fine-tunes: {r['params_per_s'] / 1e6:.2f}M params/s, peak RSS {r['peak_rss_mb']:.0f} MB "
+                      f"(inputs total {(n + 1) * mem['model_mb']:.0f} MB)")
+            res["memory"] = mem
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=2, default=str))
+    print("PASS" if ok else "FAIL (see the figures above)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
