@@ -53,3 +53,29 @@ def eval_job(spec, ctx) -> dict:
         ctx.metric(f"acc/{t}", a)
     ctx.progress(1.0, "done")
     return {"model": str(model), "accuracy": acc, "mean": sum(acc.values()) / max(1, len(acc))}
+
+
+@register_job("merging.study", title="Merge and compare")
+def study_job(spec, ctx) -> dict:
+    from backend.merging.study import run_study
+
+    out = Path(spec.inputs.get("out") or ctx.path("result"))
+    res = run_study(spec.inputs["base"], dict(spec.inputs["finetunes"]), spec.params["method"],
+                    dict(spec.params.get("params") or {}), out, progress=ctx.progress, cancel=ctx.check_cancelled,
+                    limit=spec.params.get("limit"), extra_evals=spec.inputs.get("evals"))
+    ctx.artifact("tswitch" if spec.params["method"] == "tswitch" else "model", out)
+    for label, accs in res["accuracy"].items():
+        if accs:
+            ctx.metric(f"mean_acc/{label}", sum(accs.values()) / len(accs))
+    return res
+
+
+@register_job("merging.autoswitch", title="Auto-Switch a prompt")
+def autoswitch_job(spec, ctx) -> dict:
+    from backend.merging.study import autoswitch_answer
+
+    ctx.progress(0.1, "routing the prompt")
+    res = autoswitch_answer(spec.inputs["base"], spec.inputs["tswitch"], spec.params["prompt"],
+                            k=int(spec.params.get("k", 10)), hard=bool(spec.params.get("hard", False)))
+    ctx.progress(1.0, "done")
+    return res

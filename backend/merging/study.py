@@ -1,0 +1,148 @@
+"""One merge (or T-Switch) run with everything the panel shows: per-task accuracy of the base,
+each fine-tune and the result, storage, and per-layer statistics (density kept, sign conflicts
+between the task vectors)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+
+def eval_files(fts: dict[str, Path], extra: dict[str, str] | None = None) -> dict[str, Path]:
+    """Task eval sets: the zoo's ``task_<t>_eval.jsonl`` beside ``arith-ft-<t>``, plus ``extra``."""
+    out = {}
+    for t, folder in fts.items():
+        m = re.fullmatch(r"arith-ft-(\w+)", Path(folder).name)
+        p = Path(folder).parent / "data" / f"task_{m.group(1) if m else t}_eval.jsonl"
+        if p.is_file():
+            out[t] = p
+    out.update({t: Path(p) for t, p in (extra or {}).items()})
+    return out
+
+
+def layer_stats(base: Path, fts: dict[str, Path], densities: dict[str, dict[str, float]] | None = None) -> dict:
+    """Per tensor: each task's kept density (given, else share of non-zero delta) and the share
+    of entries where the task vectors' signs disagree (the conflicts TIES resolves)."""
+    from backend.merging.streaming import checked_indexes, read
+
+    ix = checked_indexes([base, *fts.values()])
+    rows, matrix = [], []
+    for name, e in ix[0].items():
+        if len(e.shape) < 2:
+            continue
+        b = read(e).float()
+        deltas = [read(x[name]).float() - b for x in ix[1:]]
+        signs = torch.stack([torch.sign(d) for d in deltas])
+        pos, neg = (signs > 0).any(0), (signs < 0).any(0)
+        conflict = float((pos & neg).float().mean())
+        dens = [densities[t][name] if densities and name in densities.get(t, {}) else float((d != 0).float().mean())
+                for t, d in zip(fts, deltas)]
+        rows.append(name)
+        matrix.append(dens + [conflict])
+    return {"rows": rows, "cols": [f"{t} kept" for t in fts] + ["sign conflict"], "matrix": matrix}
+
+
+def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Path,
+              progress: Callable[[float, str], None] | None = None, cancel: Callable[[], None] | None = None,
+              limit: int | None = None, extra_evals: dict[str, str] | None = None) -> dict:
+    from backend.compression.evaluate import load_examples, load_model, task_accuracy
+    from backend.merging.config import parse_config
+    from backend.merging.merge import resolve, run_merge
+    from backend.merging.tswitch import build_tswitch, compose_state
+
+    prog = progress or (lambda f, m: None)
+    base_dir = resolve(base)
+    ft_dirs = {t: resolve(p) for t, p in fts.items()}
+    files = eval_files(ft_dirs, extra_evals)
+    result: dict = {"method": method, "params": params, "base": str(base_dir), "finetunes": {t: str(p) for t, p in ft_dirs.items()},
+                    "out": str(out), "tasks": list(files)}
+    prog(0.05, "building the merge")
+    densities = None
+    if method == "tswitch":
+        info = build_tswitch(base_dir, ft_dirs, float(params.get("drop", 0.6)), out,
+                             progress=lambda f, m: prog(0.05 + 0.25 * f, m), cancel=cancel)
+        result["storage"] = [{"task": t, "bytes": d["bytes"], "bits/param": d["bits_per_param"],
+                              "% of fp32": d["pct_of_fp32"], "density kept": d["density_kept"]}
+                             for t, d in info["tasks"].items()]
+        densities = {t: d["per_tensor_density"] for t, d in info["tasks"].items()}
+    else:
+        model_params = {"weight": float(params.get("weight", 1.0))}
+        if "density" in params:
+            model_params["density"] = float(params["density"])
+        glob = {k: params[k] for k in ("lambda", "normalize") if k in params}
+        cfg = parse_config({"merge_method": method, "base_model": str(base_dir),
+                            "models": [{"model": str(p), "parameters": model_params} for p in ft_dirs.values()],
+                            "parameters": glob})
+        res = run_merge(cfg, out, progress=lambda f, m: prog(0.05 + 0.25 * f, m), cancel=cancel)
+        size = sum(p.stat().st_size for p in out.glob("*.safetensors"))
+        n = res["params"]
+        result["storage"] = [{"task": "merged model (all tasks)", "bytes": size, "bits/param": 8 * size / n,
+                              "% of fp32": 100 * 8 * size / (32 * n) / max(1, len(ft_dirs)),
+                              "density kept": None}]
+        result["config_yaml"] = (out / "benchtop_merge.yml").read_text(encoding="utf-8")
+        result["params_per_s"] = res["params_per_s"]
+    prog(0.32, "per-layer statistics")
+    result["layers"] = layer_stats(base_dir, ft_dirs, densities)
+    acc: dict[str, dict[str, float]] = {}
+    if files:
+        examples = {t: load_examples(p, limit) for t, p in files.items()}
+        models = {"base": base_dir, **{f"ft-{t}": p for t, p in ft_dirs.items()}}
+        steps = len(models) + (len(ft_dirs) if method == "tswitch" else 1)
+        done = 0
+        for label, folder in models.items():
+            if cancel:
+                cancel()
+            m = load_model(folder)
+            acc[label] = {t: task_accuracy(m, folder, ex) for t, ex in examples.items()}
+            done += 1
+            prog(0.35 + 0.6 * done / steps, f"evaluated {label}")
+        if method == "tswitch":
+            row = {}
+            for t in ft_dirs:
+                if t in examples:
+                    m = load_model(base_dir, state_dict=compose_state(base_dir, out, {t: 1.0}))
+                    row[t] = task_accuracy(m, base_dir, examples[t])
+                done += 1
+                prog(0.35 + 0.6 * done / steps, f"evaluated T-Switch for {t}")
+            acc["T-Switch (oracle task)"] = row
+        else:
+            m = load_model(out)
+            acc[f"merged ({method})"] = {t: task_accuracy(m, out, ex) for t, ex in examples.items()}
+    result["accuracy"] = acc
+    prog(1.0, "done")
+    return result
+
+
+def autoswitch_answer(base: str, tswitch_dir: str, prompt: str, k: int = 10, hard: bool = False,
+                      n_query: int = 100, max_new_tokens: int = 16) -> dict:
+    """Route one prompt: task weights from the kNN over the base's features of each task's query
+    set (the zoo's training prompts beside each fine-tune), then greedy answer of the composed model."""
+    import json
+
+    from transformers import AutoTokenizer
+
+    from backend.compression.evaluate import load_model
+    from backend.merging import autoswitch
+    from backend.merging.merge import resolve
+    from backend.merging.tswitch import compose_state
+    from backend.models.zoo.train import generate
+
+    base_dir = resolve(base)
+    meta = json.loads((Path(tswitch_dir) / "tswitch.json").read_text(encoding="utf-8"))
+    queries = {}
+    for t, d in meta["tasks"].items():
+        ft = Path(d["finetune"])
+        m = re.fullmatch(r"arith-ft-(\w+)", ft.name)
+        q = ft.parent / "data" / f"task_{m.group(1) if m else t}_train.jsonl"
+        if not q.is_file():
+            raise FileNotFoundError(f"no query set for task {t}: expected {q}")
+        queries[t] = autoswitch.query_prompts(q, n_query)
+    model = load_model(base_dir)
+    tok = AutoTokenizer.from_pretrained(str(base_dir))
+    router = autoswitch.fit(model, tok, queries, k=k)
+    weights = router.weights(autoswitch.embed(model, tok, [prompt]), hard=hard)
+    model = load_model(base_dir, state_dict=compose_state(base_dir, tswitch_dir, weights))
+    answer = generate(model, tok, [prompt], max_new_tokens)[0][0]
+    return {"prompt": prompt, "weights": weights, "answer": answer.split("\n")[0].strip()}

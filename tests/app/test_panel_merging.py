@@ -1,0 +1,64 @@
+"""The merging panel runs T-Switch and TIES on the tiny zoo, draws them, routes a prompt,
+imports and exports a mergekit YAML."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def _wait(qtbot, ctx, run_id):
+    qtbot.waitUntil(lambda: ctx.workspace.get_run(run_id).status in ("succeeded", "failed"), timeout=120_000)
+    run = ctx.workspace.get_run(run_id)
+    assert run.status == "succeeded", run.error
+    return run
+
+
+def test_panel_tswitch_ties_autoswitch_and_yaml(qtbot, app_context, tiny_zoo, tmp_path):
+    from app.panels.merging import MergingPanel
+
+    panel = MergingPanel(app_context)
+    qtbot.addWidget(panel)
+    panel.resize(1360, 860)
+    panel.show()
+    panel.base.set_value(str(tiny_zoo / "arith-base"))
+    panel.fts.clear()
+    for t in ("add", "sub", "upper"):
+        panel.fts.addItem(str(tiny_zoo / f"arith-ft-{t}"))
+    panel.limit.setValue(8)
+    app_context.set_device_getter(lambda: "cpu")
+    panel.method.setCurrentIndex(panel.method.findData("tswitch"))
+    run_id = panel.start()
+    assert not panel.run_btn.isEnabled()
+    run = _wait(qtbot, app_context, run_id)
+    qtbot.waitUntil(lambda: panel._run is not None and panel.run_btn.isEnabled(), timeout=10_000)
+    labels = [panel.acc_table.cell_text(i, 0) for i in range(panel.acc_table.rowCount())]
+    assert labels == ["base", "ft-add", "ft-sub", "ft-upper", "T-Switch (oracle task)"]
+    assert panel.storage.rowCount() == 3 and "% of fp32" in panel.summary.text()
+    assert panel.heatmap.image.image is not None and panel.route_btn.isEnabled()
+    assert len(run.result["layers"]["cols"]) == 4
+    if os.environ.get("BENCHTOP_SCREENSHOTS"):
+        panel.grab().save(os.path.join(os.environ["BENCHTOP_SCREENSHOTS"], "merging_tswitch.png"))
+    auto = panel.route()
+    arun = _wait(qtbot, app_context, auto)
+    assert sum(arun.result["weights"].values()) == pytest.approx(1.0)
+    qtbot.waitUntil(lambda: "weights:" in panel.route_out.text(), timeout=10_000)
+
+    panel.method.setCurrentIndex(panel.method.findData("ties"))
+    panel.density.setValue(0.5)
+    yml = tmp_path / "ties.yml"
+    panel.save_config(str(yml))
+    assert "merge_method: ties" in yml.read_text()
+    panel.method.setCurrentIndex(0)
+    panel.load_config(str(yml))
+    assert panel.method.currentData() == "ties" and panel.density.value() == pytest.approx(0.5)
+    run_id = panel.start()
+    _wait(qtbot, app_context, run_id)
+    qtbot.waitUntil(lambda: panel._run is not None and panel._run.id == run_id, timeout=10_000)
+    assert panel.acc_table.cell_text(panel.acc_table.rowCount() - 1, 0) == "merged (ties)"
+    out = panel.export_to(str(tmp_path / "copy"))
+    assert (out / "config.json").is_file()
+    bad = tmp_path / "bad.yml"
+    bad.write_text("merge_method: ties\nslices: []\nmodels: [a]\n")
+    panel.load_config(str(bad))
+    assert "slices" in panel.status.text()
