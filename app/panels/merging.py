@@ -129,6 +129,8 @@ class MergingPanel(Panel):
         self.chart = GroupedBarChart("Per-task accuracy", "exact match")
         self.storage = DictTable()
         self.heatmap = Heatmap("per layer", colormap="viridis")
+        self.heatmap.plot.getAxis("left").setWidth(140)  # room for tensor names
+        self.chart.plotItem.legend.setOffset((-10, 10))  # top right, above the bars (y range to 1.5)
         acc = QSplitter(Qt.Orientation.Vertical)
         acc.addWidget(self.chart)
         acc.addWidget(self.acc_table)
@@ -327,14 +329,13 @@ class MergingPanel(Panel):
             rows.append(row)
         self.acc_table.set_rows(rows, digits=3)
         self.chart.set_data(tasks, {label: [accs.get(t, 0.0) or 0.0 for t in tasks] for label, accs in acc.items()})
-        self.chart.setYRange(0, 1.05)
+        self.chart.setYRange(0, 1.5)
         self.storage.set_rows(r.get("storage") or [], digits=4)
         lay = r.get("layers") or {}
         if lay.get("matrix"):
             short = [n.replace("model.", "").replace(".weight", "").replace("layers.", "L") for n in lay["rows"]]
             self.heatmap.set_matrix(np.array(lay["matrix"]), row_labels=short, col_labels=lay["cols"], levels=(0, 1))
-            self.heatmap.plot.setTitle("per tensor: share of each task vector kept, and share of entries whose "
-                                       "task-vector signs conflict")
+            self.heatmap.plot.setTitle("share kept per task vector · share of entries with conflicting signs")
         merged = [k for k in acc if k not in ("base",) and not k.startswith("ft-")]
         mean = lambda d: sum(d.values()) / len(d) if d else float("nan")  # noqa: E731
         settings = ", ".join(f"{'r' if k == 'drop' else k} = {v:g}" for k, v in (r.get("params") or {}).items())
