@@ -9,8 +9,7 @@ Names are resolved lazily (PEP 562) so that building the CLI parser, which only 
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from backend.lazy import lazy_getattr
 
 _LAZY = {
     "apply_artifact": "backend.compression.apply",
@@ -25,9 +24,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'backend.compression' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr('backend.compression', _LAZY)

@@ -5,8 +5,7 @@ models x size. No Qt here; names resolve lazily so building the CLI imports no t
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from backend.lazy import lazy_getattr
 
 _LAZY = {
     "MergeConfig": "backend.merging.config",
@@ -21,9 +20,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'backend.merging' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr('backend.merging', _LAZY)

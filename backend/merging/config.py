@@ -71,6 +71,20 @@ def _check_value(where: str, v: Any) -> None:
     raise ConfigError(f"{where}: expected a number, a gradient list or a filter list, got {v!r}")
 
 
+def _check_params(source: str, where: str, params: Any, allowed: set[str]) -> dict:
+    """A parameters mapping whose keys are all in ``allowed`` and whose values are well-formed."""
+    params = params or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{source}: '{where}' must be a mapping")
+    bad = sorted(set(params) - allowed)
+    if bad:
+        raise ConfigError(f"{source}: field '{where}.{bad[0]}' is not supported "
+                          f"(supported: {', '.join(sorted(allowed))})")
+    for k, v in params.items():
+        _check_value(f"{where}.{k}", v)
+    return dict(params)
+
+
 def parse_config(data: Any, source: str = "config") -> MergeConfig:
     """Validate a parsed YAML mapping into a MergeConfig (ConfigError names the field)."""
     if not isinstance(data, dict):
@@ -94,21 +108,9 @@ def parse_config(data: Any, source: str = "config") -> MergeConfig:
         extra = sorted(set(m) - {"model", "parameters"})
         if extra:
             raise ConfigError(f"{source}: field 'models[{i}].{extra[0]}' is not supported")
-        params = m.get("parameters") or {}
-        bad = sorted(set(params) - MODEL_PARAMS)
-        if bad:
-            raise ConfigError(f"{source}: field 'models[{i}].parameters.{bad[0]}' is not supported "
-                              f"(supported: {', '.join(sorted(MODEL_PARAMS))})")
-        for k, v in params.items():
-            _check_value(f"models[{i}].parameters.{k}", v)
-        entries.append(ModelEntry(str(m["model"]), dict(params)))
-    params = data.get("parameters") or {}
-    bad = sorted(set(params) - GLOBAL_PARAMS)
-    if bad:
-        raise ConfigError(f"{source}: field 'parameters.{bad[0]}' is not supported "
-                          f"(supported: {', '.join(sorted(GLOBAL_PARAMS))})")
-    for k, v in params.items():
-        _check_value(f"parameters.{k}", v)
+        params = _check_params(source, f"models[{i}].parameters", m.get("parameters"), MODEL_PARAMS)
+        entries.append(ModelEntry(str(m["model"]), params))
+    params = _check_params(source, "parameters", data.get("parameters"), GLOBAL_PARAMS)
     for k in ("dtype", "out_dtype"):
         if data.get(k) is not None and data[k] not in DTYPES:
             raise ConfigError(f"{source}: {k} {data[k]!r} is not supported (choose one of {', '.join(sorted(DTYPES))})")
