@@ -296,6 +296,12 @@ class MergingPanel(Panel):
             self.cancel_btn.setEnabled(False)
             self.status.setText(f"Run {event.data.get('status')}.")
 
+    def on_run_failed(self, run) -> None:
+        last = (run.error or "").strip().splitlines()
+        msg = last[-1] if last else run.status
+        target = self.route_out if run.spec.kind == AUTO else self.status
+        target.setText(f"<span style='color:#c0392b'>Run {run.status}: {msg}</span>")
+
     def _export(self) -> None:
         dest, _ = QFileDialog.getSaveFileName(self, "New folder to create")
         if dest:

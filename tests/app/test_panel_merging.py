@@ -62,3 +62,24 @@ def test_panel_tswitch_ties_autoswitch_and_yaml(qtbot, app_context, tiny_zoo, tm
     bad.write_text("merge_method: ties\nslices: []\nmodels: [a]\n")
     panel.load_config(str(bad))
     assert "slices" in panel.status.text()
+
+
+def test_panel_reports_a_bad_model_with_its_path(qtbot, app_context, tiny_zoo, tmp_path):
+    from app.panels.merging import MergingPanel
+
+    panel = MergingPanel(app_context)
+    qtbot.addWidget(panel)
+    panel.base.set_value(str(tiny_zoo / "arith-base"))
+    panel.fts.clear()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text((tiny_zoo / "arith-ft-add" / "config.json").read_text())
+    (broken / "model.safetensors").write_bytes(b"garbage")
+    panel.fts.addItem(str(broken))
+    panel.method.setCurrentIndex(panel.method.findData("ties"))
+    app_context.set_device_getter(lambda: "cpu")
+    run_id = panel.start()
+    qtbot.waitUntil(lambda: app_context.workspace.get_run(run_id).status == "failed", timeout=60_000)
+    qtbot.waitUntil(lambda: "failed" in panel.status.text(), timeout=10_000)
+    assert str(broken / "model.safetensors") in panel.status.text()
+    assert panel.run_btn.isEnabled()
