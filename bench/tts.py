@@ -1,7 +1,8 @@
 """Test-time scaling acceptance bench on the demo zoo.
 
     python bench/tts.py [--policy zoo:arith-policy] [--prm zoo:arith-prm] [--data FILE]
-                        [--limit 60] [--ns 1,2,4,8,16] [--device cpu] [--json OUT.json]
+                        [--limit 60] [--ns 1,2,4,8,16] [--agg last|min|prod|avg]
+                        [--device cpu] [--json OUT.json]
 
 Prints, from ONE sweep over all strategies and budgets:
   * accuracy / generated tokens / PRM calls per strategy and N (the curves' data),
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ns", default="1,2,4,8,16")
     ap.add_argument("--beam-width", type=int, default=4)
     ap.add_argument("--temperature", type=float, default=0.8)
+    ap.add_argument("--agg", default="last", help="step-score aggregation: last, min, prod or avg")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 avoids contention on shared CPUs)")
     ap.add_argument("--json", help="also write every figure to this JSON file")
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     data = args.data or default_data()
     problems = load_problems(data, limit=args.limit)
     ns = [int(x) for x in args.ns.split(",")]
-    cfg = TTSConfig(n=max(ns), beam_width=args.beam_width, temperature=args.temperature, seed=0,
+    cfg = TTSConfig(n=max(ns), beam_width=args.beam_width, temperature=args.temperature, seed=0, agg=args.agg,
                     max_tokens=96, step_tokens=32, max_steps=8, batch_size=256)
     policy = Policy.load(args.policy, args.device)
     scorer = load_scorer(args.prm, args.device)
