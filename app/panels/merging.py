@@ -29,7 +29,8 @@ from backend.jobs import JobSpec
 STUDY, AUTO = "merging.study", "merging.autoswitch"
 METHODS = {"tswitch": "T-Switch (binarized switches)", "task_arithmetic": "Task arithmetic", "ties": "TIES",
            "dare_ties": "DARE + TIES", "dare_linear": "DARE (linear)", "breadcrumbs": "Model breadcrumbs",
-           "linear": "Linear (weighted average)"}
+           "linear": "Linear (weighted average)", "model_stock": "Model Stock", "slerp": "SLERP (base ↔ one model)"}
+TASK_VECTOR = ("task_arithmetic", "ties", "dare_ties", "dare_linear", "breadcrumbs")
 ZOO_FTS = ("zoo:arith-ft-add", "zoo:arith-ft-sub", "zoo:arith-ft-mul", "zoo:arith-ft-upper")
 
 
@@ -77,6 +78,10 @@ class MergingPanel(Panel):
         self.weight = _spin(0.0, 4.0, 1.0, 0.1, "per-model weight (mergekit 'weight')")
         self.density = _spin(0.01, 1.0, 0.5, 0.05, "share of each task vector kept (mergekit 'density')")
         self.lam = _spin(0.0, 4.0, 1.0, 0.1, "scale of the merged task vector (mergekit 'lambda')")
+        self.t = _spin(0.0, 1.0, 0.5, 0.05, "SLERP position: 0 = base, 1 = the fine-tune (mergekit 't')")
+        self.row_knob = QCheckBox("one knob per row (not the paper's)")
+        self.row_knob.setToolTip("T-Switch option: same mask and signs, one scale per matrix row instead of per "
+                                 "tensor (32 bits more per row, counted in the storage table)")
         self.limit = _spin(4, 1000, 60, 4, "examples per task for the accuracy table")
         self.limit.setDecimals(0)
         self.run_btn = QPushButton("Run")
@@ -104,9 +109,11 @@ class MergingPanel(Panel):
         form.addRow("Fine-tunes", self.fts)
         form.addRow("Method", self.method)
         form.addRow("Drop r", self.drop)
+        form.addRow("", self.row_knob)
         form.addRow("Weight", self.weight)
         form.addRow("Density", self.density)
         form.addRow("Lambda", self.lam)
+        form.addRow("t (SLERP)", self.t)
         form.addRow("Eval examples", self.limit)
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -183,14 +190,20 @@ class MergingPanel(Panel):
     def _method_changed(self) -> None:
         m = self.method.currentData()
         self.drop.setEnabled(m == "tswitch")
-        for w in (self.weight, self.lam):
-            w.setEnabled(m != "tswitch")
+        self.row_knob.setEnabled(m == "tswitch")
+        self.weight.setEnabled(m in TASK_VECTOR or m == "linear")
+        self.lam.setEnabled(m in TASK_VECTOR)
+        self.t.setEnabled(m == "slerp")
         self.density.setEnabled(m in ("ties", "dare_ties", "dare_linear", "breadcrumbs"))
 
     def params(self) -> dict:
         m = self.method.currentData()
         if m == "tswitch":
-            return {"drop": self.drop.value()}
+            return {"drop": self.drop.value(), **({"knob": "row"} if self.row_knob.isChecked() else {})}
+        if m == "slerp":
+            return {"t": self.t.value()}
+        if m == "model_stock":
+            return {}
         p = {"weight": self.weight.value()}
         if m != "linear":
             p["lambda"] = self.lam.value()
@@ -214,7 +227,7 @@ class MergingPanel(Panel):
             raise ValueError("T-Switch has no mergekit YAML form; choose a static merge method to export")
         p = self.params()
         per = {k: p[k] for k in ("weight", "density") if k in p}
-        glob = {k: p[k] for k in ("lambda",) if k in p}
+        glob = {k: p[k] for k in ("lambda", "t") if k in p}
         d = {"merge_method": m, "base_model": self.base.value(),
              "models": [{"model": f, "parameters": per} for f in self.finetunes()]}
         if glob:
@@ -239,8 +252,9 @@ class MergingPanel(Panel):
             v = first.get(key, cfg.parameters.get(key))
             if isinstance(v, (int, float)):
                 box.setValue(float(v))
-        if isinstance(cfg.parameters.get("lambda"), (int, float)):
-            self.lam.setValue(float(cfg.parameters["lambda"]))
+        for key, box in (("lambda", self.lam), ("t", self.t)):
+            if isinstance(cfg.parameters.get(key), (int, float)):
+                box.setValue(float(cfg.parameters[key]))
         self.status.setText(f"Loaded {path}")
 
     def _open_yaml(self) -> None:
@@ -344,7 +358,8 @@ class MergingPanel(Panel):
             self.heatmap.plot.setTitle("share kept per task vector · share of entries with conflicting signs")
         merged = [k for k in acc if k not in ("base",) and not k.startswith("ft-")]
         mean = lambda d: sum(d.values()) / len(d) if d else float("nan")  # noqa: E731
-        settings = ", ".join(f"{'r' if k == 'drop' else k} = {v:g}" for k, v in (r.get("params") or {}).items())
+        settings = ", ".join(f"{'r' if k == 'drop' else k} = {v:g}" if isinstance(v, (int, float)) else f"{k} per {v}"
+                             for k, v in (r.get("params") or {}).items()) or "defaults"
         parts = [f"<b>{METHODS.get(r['method'], r['method'])}</b> ({settings})"]
         for k in merged:
             parts.append(f"{k}: mean accuracy {mean(acc[k]):.3f}")

@@ -22,7 +22,7 @@ def _task_name(model: str) -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     m = sub.add_parser("merge", help="merge models from a mergekit-style YAML config",
                        description="Run a static merge (linear, task_arithmetic, ties, dare_linear, dare_ties, "
-                                   "breadcrumbs) described by a mergekit YAML config; models are folders or zoo:NAME.")
+                                   "breadcrumbs, model_stock, slerp) described by a mergekit YAML config; models are folders or zoo:NAME.")
     m.add_argument("config", help="mergekit-style YAML file")
     m.add_argument("--out", required=True, help="model folder to create (must not exist)")
     m.add_argument("--seed", type=int, default=0, help="seed of DARE's random masks")
@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("base", help="base model folder or zoo:NAME")
     t.add_argument("ft", nargs="+", help="fine-tuned model folders or zoo:NAME (task = folder name)")
     t.add_argument("--drop", type=float, default=0.6, help="drop ratio r (default 0.6; above 1 reads as percent)")
+    t.add_argument("--knob", choices=("tensor", "row"), default="tensor",
+                   help="one knob per tensor (the reference, default) or per matrix row (Benchtop's option)")
     t.add_argument("--out", required=True, help="folder to create (must not exist)")
     add_json_flag(t)
     t.set_defaults(func=_tswitch)
@@ -84,13 +86,13 @@ def _tswitch(args: argparse.Namespace) -> int:
         fts[name] = _model_arg(f)
 
     def summary(r: dict) -> str:
-        lines = [f"T-Switch (drop {r['drop']}) -> {r['out']}"]
+        lines = [f"T-Switch (drop {r['drop']}, knob per {r.get('knob', 'tensor')}) -> {r['out']}"]
         for t, d in r["tasks"].items():
             lines.append(f"  {t}: {d['bytes']} bytes, {d['bits_per_param']:.3f} bits/param "
                          f"({d['pct_of_fp32']:.2f}% of fp32), density kept {d['density_kept']:.3f}")
         return "\n".join(lines)
 
-    spec = JobSpec("merging.tswitch", params={"drop": args.drop},
+    spec = JobSpec("merging.tswitch", params={"drop": args.drop, "knob": args.knob},
                    inputs={"base": _model_arg(args.base), "finetunes": fts, "out": str(out)},
                    label=f"tswitch {', '.join(fts)} (drop {args.drop})")
     return run_job(spec, args, summarize=summary)

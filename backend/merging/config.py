@@ -121,6 +121,8 @@ def parse_config(data: Any, source: str = "config") -> MergeConfig:
     from backend.merging.methods import NEEDS_BASE
     if method in NEEDS_BASE and not base:
         raise ConfigError(f"{source}: merge_method {method} needs 'base_model'")
+    if method == "slerp" and "t" not in params:
+        raise ConfigError(f"{source}: merge_method slerp needs 'parameters.t' (0 = base, 1 = the other model)")
     return MergeConfig(method, entries, str(base) if base else None, dict(params), data.get("dtype"),
                        data.get("out_dtype"), tok)
 

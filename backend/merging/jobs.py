@@ -30,12 +30,13 @@ def tswitch_job(spec, ctx) -> dict:
     fts = {t: resolve(p) for t, p in spec.inputs["finetunes"].items()}
     out = Path(spec.inputs.get("out") or ctx.path("tswitch"))
     drop = float(spec.params.get("drop", 0.6))
-    ctx.log(f"T-Switch at drop {drop} for {', '.join(fts)} into {out}")
-    info = build_tswitch(base, fts, drop, out, progress=ctx.progress, cancel=ctx.check_cancelled)
+    knob = str(spec.params.get("knob", "tensor"))
+    ctx.log(f"T-Switch at drop {drop} (knob per {knob}) for {', '.join(fts)} into {out}")
+    info = build_tswitch(base, fts, drop, out, progress=ctx.progress, cancel=ctx.check_cancelled, knob=knob)
     ctx.artifact("tswitch", out)
     for t, d in info["tasks"].items():
         ctx.metric(f"{t}/pct_of_fp32", d["pct_of_fp32"])
-    return {"out": str(out), "drop": drop, "params": info["params"],
+    return {"out": str(out), "drop": drop, "knob": knob, "params": info["params"],
             "tasks": {t: {k: v for k, v in d.items() if k != "per_tensor_density"} for t, d in info["tasks"].items()}}
 
 

@@ -34,6 +34,16 @@ def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str]
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
     base_dir = resolve(cfg.base_model) if cfg.base_model else None
     model_dirs = [resolve(m.model) for m in cfg.models]
+    # like mergekit, methods built on a base skip the base when it is also listed in models
+    use = [j for j, d in enumerate(model_dirs)
+           if cfg.merge_method == "linear" or base_dir is None or d.resolve() != base_dir.resolve()]
+    if not use:
+        raise ValueError(f"{cfg.merge_method}: every model listed is the base model; add a fine-tuned model")
+    if cfg.merge_method == "slerp" and len(use) != 1:
+        raise ValueError(f"slerp interpolates the base with exactly one other model; the config lists {len(use)}")
+    if cfg.merge_method == "model_stock" and len(use) < 2:
+        raise ValueError("model_stock needs at least two fine-tuned models besides the base")
+    model_dirs = [model_dirs[j] for j in use]
     folders = ([base_dir] if base_dir else []) + model_dirs
     indexes = checked_indexes(folders)
     base_ix = indexes[0] if base_dir else None
@@ -55,7 +65,7 @@ def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str]
             if not ref.is_floating_point():
                 merged = ref
             else:
-                per = [tensor_params(cfg, j, name, layers) for j in range(len(cfg.models))]
+                per = [tensor_params(cfg, j, name, layers) for j in use]
                 g = global_params(cfg, name, layers)
                 weights = [float(p.get("weight", 1.0)) for p in per]
                 dens = [float(p.get("density", 1.0)) for p in per]
@@ -65,7 +75,8 @@ def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str]
                                       normalize=None if "normalize" not in g else bool(g["normalize"]),
                                       rescale=None if "rescale" not in g else bool(g["rescale"]),
                                       lam=float(g.get("lambda", 1.0)),
-                                      gammas=[float(p.get("gamma", 0.01)) for p in per], generator=gen)
+                                      gammas=[float(p.get("gamma", 0.01)) for p in per], generator=gen,
+                                      t=None if g.get("t") is None else float(g["t"]))
                 if not torch.isfinite(merged).all():
                     raise ValueError(f"merging tensor {name} produced NaN or Inf (check the inputs: "
                                      f"{', '.join(str(ix[name].file) for ix in model_ix)})")

@@ -62,7 +62,8 @@ def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Pa
     densities = None
     if method == "tswitch":
         info = build_tswitch(base_dir, ft_dirs, float(params.get("drop", 0.6)), out,
-                             progress=lambda f, m: prog(0.05 + 0.25 * f, m), cancel=cancel)
+                             progress=lambda f, m: prog(0.05 + 0.25 * f, m), cancel=cancel,
+                             knob=str(params.get("knob", "tensor")))
         result["storage"] = [{"task": t, "bytes": d["bytes"], "bits/param": d["bits_per_param"],
                               "% of fp32": d["pct_of_fp32"], "density kept": d["density_kept"]}
                              for t, d in info["tasks"].items()]
@@ -71,7 +72,7 @@ def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Pa
         model_params = {"weight": float(params.get("weight", 1.0))}
         if "density" in params:
             model_params["density"] = float(params["density"])
-        glob = {k: params[k] for k in ("lambda", "normalize") if k in params}
+        glob = {k: params[k] for k in ("lambda", "normalize", "t") if k in params}
         cfg = parse_config({"merge_method": method, "base_model": str(base_dir),
                             "models": [{"model": str(p), "parameters": model_params} for p in ft_dirs.values()],
                             "parameters": glob})

@@ -6,6 +6,7 @@ survive); S = sign of what is kept, in {-1, 0, +1}; the knob is the RMS of the k
 ||knob*S|| = ||kept||. 0-dim tensors are kept whole. Packing follows the reference's storage
 scheme in groups of 4: one flag bit per group, then 4 mask bits and one sign bit per non-zero
 entry for the groups that have any; the size we report is the file's size on disk.
+``knob="row"`` (an option, not the reference) stores one knob per matrix row instead.
 """
 from __future__ import annotations
 
@@ -22,14 +23,25 @@ GROUP = 4
 FORMAT = "benchtop-tswitch/1"
 
 
+KNOBS = ("tensor", "row")
+
+
 @dataclass
 class Switch:
-    """One tensor's switch: signs in {-1,0,1} (int8, original shape) and its knob."""
+    """One tensor's switch: signs in {-1,0,1} (int8, original shape) and its knob: a float (the
+    reference: one per tensor) or a float32 vector with one knob per row (``knob="row"``)."""
     signs: torch.Tensor
-    knob: float
+    knob: float | torch.Tensor
 
     def delta(self) -> torch.Tensor:
-        return self.signs.to(torch.float32) * self.knob
+        s = self.signs.to(torch.float32)
+        if isinstance(self.knob, torch.Tensor):
+            return s * self.knob.view(-1, *([1] * (s.dim() - 1)))
+        return s * self.knob
+
+    def knob_array(self) -> np.ndarray:
+        k = self.knob
+        return k.numpy().astype(np.float32) if isinstance(k, torch.Tensor) else np.array([k], np.float32)
 
 
 def _keep_top(values: torch.Tensor, ratio_kept: float) -> torch.Tensor:
@@ -42,8 +54,14 @@ def _keep_top(values: torch.Tensor, ratio_kept: float) -> torch.Tensor:
     return values >= thr
 
 
-def tswitch_tensor(delta: torch.Tensor, drop: float) -> Switch:
-    """The switch of one task-vector tensor (float32 math)."""
+def tswitch_tensor(delta: torch.Tensor, drop: float, knob: str = "tensor") -> Switch:
+    """The switch of one task-vector tensor (float32 math).
+
+    ``knob="tensor"`` is the reference (one RMS per tensor). ``knob="row"`` is Benchtop's option,
+    not the paper's: the same mask and signs, but one RMS per row of a matrix (32 more bits per
+    row), for small models whose rows differ too much in scale for a single knob."""
+    if knob not in KNOBS:
+        raise ValueError(f"knob must be one of {', '.join(KNOBS)}, got {knob!r}")
     if drop > 1:
         drop = drop / 100.0
     if not 0.0 <= drop < 1.0:
@@ -54,10 +72,14 @@ def tswitch_tensor(delta: torch.Tensor, drop: float) -> Switch:
     pos, neg = flat > 0, flat < 0
     keep[pos] = _keep_top(flat[pos], 1.0 - drop)
     keep[neg] = _keep_top(-flat[neg], 1.0 - drop)
+    signs = (torch.sign(flat) * keep).to(torch.int8).view_as(d)
+    if knob == "row" and d.dim() >= 2:
+        rows = d.reshape(d.shape[0], -1)
+        m = keep.view_as(rows)
+        count = m.sum(1).clamp(min=1).to(torch.float32)
+        return Switch(signs, ((rows * m).pow(2).sum(1) / count).sqrt())
     kept = flat[keep]
-    knob = float(kept.pow(2).mean().sqrt()) if kept.numel() else 0.0
-    signs = torch.sign(flat) * keep
-    return Switch(signs.to(torch.int8).view_as(d), knob)
+    return Switch(signs, float(kept.pow(2).mean().sqrt()) if kept.numel() else 0.0)
 
 
 def pack_signs(signs: torch.Tensor) -> dict[str, np.ndarray]:
@@ -88,7 +110,7 @@ def unpack_signs(packed: dict[str, np.ndarray], numel: int) -> np.ndarray:
 
 def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: float, out: str | Path,
                   progress: Callable[[float, str], None] | None = None,
-                  cancel: Callable[[], None] | None = None) -> dict:
+                  cancel: Callable[[], None] | None = None, knob: str = "tensor") -> dict:
     """Write ``out/<task>.safetensors`` (packed switches) and ``out/tswitch.json`` for each
     fine-tune; returns sizes measured from the files and per-tensor kept densities."""
     from safetensors.numpy import save_file
@@ -104,12 +126,14 @@ def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: floa
     indexes = checked_indexes([base, *tasks.values()])
     names = list(indexes[0])
     n_params = sum(e.numel for e in indexes[0].values())
-    info: dict = {"format": FORMAT, "drop": drop, "group": GROUP, "base": str(base), "tasks": {},
+    if knob not in KNOBS:
+        raise ValueError(f"knob must be one of {', '.join(KNOBS)}, got {knob!r}")
+    info: dict = {"format": FORMAT, "drop": drop, "group": GROUP, "knob": knob, "base": str(base), "tasks": {},
                   "tensors": {n: list(e.shape) for n, e in indexes[0].items()}}
     with atomic_dir(out) as tmp:
         for ti, (task, folder) in enumerate(tasks.items()):
             arrays: dict[str, np.ndarray] = {}
-            knobs, density = {}, {}
+            density: dict[str, float] = {}
             kept_total = 0
             for i, name in enumerate(names):
                 if cancel:
@@ -119,13 +143,13 @@ def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: floa
                 if d.dim() == 0:
                     arrays[f"{name}::scalar"] = d.reshape(1).numpy()
                     continue
-                sw = tswitch_tensor(d, drop)
+                sw = tswitch_tensor(d, drop, knob)
                 for k, v in pack_signs(sw.signs).items():
                     arrays[f"{name}::{k}"] = v
-                arrays[f"{name}::knob"] = np.array([sw.knob], np.float32)
+                arrays[f"{name}::knob"] = sw.knob_array()
                 nnz = int((sw.signs != 0).sum())
                 kept_total += nnz
-                knobs[name], density[name] = sw.knob, nnz / max(1, d.numel())
+                density[name] = nnz / max(1, d.numel())
                 if progress:
                     progress((ti + (i + 1) / len(names)) / len(tasks), f"{task}: switched {i + 1}/{len(names)} tensors")
             path = tmp / f"{task}.safetensors"
@@ -165,12 +189,17 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
             continue
         try:
             packed = {k: arrays[f"{name}::{k}"] for k in ("flags", "mask", "signs")}
-            knob = float(arrays[f"{name}::knob"][0])
+            knob = arrays[f"{name}::knob"].astype(np.float32)
         except KeyError as exc:
             raise ValueError(f"{path}: tensor {name} is missing field {exc}") from None
         numel = int(np.prod(shape)) if shape else 1
-        s = unpack_signs(packed, numel)
-        out[name] = torch.from_numpy(s.astype(np.float32) * knob).reshape(shape)
+        s = unpack_signs(packed, numel).astype(np.float32).reshape(shape)
+        if knob.size == 1:
+            out[name] = torch.from_numpy(s * knob[0])
+        elif len(shape) >= 2 and knob.size == shape[0]:
+            out[name] = torch.from_numpy(s * knob.reshape(-1, *([1] * (len(shape) - 1))))
+        else:
+            raise ValueError(f"{path}: tensor {name} has {knob.size} knobs for shape {list(shape)}")
     return out
 
 

@@ -125,3 +125,46 @@ def test_parameter_gradients_filters_and_precedence():
                         "models": [{"model": "a", "parameters": {"density": 0.9}}]})
     p = tensor_params(cfg, 0, "model.layers.0.mlp.up_proj.weight", 2)
     assert p["density"] == 0.9 and p["weight"] == 0.2
+
+
+def test_slerp_ends_are_the_inputs_and_colinear_falls_back_to_lerp():
+    from backend.merging.methods import slerp
+
+    a, b = _t(7), _t(8)
+    assert torch.allclose(merge_tensor("slerp", a, [b], [1.0], [1.0], t=0.0), a, atol=1e-6)
+    assert torch.allclose(merge_tensor("slerp", a, [b], [1.0], [1.0], t=1.0), b, atol=1e-5)
+    mid = slerp(0.5, a, b)
+    # spherical: the midpoint of two equal-norm vectors keeps that norm (lerp would shrink it)
+    u, v = a / a.norm(), b / b.norm()
+    assert slerp(0.5, u, v).norm().item() == pytest.approx(1.0, abs=1e-5)
+    assert mid.shape == a.shape
+    assert torch.allclose(slerp(0.3, a, 2 * a), 1.3 * a, atol=1e-5)  # colinear: lerp
+    with pytest.raises(ValueError, match="needs the parameter t"):
+        merge_tensor("slerp", a, [b], [1.0], [1.0])
+
+
+def test_model_stock_identical_gives_the_finetune_orthogonal_gives_the_base():
+    base = torch.zeros(2, 2)
+    ft = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert torch.allclose(merge_tensor("model_stock", base, [ft, ft.clone()], [1, 1], [1, 1]), ft)
+    x, y = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([[0.0, 1.0], [0.0, 0.0]])
+    assert torch.allclose(merge_tensor("model_stock", base, [x, y], [1, 1], [1, 1]), base)
+    with pytest.raises(ValueError, match="at least two"):
+        merge_tensor("model_stock", base, [x], [1], [1])
+
+
+def test_slerp_config_needs_t():
+    with pytest.raises(ConfigError, match=r"parameters\.t"):
+        parse_config({"merge_method": "slerp", "base_model": "b", "models": ["a"]})
+    parse_config({"merge_method": "slerp", "base_model": "b", "models": ["b", "a"], "parameters": {"t": 0.3}})
+
+
+def test_row_knob_keeps_the_mask_and_each_rows_norm():
+    d = _t(9, (12, 20)) * torch.linspace(0.1, 3.0, 12).view(-1, 1)
+    ref, row = tswitch_tensor(d, 0.6), tswitch_tensor(d, 0.6, knob="row")
+    assert torch.equal(ref.signs, row.signs) and row.knob.shape == (12,)
+    kept = d * (row.signs != 0)
+    assert torch.allclose(row.delta().norm(dim=1), kept.norm(dim=1), rtol=1e-5)
+    assert (row.delta() - d).norm() < (ref.delta() - d).norm()  # rows of different scale: closer
+    v = tswitch_tensor(_t(10, (30,)), 0.6, knob="row")  # a vector is one row: a single knob
+    assert isinstance(v.knob, float)

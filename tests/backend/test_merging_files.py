@@ -173,3 +173,44 @@ def test_cli_merge_tswitch_and_eval_json(tiny_zoo, tmp_path, capsys):
     assert "slices" in capsys.readouterr().err
     assert main(["--workspace", ws, "merge", str(cfg), "--out", str(tmp_path / "m")]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_model_stock_and_slerp_folders_load_and_follow_the_tensor_math(tiny_zoo, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from backend.merging.methods import model_stock, slerp
+
+    base = str(tiny_zoo / "arith-base")
+    ms = parse_config({"merge_method": "model_stock", "base_model": base,
+                       "models": [{"model": base}, *({"model": str(tiny_zoo / f"arith-ft-{t}")} for t in TASKS[:3])]})
+    run_merge(ms, tmp_path / "ms")
+    sl = parse_config({"merge_method": "slerp", "base_model": base, "parameters": {"t": 0.25},
+                       "models": [{"model": base}, {"model": str(tiny_zoo / "arith-ft-add")}]})
+    run_merge(sl, tmp_path / "sl")
+    ix = {k: index_tensors(tiny_zoo / f"arith-{k}") for k in ("base", "ft-add", "ft-sub", "ft-mul")}
+    name = next(n for n in ix["base"] if n.endswith("v_proj.weight"))
+    get = {k: read_tensor(v[name]) for k, v in ix.items()}
+    want = model_stock(get["base"], [get["ft-add"], get["ft-sub"], get["ft-mul"]])
+    assert torch.allclose(read_tensor(index_tensors(tmp_path / "ms")[name]), want, atol=1e-6)
+    want = slerp(0.25, get["base"], get["ft-add"])
+    assert torch.allclose(read_tensor(index_tensors(tmp_path / "sl")[name]), want, atol=1e-6)
+    for out in ("ms", "sl"):
+        AutoModelForCausalLM.from_pretrained(str(tmp_path / out))
+    bad = parse_config({"merge_method": "slerp", "base_model": base, "parameters": {"t": 0.5},
+                        "models": [{"model": str(tiny_zoo / "arith-ft-add")}, {"model": str(tiny_zoo / "arith-ft-sub")}]})
+    with pytest.raises(ValueError, match="exactly one other model"):
+        run_merge(bad, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_row_knob_switches_round_trip_from_the_file(tiny_zoo, tmp_path):
+    info = build_tswitch(tiny_zoo / "arith-base", {"add": tiny_zoo / "arith-ft-add"}, 0.6, tmp_path / "ts",
+                         knob="row")
+    ref = build_tswitch(tiny_zoo / "arith-base", {"add": tiny_zoo / "arith-ft-add"}, 0.6, tmp_path / "ts2")
+    assert info["knob"] == "row" and info["tasks"]["add"]["bytes"] > ref["tasks"]["add"]["bytes"]
+    base, ft = index_tensors(tiny_zoo / "arith-base"), index_tensors(tiny_zoo / "arith-ft-add")
+    back = read_switches(tmp_path / "ts", "add")
+    for name in base:
+        delta = read_tensor(ft[name]).float() - read_tensor(base[name]).float()
+        want = delta if delta.dim() == 0 else tswitch_tensor(delta, 0.6, knob="row").delta()
+        assert torch.equal(back[name], want), name
