@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,27 +62,34 @@ def accuracy_table(zoo: Path, limit: int, drop: float, work: Path) -> dict:
         rows[label] = evaluate_tasks(out, files, limit)
     t0 = time.perf_counter()
     info = build_tswitch(base, fts, drop, work / "tswitch")
+    tswitch_seconds = time.perf_counter() - t0
     storage = {t: {k: d[k] for k in ("bytes", "bits_per_param", "pct_of_fp32", "density_kept")}
                for t, d in info["tasks"].items()}
+    row_info = build_tswitch(base, fts, drop, work / "tswitch-row", knob="row")
+    storage_row = {t: {k: d[k] for k in ("bytes", "bits_per_param", "pct_of_fp32", "density_kept")}
+                   for t, d in row_info["tasks"].items()}
     switches = {t: read_switches(work / "tswitch", t) for t in TASKS}
+    row_switches = {t: read_switches(work / "tswitch-row", t) for t in TASKS}
     model = load_model(base)
     base_state = {k: v.clone() for k, v in model.state_dict().items()}
 
-    def compose(weights: dict[str, float]) -> None:
+    def compose(weights: dict[str, float], source: dict | None = None) -> None:
         state = {k: v.clone() for k, v in base_state.items()}
         for t, w in weights.items():
             if w:
-                for name, d in switches[t].items():
+                for name, d in (source or switches)[t].items():
                     state[name] += w * d
         model.load_state_dict(state, strict=False)
 
     from backend.compression.evaluate import load_examples, task_accuracy
 
-    oracle = {}
-    for t in TASKS:
-        compose({t: 1.0})
-        oracle[t] = task_accuracy(model, base, load_examples(files[t], limit))
-    rows[f"T-Switch oracle (r={drop})"] = oracle
+    for label, source in ((f"T-Switch oracle (r={drop})", switches),
+                          (f"T-Switch oracle, row knobs (r={drop})", row_switches)):
+        oracle = {}
+        for t in TASKS:
+            compose({t: 1.0}, source)
+            oracle[t] = task_accuracy(model, base, load_examples(files[t], limit))
+        rows[label] = oracle
     tok = AutoTokenizer.from_pretrained(str(base))
     model.load_state_dict(base_state)
     router = autoswitch.fit(model, tok, {t: autoswitch.query_prompts(zoo / "data" / f"task_{t}_train.jsonl", 100)
@@ -102,22 +110,45 @@ def accuracy_table(zoo: Path, limit: int, drop: float, work: Path) -> dict:
             accs[t] = correct / len(ex)
             chosen.setdefault("hard" if hard else "soft", {})[t] = picks
         rows["Auto-Switch " + ("hard" if hard else "soft")] = accs
-    return {"rows": rows, "storage": storage, "tswitch_seconds": round(time.perf_counter() - t0, 1), "picks": chosen}
+    # one prompt at a time, as the panel's Auto-Switch box routes it (soft weights of one prompt)
+    accs, routed_right = {}, 0
+    for t in TASKS:
+        ex = load_examples(files[t], limit)
+        correct = 0
+        for e in ex:
+            model.load_state_dict(base_state)
+            w = router.weights(autoswitch.embed(model, tok, [e["prompt"]]))
+            routed_right += max(w, key=w.get) == t
+            compose(w)
+            correct += task_accuracy(model, base, [e])
+        accs[t] = correct / len(ex)
+    rows["Auto-Switch soft, per prompt"] = accs
+    n_all = sum(len(load_examples(files[t], limit)) for t in TASKS)
+    return {"rows": rows, "storage": storage, "storage_row_knob": storage_row,
+            "tswitch_seconds": round(tswitch_seconds, 2), "picks": chosen, "routing_accuracy_per_prompt": routed_right / n_all}
 
 
 MEM_CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, %(root)r)
+import torch, safetensors.torch
 from backend.merging.config import parse_config
 from backend.merging.merge import run_merge
+torch.set_num_threads(2)
+def rss():  # VmHWM: this process's own peak (ru_maxrss would carry the forking parent's over exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+before = rss()
 cfg = parse_config(json.loads(%(cfg)r))
-res = run_merge(cfg, %(out)r)
-print(json.dumps({"params_per_s": res["params_per_s"], "seconds": res["seconds"],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+res = run_merge(cfg, %(out)r, max_shard_bytes=%(shard)d)
+print(json.dumps({"params_per_s": res["params_per_s"], "seconds": res["seconds"], "files": len(res["files"]),
+                  "rss_after_imports_mb": before, "peak_rss_mb": rss()}))
 """
 
 
-def memory_table(work: Path, counts=(2, 4, 8), hidden: int = 512, layers: int = 8) -> dict:
+def memory_table(work: Path, counts=(2, 4, 8), hidden: int = 512, layers: int = 8, shard_mb: int = 32) -> dict:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -138,10 +169,14 @@ def memory_table(work: Path, counts=(2, 4, 8), hidden: int = 512, layers: int = 
         raw = {"merge_method": "ties", "base_model": str(work / "big-base"),
                "models": [{"model": str(work / f"big-ft{i}"), "parameters": {"weight": 1.0, "density": 0.5}}
                           for i in range(n)]}
-        code = MEM_CHILD % {"root": str(ROOT), "cfg": json.dumps(raw), "out": str(work / f"big-merged{n}")}
+        code = MEM_CHILD % {"root": str(ROOT), "cfg": json.dumps(raw), "out": str(work / f"big-merged{n}"),
+                            "shard": shard_mb << 20}
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         rows[n] = json.loads(out.strip().splitlines()[-1])
-    return {"params": n_params, "model_mb": n_params * 4 / 2**20, "rows": rows}
+        shutil.rmtree(work / f"big-merged{n}")
+    largest = max(p.numel() for p in LlamaForCausalLM(cfg).parameters()) * 4 / 2**20
+    return {"params": n_params, "model_mb": n_params * 4 / 2**20, "largest_tensor_mb": largest, "shard_mb": shard_mb,
+            "rows": rows}
 
 
 def main() -> int:
@@ -165,13 +200,22 @@ def main() -> int:
             mean = sum(accs.values()) / len(accs)
             print(f"{name:32s}" + "".join(f"{100 * accs[t]:7.1f}%" for t in TASKS) + f"  {100 * mean:5.1f}%")
         rows = res["rows"]
-        oracle = rows[f"T-Switch oracle (r={args.drop})"]
-        keep = {t: (oracle[t] / rows[f"ft-{t}"][t]) if rows[f"ft-{t}"][t] else float("nan") for t in TASKS}
+
+        def retention(label: str) -> dict[str, float]:
+            o = rows[label]
+            return {t: (o[t] / rows[f"ft-{t}"][t]) if rows[f"ft-{t}"][t] else float("nan") for t in TASKS}
+
+        keep = retention(f"T-Switch oracle (r={args.drop})")
         print("T-Switch oracle retention of each fine-tune's own accuracy: "
               + ", ".join(f"{t} {100 * k:.1f}%" for t, k in keep.items()))
-        print(f"T-Switch storage at r={args.drop} (measured from the files): "
-              + ", ".join(f"{t} {d['bits_per_param']:.3f} bits/param = {d['pct_of_fp32']:.2f}% of fp32 "
-                          f"(density kept {d['density_kept']:.3f})" for t, d in res["storage"].items()))
+        keep_row = retention(f"T-Switch oracle, row knobs (r={args.drop})")
+        print("  with one knob per row (Benchtop's option): "
+              + ", ".join(f"{t} {100 * k:.1f}%" for t, k in keep_row.items()))
+        for label, st in (("", res["storage"]), (", row knobs", res["storage_row_knob"])):
+            print(f"T-Switch storage at r={args.drop}{label} (measured from the files): "
+                  + ", ".join(f"{t} {d['bits_per_param']:.3f} bits/param = {d['pct_of_fp32']:.2f}% of fp32 "
+                              f"(density kept {d['density_kept']:.3f})" for t, d in st.items()))
+        print(f"Auto-Switch routes {100 * res['routing_accuracy_per_prompt']:.1f}% of single prompts to their own task")
         mean = lambda r: sum(r.values()) / len(r)  # noqa: E731
         auto = max(mean(rows["Auto-Switch soft"]), mean(rows["Auto-Switch hard"]))
         static = max(mean(v) for k, v in rows.items() if k.startswith(("task_arithmetic", "ties")))
@@ -180,10 +224,13 @@ def main() -> int:
         if not args.skip_memory:
             mem = memory_table(work)
             print(f"merge throughput and peak RSS (TIES density 0.5, random Llama {mem['params'] / 1e6:.1f}M params "
-                  f"= {mem['model_mb']:.0f} MB fp32 per model, each merge in a fresh process):")
+                  f"= {mem['model_mb']:.0f} MB fp32 per model, largest tensor {mem['largest_tensor_mb']:.0f} MB, "
+                  f"{mem['shard_mb']} MB output shards, each merge in a fresh process):")
             for n, r in mem["rows"].items():
-                print(f"  {n} fine-tunes: {r['params_per_s'] / 1e6:.2f}M params/s, peak RSS {r['peak_rss_mb']:.0f} MB "
-                      f"(inputs total {(n + 1) * mem['model_mb']:.0f} MB)")
+                print(f"  {n} fine-tunes: {r['params_per_s'] / 1e6:.2f}M output params/s "
+                      f"({(n + 1) * r['params_per_s'] / 1e6:.1f}M input params/s), peak RSS {r['peak_rss_mb']:.0f} MB "
+                      f"= {r['rss_after_imports_mb']:.0f} MB after imports + {r['peak_rss_mb'] - r['rss_after_imports_mb']:.0f} "
+                      f"MB for the merge (inputs total {(n + 1) * mem['model_mb']:.0f} MB)")
             res["memory"] = mem
         if args.json:
             Path(args.json).write_text(json.dumps(res, indent=2, default=str))

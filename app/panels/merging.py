@@ -64,6 +64,9 @@ class MergingPanel(Panel):
         zoo = self.context.zoo_root()
         self.base = ModelPicker(zoo, default="zoo:arith-base", name_filter="base")
         self.ft_pick = ModelPicker(zoo, default="zoo:arith-ft-add", name_filter="ft")
+        for picker in (self.base, self.ft_pick):  # show the start of long names, not their tail
+            if picker.combo.lineEdit() is not None:
+                picker.combo.lineEdit().setCursorPosition(0)
         self.fts = QListWidget()
         self.fts.addItems(list(ZOO_FTS))
         self.fts.setMaximumHeight(110)
@@ -101,11 +104,11 @@ class MergingPanel(Panel):
 
         form = QFormLayout()
         form.addRow("Base", self.base)
+        form.addRow("Fine-tune", self.ft_pick)
         ftrow = QHBoxLayout()
-        ftrow.addWidget(self.ft_pick, 1)
         ftrow.addWidget(add)
         ftrow.addWidget(remove)
-        form.addRow("Fine-tune", ftrow)
+        form.addRow("", ftrow)
         form.addRow("Fine-tunes", self.fts)
         form.addRow("Method", self.method)
         form.addRow("Drop r", self.drop)

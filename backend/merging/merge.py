@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable
 
@@ -12,6 +13,20 @@ from backend.merging.methods import merge_tensor
 from backend.merging.streaming import ShardWriter, checked_indexes, copy_side_files, num_layers, read
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+class _Lazy(Sequence):
+    """The models' copies of one tensor, read from disk when indexed, so a merge rule that
+    walks them once holds one raw input at a time."""
+
+    def __init__(self, entries: list) -> None:
+        self.entries = entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return read(self.entries[i])
 
 
 def resolve(name: str) -> Path:
@@ -58,7 +73,7 @@ def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str]
         for i, name in enumerate(names):
             if cancel:
                 cancel()
-            src = [read(ix[name]) for ix in model_ix]
+            src = _Lazy([ix[name] for ix in model_ix])
             base_t = read(base_ix[name]) if base_ix else None
             ref = base_t if base_t is not None else src[0]
             out_dtype = DTYPES.get(cfg.out_dtype or cfg.dtype or "", ref.dtype)

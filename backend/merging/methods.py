@@ -9,6 +9,7 @@ delta's L1 norm (``rescale_mode="l1"``) instead of dividing by the density (``"p
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -52,12 +53,6 @@ def dare_mask(delta: torch.Tensor, density: float, generator: torch.Generator) -
     return torch.rand(delta.shape, generator=generator) < density
 
 
-def _rescale_l1(original: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
-    """Scale ``kept`` so its L1 norm equals the original delta's (mergekit's DARE rescale)."""
-    before, after = original.abs().sum(), kept.abs().sum()
-    return kept * (before / after) if after > 0 else kept
-
-
 def sign_consensus(weighted: torch.Tensor) -> torch.Tensor:
     """TIES sign election over stacked weighted deltas: sign of the sum, 0 counted as +."""
     total = weighted.sum(dim=0)
@@ -82,27 +77,30 @@ def slerp(t: float, v0: torch.Tensor, v1: torch.Tensor, eps: float = 1e-8) -> to
     return out.to(torch.float32)
 
 
-def model_stock(base: torch.Tensor, tensors: list[torch.Tensor]) -> torch.Tensor:
+def model_stock(base: torch.Tensor, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     """Model Stock (arXiv 2403.19522) as mergekit computes it per tensor: cos = mean pairwise
     cosine of the flattened task vectors, t = N cos / (1 + (N-1) cos), result
     t * mean(models) + (1 - t) * base. Needs two or more fine-tunes: one angle is the minimum."""
     if len(tensors) < 2:
         raise ValueError("model_stock needs at least two fine-tuned models besides the base")
     b = base.to(torch.float32).flatten()
-    xs = [x.to(torch.float32).flatten() for x in tensors]
-    deltas = [x - b for x in xs]
+    n = len(tensors)
+    deltas = torch.empty((n, b.numel()), dtype=torch.float32)
+    for i in range(n):
+        torch.sub(tensors[i].to(torch.float32).flatten(), b, out=deltas[i])
+    norms = deltas.norm(dim=1)
     cos = []
-    for i in range(len(deltas)):
-        for j in range(i + 1, len(deltas)):
-            den = (deltas[i].norm() * deltas[j].norm()).clamp(min=1e-6)
-            cos.append(((deltas[i] * deltas[j]).sum() / den).clamp(-1, 1))
+    for i in range(n):
+        for j in range(i + 1, n):
+            den = (norms[i] * norms[j]).clamp(min=1e-6)
+            cos.append(((deltas[i] @ deltas[j]) / den).clamp(-1, 1))
     c = torch.stack(cos).mean()
-    n = len(xs)
     t = n * c / (1 + (n - 1) * c)
-    return (t * torch.stack(xs).mean(0) + (1 - t) * b).view_as(base)
+    # t * mean(models) + (1 - t) * base == base + t * mean(task vectors)
+    return (b + t * deltas.mean(0)).view_as(base)
 
 
-def merge_tensor(method: str, base: torch.Tensor | None, tensors: list[torch.Tensor], weights: list[float],
+def merge_tensor(method: str, base: torch.Tensor | None, tensors: Sequence[torch.Tensor], weights: list[float],
                  densities: list[float], *, normalize: bool | None = None, rescale: bool | None = None,
                  lam: float = 1.0, gammas: list[float] | None = None, rescale_mode: str = "l1",
                  generator: torch.Generator | None = None, t: float | None = None) -> torch.Tensor:
@@ -123,44 +121,60 @@ def merge_tensor(method: str, base: torch.Tensor | None, tensors: list[torch.Ten
     if method == "model_stock":
         return model_stock(base, tensors)
     normalize = DEFAULT_NORMALIZE[method] if normalize is None else normalize
-    xs = [t.to(torch.float32) for t in tensors]
-    w = torch.tensor(weights, dtype=torch.float32).view(-1, *([1] * xs[0].dim()))
+    n = len(tensors)
     if method == "linear":
         total = float(sum(weights))
-        if normalize and total != 0:  # normalise the weights first: one model merges to itself exactly
-            w = w / total
-        return (torch.stack(xs) * w).sum(0)
+        scale = [w / total if normalize and total != 0 else w for w in weights]  # one model: itself exactly
+        out = tensors[0].to(torch.float32) * scale[0]
+        for i in range(1, n):
+            out.add_(tensors[i].to(torch.float32), alpha=scale[i])
+        return out
     if base is None:
         raise ValueError(f"{method} needs a base model")
     b = base.to(torch.float32)
-    deltas = [x - b for x in xs]
+    # One (n, *shape) buffer holds the task vectors and is edited in place, so a tensor costs
+    # about n + 2 copies of itself whatever the method (``tensors`` may read lazily from disk).
+    stacked = torch.empty((n, *b.shape), dtype=torch.float32)
+    for i in range(n):
+        torch.sub(tensors[i].to(torch.float32), b, out=stacked[i])
     rescale = DEFAULT_RESCALE.get(method, False) if rescale is None else rescale
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     if method in ("ties", "dare_ties", "dare_linear", "breadcrumbs"):
-        kept = []
-        for i, (d, dens) in enumerate(zip(deltas, densities)):
+        for i, dens in enumerate(densities):
+            d = stacked[i]
             if method == "ties":
                 m = magnitude_mask(d, dens)
             elif method == "breadcrumbs":
-                m = breadcrumbs_mask(d, dens, (gammas or [0.01] * len(deltas))[i])
+                m = breadcrumbs_mask(d, dens, (gammas or [0.01] * n)[i])
             else:
                 m = dare_mask(d, dens, gen)
-            k = d * m
+            before = d.abs().sum() if rescale and method != "ties" and rescale_mode == "l1" else None
+            d.mul_(m)
+            del m
             if rescale and method != "ties":
-                k = _rescale_l1(d, k) if rescale_mode == "l1" else (k / dens if dens > 0 else k)
-            kept.append(k)
-        deltas = kept
-    stacked = torch.stack(deltas) * w
+                if before is not None:
+                    after = d.abs().sum()
+                    if after > 0:
+                        d.mul_(before / after)  # mergekit: keep the delta's L1 norm
+                elif dens > 0:
+                    d.div_(dens)  # the DARE paper: 1 / keep probability
+    for i, w in enumerate(weights):
+        stacked[i].mul_(w)
     if method in ("ties", "dare_ties"):
         sign = sign_consensus(stacked)
-        agree = (torch.sign(stacked) == sign) & (stacked != 0)
-        merged = (stacked * agree).sum(0)
+        stacked.mul_(sign)  # entries agreeing with the elected sign are now > 0
+        denom = torch.zeros_like(b) if normalize else None
         if normalize:
-            denom = (w * agree).sum(0)
+            for i, w in enumerate(weights):
+                denom.add_((stacked[i] > 0).to(torch.float32), alpha=w)
+        stacked.clamp_(min=0)
+        merged = stacked.sum(0).mul_(sign)
+        if normalize:
             merged = torch.where(denom != 0, merged / torch.where(denom != 0, denom, 1.0), 0.0)
     else:
         merged = stacked.sum(0)
         if normalize:
             total = float(sum(weights))
             merged = merged / total if total != 0 else merged
-    return b + lam * merged
+    del stacked
+    return merged.mul_(lam).add_(b)

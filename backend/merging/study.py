@@ -64,7 +64,8 @@ def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Pa
         info = build_tswitch(base_dir, ft_dirs, float(params.get("drop", 0.6)), out,
                              progress=lambda f, m: prog(0.05 + 0.25 * f, m), cancel=cancel,
                              knob=str(params.get("knob", "tensor")))
-        result["storage"] = [{"task": t, "bytes": d["bytes"], "bits/param": d["bits_per_param"],
+        result["storage"] = [{"task": t, "bytes": d["bytes"], "fp32 bytes": 4 * info["params"],
+                              "bits/param": d["bits_per_param"],
                               "% of fp32": d["pct_of_fp32"], "density kept": d["density_kept"]}
                              for t, d in info["tasks"].items()]
         densities = {t: d["per_tensor_density"] for t, d in info["tasks"].items()}
@@ -79,8 +80,9 @@ def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Pa
         res = run_merge(cfg, out, progress=lambda f, m: prog(0.05 + 0.25 * f, m), cancel=cancel)
         size = sum(p.stat().st_size for p in out.glob("*.safetensors"))
         n = res["params"]
-        result["storage"] = [{"task": "merged model (all tasks)", "bytes": size, "bits/param": 8 * size / n,
-                              "% of fp32": 100 * 8 * size / (32 * n) / max(1, len(ft_dirs)),
+        result["storage"] = [{"task": f"merged model (one for all {len(ft_dirs)} tasks)", "bytes": size,
+                              "fp32 bytes": 4 * n, "bits/param": 8 * size / n,
+                              "% of fp32": 100 * 8 * size / (32 * n),
                               "density kept": None}]
         result["config_yaml"] = (out / "benchtop_merge.yml").read_text(encoding="utf-8")
         result["params_per_s"] = res["params_per_s"]

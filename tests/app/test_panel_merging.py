@@ -83,3 +83,19 @@ def test_panel_reports_a_bad_model_with_its_path(qtbot, app_context, tiny_zoo, t
     qtbot.waitUntil(lambda: "failed" in panel.status.text(), timeout=10_000)
     assert str(broken / "model.safetensors") in panel.status.text()
     assert panel.run_btn.isEnabled()
+
+
+def test_panel_method_controls(qtbot, app_context):
+    from app.panels.merging import MergingPanel
+
+    panel = MergingPanel(app_context)
+    qtbot.addWidget(panel)
+    panel.method.setCurrentIndex(panel.method.findData("slerp"))
+    assert panel.t.isEnabled() and not panel.density.isEnabled()
+    panel.t.setValue(0.3)
+    assert panel.params() == {"t": pytest.approx(0.3)}
+    panel.method.setCurrentIndex(panel.method.findData("model_stock"))
+    assert panel.params() == {} and not panel.weight.isEnabled()
+    panel.method.setCurrentIndex(panel.method.findData("tswitch"))
+    panel.row_knob.setChecked(True)
+    assert panel.params()["knob"] == "row"

@@ -168,3 +168,13 @@ def test_row_knob_keeps_the_mask_and_each_rows_norm():
     assert (row.delta() - d).norm() < (ref.delta() - d).norm()  # rows of different scale: closer
     v = tswitch_tensor(_t(10, (30,)), 0.6, knob="row")  # a vector is one row: a single knob
     assert isinstance(v.knob, float)
+
+
+def test_ties_opposite_equal_deltas_elect_plus_and_normalize_off_gives_weighted_delta():
+    base = torch.zeros(3)
+    d = torch.tensor([1.0, -2.0, 0.5])
+    out = merge_tensor("ties", base, [base + d, base - d], [1.0, 1.0], [1.0, 1.0])
+    assert torch.allclose(out, d.abs())  # the sum is 0 everywhere: + wins, only the + delta is kept
+    single = merge_tensor("ties", base, [base + d], [0.4], [1.0], normalize=False)
+    assert torch.allclose(single, 0.4 * d)
+    assert torch.allclose(merge_tensor("ties", base, [base + d], [0.4], [1.0]), d)  # normalize: the fine-tune
