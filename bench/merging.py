@@ -70,6 +70,17 @@ def accuracy_table(zoo: Path, limit: int, drop: float, work: Path) -> dict:
                    for t, d in row_info["tasks"].items()}
     switches = {t: read_switches(work / "tswitch", t) for t in TASKS}
     row_switches = {t: read_switches(work / "tswitch-row", t) for t in TASKS}
+    from backend.compression.model_io import index_tensors, read_tensor
+
+    base_w = {n: read_tensor(e).float() for n, e in index_tensors(base).items()}
+    delta_stats = {}
+    for t, f in fts.items():  # how far each fine-tune moved, and how well its switch rebuilds the move
+        tau = {n: read_tensor(e).float() - base_w[n] for n, e in index_tensors(f).items()}
+        sq = lambda d: sum(float(v.pow(2).sum()) for v in d.values())  # noqa: E731
+        delta_stats[t] = {
+            "delta_over_weights": (sq(tau) / sq(base_w)) ** 0.5,
+            "switch_rel_error": (sq({n: switches[t][n] - tau[n] for n in tau}) / sq(tau)) ** 0.5,
+            "row_switch_rel_error": (sq({n: row_switches[t][n] - tau[n] for n in tau}) / sq(tau)) ** 0.5}
     model = load_model(base)
     base_state = {k: v.clone() for k, v in model.state_dict().items()}
 
@@ -124,7 +135,7 @@ def accuracy_table(zoo: Path, limit: int, drop: float, work: Path) -> dict:
         accs[t] = correct / len(ex)
     rows["Auto-Switch soft, per prompt"] = accs
     n_all = sum(len(load_examples(files[t], limit)) for t in TASKS)
-    return {"rows": rows, "storage": storage, "storage_row_knob": storage_row,
+    return {"rows": rows, "storage": storage, "storage_row_knob": storage_row, "delta_stats": delta_stats,
             "tswitch_seconds": round(tswitch_seconds, 2), "picks": chosen, "routing_accuracy_per_prompt": routed_right / n_all}
 
 
@@ -152,6 +163,7 @@ def memory_table(work: Path, counts=(2, 4, 8), hidden: int = 512, layers: int = 
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     cfg = LlamaConfig(vocab_size=4096, hidden_size=hidden, intermediate_size=4 * hidden, num_hidden_layers=layers,
                       num_attention_heads=8, num_key_value_heads=8, tie_word_embeddings=False)
@@ -175,6 +187,7 @@ def memory_table(work: Path, counts=(2, 4, 8), hidden: int = 512, layers: int = 
         rows[n] = json.loads(out.strip().splitlines()[-1])
         shutil.rmtree(work / f"big-merged{n}")
     largest = max(p.numel() for p in LlamaForCausalLM(cfg).parameters()) * 4 / 2**20
+    shutil.rmtree(work)
     return {"params": n_params, "model_mb": n_params * 4 / 2**20, "largest_tensor_mb": largest, "shard_mb": shard_mb,
             "rows": rows}
 
@@ -215,6 +228,9 @@ def main() -> int:
             print(f"T-Switch storage at r={args.drop}{label} (measured from the files): "
                   + ", ".join(f"{t} {d['bits_per_param']:.3f} bits/param = {d['pct_of_fp32']:.2f}% of fp32 "
                               f"(density kept {d['density_kept']:.3f})" for t, d in st.items()))
+        print("task vectors: " + ", ".join(
+            f"{t} ||tau||/||theta_base|| {d['delta_over_weights']:.2f}, switch error ||knob*S - tau||/||tau|| "
+            f"{d['switch_rel_error']:.2f} (row knobs {d['row_switch_rel_error']:.2f})" for t, d in res["delta_stats"].items()))
         print(f"Auto-Switch routes {100 * res['routing_accuracy_per_prompt']:.1f}% of single prompts to their own task")
         mean = lambda r: sum(r.values()) / len(r)  # noqa: E731
         auto = max(mean(rows["Auto-Switch soft"]), mean(rows["Auto-Switch hard"]))
@@ -222,7 +238,7 @@ def main() -> int:
         print(f"Auto-Switch best mean {100 * auto:.1f}% vs best static merge {100 * static:.1f}%")
         ok = all(k >= 0.95 for k in keep.values()) and auto > static
         if not args.skip_memory:
-            mem = memory_table(work)
+            mem = memory_table(work / "mem8")
             print(f"merge throughput and peak RSS (TIES density 0.5, random Llama {mem['params'] / 1e6:.1f}M params "
                   f"= {mem['model_mb']:.0f} MB fp32 per model, largest tensor {mem['largest_tensor_mb']:.0f} MB, "
                   f"{mem['shard_mb']} MB output shards, each merge in a fresh process):")
@@ -232,6 +248,13 @@ def main() -> int:
                       f"= {r['rss_after_imports_mb']:.0f} MB after imports + {r['peak_rss_mb'] - r['rss_after_imports_mb']:.0f} "
                       f"MB for the merge (inputs total {(n + 1) * mem['model_mb']:.0f} MB)")
             res["memory"] = mem
+            deep = memory_table(work / "mem16", counts=(4,), layers=16)  # twice the size, same largest tensor
+            r = deep["rows"][4]
+            print(f"  4 fine-tunes of a 16-layer Llama ({deep['params'] / 1e6:.1f}M params = {deep['model_mb']:.0f} MB per "
+                  f"model): {r['params_per_s'] / 1e6:.2f}M output params/s, peak RSS {r['peak_rss_mb']:.0f} MB = "
+                  f"{r['rss_after_imports_mb']:.0f} MB after imports + {r['peak_rss_mb'] - r['rss_after_imports_mb']:.0f} MB "
+                  f"for the merge (inputs total {5 * deep['model_mb']:.0f} MB)")
+            res["memory_16_layers"] = deep
         if args.json:
             Path(args.json).write_text(json.dumps(res, indent=2, default=str))
     print("PASS" if ok else "FAIL (see the figures above)")
