@@ -10,7 +10,12 @@ from backend.cli.common import add_json_flag, run_job
 
 
 def _model_arg(text: str) -> str:
-    return text if text.startswith("zoo:") else str(Path(text).expanduser().resolve())
+    """A zoo name or an absolute folder, checked now so a typo fails before a run is recorded."""
+    from backend.models.zoo import resolve_model
+
+    value = text if text.startswith("zoo:") else str(Path(text).expanduser().resolve())
+    resolve_model(value)
+    return value
 
 
 def _task_name(model: str) -> str:
