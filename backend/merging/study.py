@@ -22,9 +22,31 @@ def eval_files(fts: dict[str, Path], extra: dict[str, str] | None = None) -> dic
     return out
 
 
-def layer_stats(base: Path, fts: dict[str, Path], densities: dict[str, dict[str, float]] | None = None) -> dict:
-    """Per tensor: each task's kept density (given, else share of non-zero delta) and the share
-    of entries where the task vectors' signs disagree (the conflicts TIES resolves)."""
+def trim_for(method: str, density: float | None, seed: int = 0,
+             drop: float | None = None) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The sparsification a static merge applies to each task vector (None: it keeps them whole),
+    so the per-layer view shows what the merge really kept and where the kept entries conflict."""
+    from backend.merging.methods import breadcrumbs_mask, dare_mask, magnitude_mask
+    from backend.merging.tswitch import tswitch_tensor
+
+    if method == "tswitch" and drop is not None:
+        return lambda d: d * (tswitch_tensor(d, drop).signs != 0)
+    if density is None or density >= 1.0:
+        return None
+    gen = torch.Generator().manual_seed(seed)
+    if method == "ties":
+        return lambda d: d * magnitude_mask(d, density)
+    if method == "breadcrumbs":
+        return lambda d: d * breadcrumbs_mask(d, density, 0.01)
+    if method in ("dare_ties", "dare_linear"):
+        return lambda d: d * dare_mask(d, density, gen)
+    return None
+
+
+def layer_stats(base: Path, fts: dict[str, Path], densities: dict[str, dict[str, float]] | None = None,
+                trim: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict:
+    """Per tensor: each task's kept density (given, else share of non-zero delta after ``trim``)
+    and the share of entries where the kept task vectors' signs disagree (what TIES resolves)."""
     from backend.merging.streaming import checked_indexes, read
 
     ix = checked_indexes([base, *fts.values()])
@@ -34,6 +56,8 @@ def layer_stats(base: Path, fts: dict[str, Path], densities: dict[str, dict[str,
             continue
         b = read(e).float()
         deltas = [read(x[name]).float() - b for x in ix[1:]]
+        if trim is not None:
+            deltas = [trim(d) for d in deltas]
         signs = torch.stack([torch.sign(d) for d in deltas])
         pos, neg = (signs > 0).any(0), (signs < 0).any(0)
         conflict = float((pos & neg).float().mean())
@@ -87,7 +111,8 @@ def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Pa
         result["config_yaml"] = (out / "benchtop_merge.yml").read_text(encoding="utf-8")
         result["params_per_s"] = res["params_per_s"]
     prog(0.32, "per-layer statistics")
-    result["layers"] = layer_stats(base_dir, ft_dirs, densities)
+    trim = trim_for(method, params.get("density"), drop=float(params.get("drop", 0.6)))
+    result["layers"] = layer_stats(base_dir, ft_dirs, densities, trim)
     acc: dict[str, dict[str, float]] = {}
     if files:
         examples = {t: load_examples(p, limit) for t, p in files.items()}

@@ -214,3 +214,15 @@ def test_row_knob_switches_round_trip_from_the_file(tiny_zoo, tmp_path):
         delta = read_tensor(ft[name]).float() - read_tensor(base[name]).float()
         want = delta if delta.dim() == 0 else tswitch_tensor(delta, 0.6, knob="row").delta()
         assert torch.equal(back[name], want), name
+
+
+def test_layer_stats_show_what_ties_kept(tiny_zoo):
+    from backend.merging.study import layer_stats, trim_for
+
+    fts = {t: tiny_zoo / f"arith-ft-{t}" for t in TASKS[:2]}
+    full = layer_stats(tiny_zoo / "arith-base", fts)
+    kept = layer_stats(tiny_zoo / "arith-base", fts, trim=trim_for("ties", 0.2))
+    m = torch.tensor(kept["matrix"])
+    # top 20% by magnitude (fewer where a tensor has fewer non-zero deltas, e.g. unused embeddings)
+    assert (m[:, :2] <= 0.2 + 1e-6).all() and m[:, :2].median().item() == pytest.approx(0.2, abs=0.01)
+    assert (m[:, 2] <= torch.tensor(full["matrix"])[:, 2] + 1e-9).all()  # fewer entries, fewer conflicts
