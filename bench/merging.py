@@ -3,10 +3,14 @@
     python bench/merging.py [--zoo DIR] [--limit 60] [--drop 0.6] [--skip-memory] [--json OUT]
 
 Prints per-task exact-match accuracy of the base, each fine-tune, task arithmetic, TIES,
-T-Switch with oracle task choice (and its retention of each fine-tune's accuracy), and
-Auto-Switch (soft and hard); T-Switch storage measured from the files; then merge throughput
-(parameters/s) and peak RSS for 2, 4 and 8 fine-tunes of a larger random Llama, each merge in a
-fresh process, to show memory does not grow with model count x size.
+T-Switch with oracle task choice (the reference, and Benchtop's one-knob-per-row option) with its
+retention of each fine-tune's accuracy, and Auto-Switch (soft and hard per batch, soft per
+prompt); T-Switch storage measured from the files; how large the task vectors are and how well a
+switch rebuilds them; then merge throughput (parameters/s) and peak RSS (VmHWM) for 2, 4 and 8
+fine-tunes of a larger random Llama (the "fine-tunes" are the base plus small Gaussian noise,
+made here), and for 4 fine-tunes of a model twice as deep, each merge in a fresh process, to
+show memory does not grow with model count x size. Exit status 1 when an acceptance target is
+missed.
 """
 from __future__ import annotations
 
