@@ -45,8 +45,9 @@ def _spin(lo: float, hi: float, value: float, step: float, tip: str) -> QDoubleS
 
 
 def _task_of(model: str) -> str:
-    name = Path(model[4:] if model.startswith("zoo:") else model).name
-    return name[len("arith-ft-"):] if name.startswith("arith-ft-") else name
+    from backend.models.zoo import finetune_task
+
+    return finetune_task(model) or Path(model[4:] if model.startswith("zoo:") else model).name
 
 
 @register_panel

@@ -5,10 +5,22 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from backend.jobs import JobEvent, JobSpec, Runner
 from backend.jobs import events as ev
+
+
+def model_arg(text: str, check: bool = False) -> str:
+    """A ``zoo:NAME`` as given, or a model folder made absolute (jobs may run elsewhere).
+    ``check`` resolves it now, so a typo fails before a run is recorded."""
+    value = text if text.startswith("zoo:") else str(Path(text).expanduser().resolve())
+    if check:
+        from backend.models.zoo import resolve_model
+
+        resolve_model(value)
+    return value
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

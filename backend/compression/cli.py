@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from backend.cli.common import add_json_flag, run_job
-
-
-def _model_arg(text: str) -> str:
-    return text if text.startswith("zoo:") else str(Path(text).expanduser().resolve())
+from backend.cli.common import add_json_flag, model_arg, run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,7 +77,7 @@ def _compress(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser().resolve()
     if out.exists():
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
-    inputs = {"base": _model_arg(args.base), "ft": _model_arg(args.ft), "out": str(out)}
+    inputs = {"base": model_arg(args.base), "ft": model_arg(args.ft), "out": str(out)}
     if args.eval:
         inputs["eval"] = str(Path(args.eval).expanduser().resolve())
     params = {"method": args.method, "bits": args.bits, "settings": settings, "which": args.tensors,
@@ -100,7 +96,7 @@ def _decompress(args: argparse.Namespace) -> int:
     if out.exists():
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
     spec = JobSpec("compression.decompress", inputs={"art": str(Path(args.art).expanduser().resolve()),
-                                                     "base": _model_arg(args.base), "out": str(out)},
+                                                     "base": model_arg(args.base), "out": str(out)},
                    device=args.device, label=f"decompress {Path(args.art).name}")
     return run_job(spec, args, summarize=lambda r: f"wrote {r['out']} ({r['tensors']} tensors, {r['params']} "
                                                      f"parameters; {r['method']} at {r['bits']:g} bits)")

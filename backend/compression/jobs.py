@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 from backend.jobs import register_job
@@ -18,11 +17,9 @@ def resolve(name: str) -> Path:
 
 def find_eval(ft_dir: Path) -> Path | None:
     """The zoo's eval set for a fine-tune folder named ``arith-ft-<task>`` (None elsewhere)."""
-    m = re.fullmatch(r"arith-ft-(\w+)", ft_dir.name)
-    if not m:
-        return None
-    p = ft_dir.parent / "data" / f"task_{m.group(1)}_eval.jsonl"
-    return p if p.is_file() else None
+    from backend.models.zoo import finetune_data
+
+    return finetune_data(ft_dir, "eval")
 
 
 def _save_bitmaps(ctx, bitmaps: dict) -> str | None:

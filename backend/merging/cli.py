@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
-from backend.cli.common import add_json_flag, run_job
-
-
-def _model_arg(text: str) -> str:
-    """A zoo name or an absolute folder, checked now so a typo fails before a run is recorded."""
-    from backend.models.zoo import resolve_model
-
-    value = text if text.startswith("zoo:") else str(Path(text).expanduser().resolve())
-    resolve_model(value)
-    return value
+from backend.cli.common import add_json_flag, model_arg, run_job
 
 
 def _task_name(model: str) -> str:
-    name = Path(model[4:] if model.startswith("zoo:") else model).name
-    m = re.fullmatch(r"arith-ft-(\w+)", name)
-    return m.group(1) if m else name
+    from backend.models.zoo import finetune_task
+
+    return finetune_task(model) or Path(model[4:] if model.startswith("zoo:") else model).name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,7 +78,7 @@ def _tswitch(args: argparse.Namespace) -> int:
         name = _task_name(f)
         if name in fts:
             raise ValueError(f"two fine-tunes map to task name {name!r}; give folders distinct names")
-        fts[name] = _model_arg(f)
+        fts[name] = model_arg(f, check=True)
 
     def summary(r: dict) -> str:
         lines = [f"T-Switch (drop {r['drop']}, knob per {r.get('knob', 'tensor')}) -> {r['out']}"]
@@ -98,7 +88,7 @@ def _tswitch(args: argparse.Namespace) -> int:
         return "\n".join(lines)
 
     spec = JobSpec("merging.tswitch", params={"drop": args.drop, "knob": args.knob},
-                   inputs={"base": _model_arg(args.base), "finetunes": fts, "out": str(out)},
+                   inputs={"base": model_arg(args.base, check=True), "finetunes": fts, "out": str(out)},
                    label=f"tswitch {', '.join(fts)} (drop {args.drop})")
     return run_job(spec, args, summarize=summary)
 
@@ -109,6 +99,6 @@ def _eval(args: argparse.Namespace) -> int:
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     tasks = [str(Path(t).expanduser().resolve()) if t.endswith(".jsonl") else t for t in tasks]
     spec = JobSpec("merging.eval", params={"tasks": tasks, "limit": args.limit},
-                   inputs={"model": _model_arg(args.model)}, device=args.device, label=f"merge-eval {args.model}")
+                   inputs={"model": model_arg(args.model, check=True)}, device=args.device, label=f"merge-eval {args.model}")
     return run_job(spec, args, summarize=lambda r: "  ".join(f"{t} {100 * a:.1f}%" for t, a in r["accuracy"].items())
                    + f"  (mean {100 * r['mean']:.1f}%)")

@@ -23,7 +23,7 @@ def merge_job(spec, ctx) -> dict:
 
 @register_job("merging.tswitch", title="Build T-Switch switches")
 def tswitch_job(spec, ctx) -> dict:
-    from backend.merging.merge import resolve
+    from backend.models.zoo import resolve_model as resolve
     from backend.merging.tswitch import build_tswitch
 
     base = resolve(spec.inputs["base"])
@@ -43,7 +43,7 @@ def tswitch_job(spec, ctx) -> dict:
 @register_job("merging.eval", title="Per-task accuracy")
 def eval_job(spec, ctx) -> dict:
     from backend.merging.evaluation import evaluate_tasks, task_files
-    from backend.merging.merge import resolve
+    from backend.models.zoo import resolve_model as resolve
 
     model = resolve(spec.inputs["model"])
     files = task_files(list(spec.params["tasks"]))

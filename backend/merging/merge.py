@@ -29,12 +29,6 @@ class _Lazy(Sequence):
         return read(self.entries[i])
 
 
-def resolve(name: str) -> Path:
-    from backend.models.zoo import resolve_model
-
-    return Path(resolve_model(name))
-
-
 def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str], None] | None = None,
               cancel: Callable[[], None] | None = None, max_shard_bytes: int = 2 << 30, seed: int = 0) -> dict:
     """Merge into a new folder ``out`` (refused if it exists); returns a summary with throughput.
@@ -47,6 +41,8 @@ def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str]
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+    from backend.models.zoo import resolve_model as resolve
+
     base_dir = resolve(cfg.base_model) if cfg.base_model else None
     model_dirs = [resolve(m.model) for m in cfg.models]
     # like mergekit, methods built on a base skip the base when it is also listed in models

@@ -3,7 +3,6 @@ each fine-tune and the result, storage, and per-layer statistics (density kept, 
 between the task vectors)."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Callable
 
@@ -12,11 +11,12 @@ import torch
 
 def eval_files(fts: dict[str, Path], extra: dict[str, str] | None = None) -> dict[str, Path]:
     """Task eval sets: the zoo's ``task_<t>_eval.jsonl`` beside ``arith-ft-<t>``, plus ``extra``."""
+    from backend.models.zoo import finetune_data, finetune_task
+
     out = {}
     for t, folder in fts.items():
-        m = re.fullmatch(r"arith-ft-(\w+)", Path(folder).name)
-        p = Path(folder).parent / "data" / f"task_{m.group(1) if m else t}_eval.jsonl"
-        if p.is_file():
+        p = finetune_data(folder, "eval", finetune_task(folder) or t)
+        if p is not None:
             out[t] = p
     out.update({t: Path(p) for t, p in (extra or {}).items()})
     return out
@@ -73,7 +73,8 @@ def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Pa
               limit: int | None = None, extra_evals: dict[str, str] | None = None) -> dict:
     from backend.compression.evaluate import load_examples, load_model, task_accuracy
     from backend.merging.config import parse_config
-    from backend.merging.merge import resolve, run_merge
+    from backend.merging.merge import run_merge
+    from backend.models.zoo import resolve_model as resolve
     from backend.merging.tswitch import build_tswitch, compose_state
 
     prog = progress or (lambda f, m: None)
@@ -153,8 +154,8 @@ def autoswitch_answer(base: str, tswitch_dir: str, prompt: str, k: int = 10, har
 
     from backend.compression.evaluate import load_model
     from backend.merging import autoswitch
-    from backend.merging.merge import resolve
     from backend.merging.tswitch import compose_state
+    from backend.models.zoo import finetune_data, finetune_task, resolve_model as resolve
     from backend.models.zoo.train import generate
 
     base_dir = resolve(base)
@@ -162,10 +163,10 @@ def autoswitch_answer(base: str, tswitch_dir: str, prompt: str, k: int = 10, har
     queries = {}
     for t, d in meta["tasks"].items():
         ft = Path(d["finetune"])
-        m = re.fullmatch(r"arith-ft-(\w+)", ft.name)
-        q = ft.parent / "data" / f"task_{m.group(1) if m else t}_train.jsonl"
-        if not q.is_file():
-            raise FileNotFoundError(f"no query set for task {t}: expected {q}")
+        q = finetune_data(ft, "train", finetune_task(ft) or t)
+        if q is None:
+            raise FileNotFoundError(f"no query set for task {t}: expected a task_{t}_train.jsonl in "
+                                    f"{ft.parent / 'data'}")
         queries[t] = autoswitch.query_prompts(q, n_query)
     model = load_model(base_dir)
     tok = AutoTokenizer.from_pretrained(str(base_dir))

@@ -7,8 +7,8 @@ calls :func:`zoo_status` at start-up).
 """
 from __future__ import annotations
 
-from backend.models.zoo.store import (PROFILES, read_manifest, resolve_model, verify_zoo, zoo_data_path,
-                                      zoo_root, zoo_status)
+from backend.models.zoo.store import (PROFILES, finetune_data, finetune_task, read_manifest, resolve_model,
+                                      verify_zoo, zoo_data_path, zoo_root, zoo_status)
 
 
 def build_zoo(root, profile: str = "demo", progress=None, cancel=None, seed: int = 0, ctx=None,
@@ -19,5 +19,5 @@ def build_zoo(root, profile: str = "demo", progress=None, cancel=None, seed: int
     return _build(root, profile, progress=progress, cancel=cancel, seed=seed, ctx=ctx, force=force)
 
 
-__all__ = ["PROFILES", "build_zoo", "read_manifest", "resolve_model", "verify_zoo", "zoo_data_path", "zoo_root",
+__all__ = ["PROFILES", "build_zoo", "finetune_data", "finetune_task", "read_manifest", "resolve_model", "verify_zoo", "zoo_data_path", "zoo_root",
            "zoo_status"]

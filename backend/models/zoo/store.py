@@ -139,3 +139,22 @@ def zoo_data_path(name: str, workspace_root: str | Path | None = None, profile: 
                                 + (f"; the zoo has {', '.join(have)}" if have else
                                    ": build the zoo with `python main.py zoo build`"))
     return p
+
+
+def finetune_task(model: str | Path) -> str | None:
+    """The task of a zoo fine-tune, from its name (``zoo:arith-ft-add``) or folder
+    (``.../arith-ft-add``); None for any other model."""
+    text = str(model)
+    name = text[4:] if text.startswith("zoo:") else Path(text).name
+    return name[len("arith-ft-"):] if name.startswith("arith-ft-") and len(name) > len("arith-ft-") else None
+
+
+def finetune_data(ft_dir: str | Path, split: str, task: str | None = None) -> Path | None:
+    """``<zoo>/data/task_<task>_<split>.jsonl`` beside a zoo fine-tune folder, if it exists
+    (``task`` defaults to the one in the folder's name)."""
+    ft_dir = Path(ft_dir)
+    task = task or finetune_task(ft_dir)
+    if task is None:
+        return None
+    p = ft_dir.parent / "data" / f"task_{task}_{split}.jsonl"
+    return p if p.is_file() else None
