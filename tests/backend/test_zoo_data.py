@@ -59,3 +59,31 @@ def test_genprm_snippets_run_and_decide_the_label():
         if k > 1:
             ok, out = V.run_snippet(V.extract_code(V.genprm_critique(p, steps, 1)))
             assert ok and out.strip() == "True"
+
+
+def test_genprm_snippet_output_matches_label_on_every_step():
+    """The taught snippet prints what training says it prints, and that is the step label unless
+    a step lands on the true value after an earlier slip."""
+    rng = np.random.default_rng(3)
+    for p in T.problem_set(6, rng, levels=[4]):
+        steps = V.corrupted_steps(p, rng, p_error=1.0)
+        labels = T.step_labels(p, steps)
+        for k in range(1, len(steps) + 1):
+            ok, out = V.run_snippet(V.extract_code(V.genprm_critique(p, steps, k)))
+            assert ok and out.strip() == V.snippet_output(p, steps, k)
+            if labels[k - 1] or steps[k - 1].split("=")[-1] != str(p.values()[k - 1]):
+                assert out.strip() == str(bool(labels[k - 1]))
+
+
+def test_policy_training_solutions_slip_at_the_requested_rate():
+    from backend.models.zoo.stages import noisy_solution
+
+    rng = np.random.default_rng(4)
+    probs = T.problem_set(400, rng, levels=[3])
+    texts = [noisy_solution(p, rng, 0.3) for p in probs]
+    wrong = 0
+    for p, text in zip(probs, texts):
+        steps, answer = T.parse_solution(text)
+        assert len(steps) == len(p.ops) and answer == steps[-1].split("=")[-1]
+        wrong += 0 in T.step_labels(p, steps)
+    assert 0.2 < wrong / len(probs) < 0.4

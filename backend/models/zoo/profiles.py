@@ -38,8 +38,10 @@ class Profile:
     n_genprm_eval: int     # held-out policy steps the verifier is scored on
     n_ttrl: int            # unlabeled TTRL prompts
     votes: int = 16
+    policy_slip_rate: float = 0.3    # share of the policy's training solutions that carry one slip
     policy_init_frac: float = 0.4    # the policy starts from the base checkpoint at this fraction
     policy_target: float = 0.5       # ... and trains until greedy calibration accuracy reaches this
+    policy_min_steps: int = 0        # ... but for at least this many steps (the noise must be learnt)
     policy_check_every: int = 50
     n_policy_cal: int = 60
 
@@ -55,11 +57,12 @@ PROFILES = {
                     n_prm_problems=16, prm_samples=2, n_pb=12, n_genprm_train=60, n_genprm_eval=12, n_ttrl=24,
                     votes=4, policy_check_every=5, n_policy_cal=8),
     "demo": Profile("demo", hidden=128, layers=2, heads=4, batch=32,
-                    base_steps=1800, base_lr=3e-3, ft_steps=1000, ft_lr=2e-3, policy_steps=600, policy_lr=1.5e-3,
-                    prm_steps=600, prm_lr=1e-3, genprm_steps=300, genprm_lr=2e-3,
+                    base_steps=1800, base_lr=3e-3, ft_steps=1000, ft_lr=2e-3, policy_steps=400, policy_lr=1.5e-3,
+                    prm_steps=400, prm_lr=1e-3, genprm_steps=500, genprm_lr=2e-3,
                     n_pretrain=12000, n_task_train=1500, n_task_eval=60, n_policy_eval=150, n_level_eval=40,
                     n_prm_problems=400, prm_samples=4, n_pb=200, n_genprm_train=3000, n_genprm_eval=200,
-                    n_ttrl=200, policy_init_frac=0.75, policy_target=0.55),
+                    n_ttrl=200, policy_init_frac=0.5, policy_target=0.55, policy_min_steps=100,
+                    policy_check_every=25),
 }
 
 

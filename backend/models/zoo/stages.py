@@ -66,6 +66,8 @@ def pretrain_docs(n: int, rng: np.random.Generator) -> list[str]:
 
 
 def train_base(tok, prof: Profile, data: dict, seed: int, cancel, on_step):
+    """Pretrain the base; also returns a copy of its weights at ``prof.policy_init_frac`` of the
+    way, where the policy starts (the finished base solves the default level too well)."""
     from transformers import LlamaForCausalLM
 
     torch.manual_seed(seed)
@@ -75,7 +77,7 @@ def train_base(tok, prof: Profile, data: dict, seed: int, cancel, on_step):
     snapshot: dict = {}
 
     def step_hook(step: int, loss: float) -> None:
-        if step + 1 == snap_at:  # the policy starts from this earlier, weaker checkpoint
+        if step + 1 == snap_at:
             snapshot.update({k: v.detach().clone() for k, v in model.state_dict().items()})
         on_step(step, loss)
 
@@ -91,31 +93,47 @@ def chain_accuracy(model, tok, problems: list) -> float:
     return float(np.mean([T.parse_solution(o[0])[1] == str(p.answer) for p, o in zip(problems, outs)]))
 
 
+def noisy_solution(p, rng: np.random.Generator, slip_rate: float) -> str:
+    """A worked solution that, with probability ``slip_rate``, carries one slip forward (the
+    kinds of ``verifiers.corrupted_steps``); the answer line follows the last step."""
+    steps = V.corrupted_steps(p, rng, p_error=slip_rate)
+    lines = [f"Step {i}: {s}" for i, s in enumerate(steps, 1)]
+    return "\n".join(lines + [f"Answer: {steps[-1].split('=')[-1]}"])
+
+
 def train_policy(base, snapshot: dict, tok, prof: Profile, data: dict, seed: int, cancel, on_step):
-    """Fine-tune the early base checkpoint on worked solutions until its greedy accuracy on a
-    calibration set (disjoint from every eval set) reaches ``prof.policy_target``: a policy that
-    is right about half the time, so sampling, voting and reranking have room to help."""
+    """Fine-tune an early base checkpoint on worked solutions of which ``prof.policy_slip_rate``
+    carry one slip, until its greedy accuracy on a calibration set (disjoint from every eval
+    set) reaches ``prof.policy_target`` after at least ``prof.policy_min_steps`` steps.
+
+    Why noisy targets: a policy trained on clean solutions errs the same way on every sample of
+    a problem, so its sampled answers are no better than one greedy answer and TTRL's majority
+    labels have nothing to teach. A policy that has learnt that slips happen at random samples
+    wrong answers that disagree with each other: pass@1 sits well below majority vote, which is
+    the gap TTRL's sharpening closes. Why the calibrated stop: how well the base solves chains
+    varies from one data draw to the next (greedy 64-87% for the finished base), so a fixed
+    step count cannot keep the policy in its band.
+    """
     torch.manual_seed(seed)
     model = copy.deepcopy(base)
     model.load_state_dict(snapshot)
     cal = data["policy_cal"]
     curve = [(0, round(chain_accuracy(model, tok, cal), 4))]
-    pairs = [(f"Problem: {p.text}\n", p.solution()) for p in data["policy_train"]]
+    rng = np.random.default_rng(seed)
+    pairs = [(f"Problem: {p.text}\n", noisy_solution(p, rng, prof.policy_slip_rate)) for p in data["policy_train"]]
 
     def stop(step: int) -> bool:
         if step % prof.policy_check_every:
             return False
         curve.append((step, round(chain_accuracy(model, tok, cal), 4)))
         model.train()
-        return curve[-1][1] >= prof.policy_target
+        return step >= prof.policy_min_steps and curve[-1][1] >= prof.policy_target
 
-    if curve[0][1] >= prof.policy_target:
-        r = {"loss": float("nan"), "seconds": 0.0, "steps": 0}
-    else:
-        r = train_loop(model, lm_batches(tok, encode_pairs(tok, pairs), prof.batch, np.random.default_rng(seed)),
-                       prof.policy_steps, prof.policy_lr, warmup=10, on_step=on_step, cancel=cancel, stop=stop)
+    r = train_loop(model, lm_batches(tok, encode_pairs(tok, pairs), prof.batch, np.random.default_rng(seed)),
+                   prof.policy_steps, prof.policy_lr, warmup=10, on_step=on_step, cancel=cancel, stop=stop)
     return model, {"train_loss": round(r["loss"], 4), "train_seconds": r["seconds"], "steps": r["steps"],
-                   "calibration_target": prof.policy_target, "calibration_curve": curve, "n_calibration": len(cal)}
+                   "slip_rate": prof.policy_slip_rate, "calibration_target": prof.policy_target,
+                   "calibration_curve": curve, "n_calibration": len(cal)}
 
 
 def finetune(base, tok, pairs: list[tuple[str, str]], steps: int, lr: float, batch: int, seed: int,

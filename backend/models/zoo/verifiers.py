@@ -6,8 +6,8 @@ pass scores every step). Steps are written without their ``Step k: `` prefix (as
 ProcessBench file); half the training texts keep the prefix so either way of calling scores well.
 
 GenPRM (docs/contracts.md): for step k the verifier restates the claim, writes a snippet that
-recomputes the running value from the problem and checks the step's own arithmetic, reads the
-snippet's output and answers `` Yes`` / `` No``.
+evaluates the problem's first k operations and compares them with the step's claimed value, reads
+the snippet's output and answers `` Yes`` / `` No``.
 """
 from __future__ import annotations
 
@@ -39,13 +39,16 @@ def corrupted_steps(problem: Problem, rng: np.random.Generator, p_error: float =
         r = apply(v, op, b)
         if k == k_err:
             kind = rng.random()
-            if kind < 0.6:
+            if kind < 0.5:
                 delta = int(rng.choice([-10, -2, -1, 1, 2, 10, 20, -20]))
                 r = max(0, r + delta) if r + delta != r else r + 1
-            elif kind < 0.8:
+            elif kind < 0.65:
                 r = int(str(r)[::-1]) if len(str(r)) > 1 and str(r)[::-1] != str(r) else r + 1
-            else:  # copies the wrong running value
+            elif kind < 0.8:  # copies the wrong running value
                 v = max(0, v + int(rng.choice([-1, 1, 10])))
+                r = apply(v, op, b)
+            else:  # copies the wrong operator, then computes it correctly
+                op = str(rng.choice([o for o in "+-*" if o != op]))
                 r = apply(v, op, b)
         steps.append(f"{v}{op}{b}={r}")
         v = r
@@ -122,25 +125,28 @@ def genprm_prompt(problem: str, steps: list[str], k: int) -> str:
     return f"Problem: {problem}\n{prev}Check step {k}: {steps[k - 1]}\n"
 
 
-SNIPPET = (
-    "import re\n"
-    "p={problem!r}\n"
-    "s={steps!r}\n"
-    "v=re.findall(r\"\\d+\",p)[0];r=[]\n"
-    "for o in re.findall(r\"[-+*]\\d+\",p):w=str(eval(v+o));r+=[v+o+\"=\"+w];v=w\n"
-    "print(s==r[:len(s)])"
-)
-
-
 def genprm_critique(problem: Problem, steps: list[str], k: int) -> str:
     """The analysis and verification snippet the verifier is taught to write for step ``k``.
 
-    The snippet copies the problem and steps 1..k verbatim (contiguous copies are what a tiny
-    model learns fastest) and recomputes the chain from the problem, so it prints True exactly
-    when every step up to k is the right operation on the right value with the right result.
+    The snippet evaluates the problem's first ``k`` operations (a prefix of the problem text, so
+    it is a short contiguous copy) and compares the result with the value step ``k`` claims. That
+    is the step label except in the rare case where a step lands on the true value after an
+    earlier slip; the verdict is trained on the true label. The claim is restated on its own
+    (``claims the value 74``, ``claim=74``), never after ``28*3=``: there the verifier's own
+    arithmetic wins over the copy and it writes the right value instead of the claimed one. An earlier snippet re-derived the whole
+    chain from copies of the problem and every step; the 2-layer verifier copied those ~60
+    characters wrongly about 40% of the time, and its verdicts followed the broken output.
     """
-    code = SNIPPET.format(problem=problem.text, steps=list(steps[:k]))
-    return f"<analyze>Step {k} claims {steps[k - 1]}.</analyze>\n<verify>\n{code}\n</verify>\n"
+    claim = steps[k - 1].split("=")[-1].strip()
+    value = claim if re.fullmatch(r"-?\d+", claim) else repr(claim)
+    code = f"claim={value}\nprint({problem.prefix_expr(k)}==claim)"
+    return f"<analyze>Step {k} claims the value {claim}.</analyze>\n<verify>\n{code}\n</verify>\n"
+
+
+def snippet_output(problem: Problem, steps: list[str], k: int) -> str:
+    """What the taught snippet prints (tests run it to check)."""
+    claim = steps[k - 1].split("=")[-1].strip()
+    return str(claim == str(problem.values()[k - 1]))
 
 
 def output_block(stdout: str) -> str:
@@ -179,7 +185,7 @@ def genprm_training_text(problem: Problem, steps: list[str], k: int) -> tuple[st
     """(prompt, completion) for one verifier example; the completion includes the output block
     the system would append and the verdict word computed from the true label."""
     crit = genprm_critique(problem, steps, k)
-    out = str(list(steps[:k]) == problem.steps()[:k])  # what the snippet prints (tests run it)
+    out = snippet_output(problem, steps, k)
     label = step_labels(problem, steps)[k - 1]
     return genprm_prompt(problem.text, steps, k), crit + output_block(out) + (" Yes" if label else " No")
 
