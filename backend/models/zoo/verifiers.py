@@ -133,9 +133,10 @@ def genprm_critique(problem: Problem, steps: list[str], k: int) -> str:
     is the step label except in the rare case where a step lands on the true value after an
     earlier slip; the verdict is trained on the true label. The claim is restated on its own
     (``claims the value 74``, ``claim=74``), never after ``28*3=``: there the verifier's own
-    arithmetic wins over the copy and it writes the right value instead of the claimed one. An earlier snippet re-derived the whole
-    chain from copies of the problem and every step; the 2-layer verifier copied those ~60
-    characters wrongly about 40% of the time, and its verdicts followed the broken output.
+    arithmetic wins over the copy and it writes the right value instead of the claimed one.
+    An earlier snippet re-derived the whole chain from copies of the problem and every step;
+    the 2-layer verifier copied those ~60 characters wrongly about 40% of the time, and its
+    verdicts followed the broken output.
     """
     claim = steps[k - 1].split("=")[-1].strip()
     value = claim if re.fullmatch(r"-?\d+", claim) else repr(claim)
