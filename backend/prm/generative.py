@@ -135,12 +135,17 @@ class GenerativePRM:
         return out
 
     def judge_batch(self, items: Sequence[tuple[str, Sequence[str]]], samples: int | None = None,
-                    progress=None) -> list[list[StepJudgement]]:
-        """Every step of every solution judged ``samples`` times (default: the descriptor's)."""
+                    progress=None, start: Sequence[int] | None = None) -> list[list[StepJudgement]]:
+        """Every step of every solution judged ``samples`` times (default: the descriptor's).
+
+        ``start[i]`` (0-based) skips the first steps of solution ``i``: a step's judgement depends
+        only on the problem and the steps up to it, so a caller that already has the earlier
+        ones (a search extending a prefix) asks for the new steps only."""
         from backend.sandbox import run_python
 
         n = int(samples or self.desc.get("samples", 1))
-        jobs = [(i, k) for i, (_, steps) in enumerate(items) for k in range(1, len(steps) + 1)]
+        first = list(start) if start is not None else [0] * len(items)
+        jobs = [(i, k) for i, (_, steps) in enumerate(items) for k in range(first[i] + 1, len(steps) + 1)]
         prompts = [genprm_prompt(items[i][0], items[i][1], k) for i, k in jobs for _ in range(n)]
         gens: list[str] = []
         total = max(1, len(prompts))
@@ -172,8 +177,10 @@ class GenerativePRM:
             out[i].append(StepJudgement(k - 1, sum(s.score for s in sams) / len(sams), sams))
         return out
 
-    def score_batch(self, items: Sequence[tuple[str, Sequence[str]]], progress=None) -> list[list[float]]:
-        return [[sj.score for sj in sol] for sol in self.judge_batch(items, progress=progress)]
+    def score_batch(self, items: Sequence[tuple[str, Sequence[str]]], progress=None,
+                    start: Sequence[int] | None = None) -> list[list[float]]:
+        """Step scores; with ``start``, only those of steps ``start[i]`` onwards (see judge_batch)."""
+        return [[sj.score for sj in sol] for sol in self.judge_batch(items, progress=progress, start=start)]
 
     def score(self, problem: str, steps: Sequence[str]) -> list[float]:
         return self.score_batch([(problem, steps)])[0]

@@ -128,10 +128,18 @@ class PRMAdapter:
     """Feeds a ``backend.prm`` scorer the steps the way PRMs are trained (the zoo PRM too): the
     ``Step k:`` label removed and the final ``Answer:`` line not scored. The answer line takes the
     score of the step before it (the PRM-last of its prefix), so every line still gets one score.
+
+    A generative PRM judges each step with a generation and a sandbox run, and a search asks
+    for the same prefixes again and again (beam search re-scores its beams at every step,
+    weighted Best-of-N the samples Best-of-N already scored). A step's score depends only on the
+    problem and the steps up to it, so those scores are kept per prefix and only new steps are
+    judged. Discriminative PRMs score a whole solution in one pass and are not cached.
     """
 
     def __init__(self, prm) -> None:  # noqa: ANN001 - a backend.prm scorer
         self.prm = prm
+        self.cached = getattr(prm, "kind", "") == "generative"
+        self._memo: dict[tuple[str, tuple[str, ...]], float] = {}
 
     def __call__(self, items: Sequence[tuple[str, list[str]]]) -> list[list[float]]:
         plans, batch = [], []
@@ -145,9 +153,34 @@ class PRMAdapter:
                     index.append(len(steps) - 1)
             plans.append(index)
             batch.append((problem, steps))
+        scored = self._score_cached(batch) if self.cached else self._score(batch)
+        return [[float(s[i]) for i in index] for s, index in zip(scored, plans)]
+
+    def _score(self, batch: list[tuple[str, list[str]]]) -> list[list[float]]:
         todo = [i for i, (_, steps) in enumerate(batch) if steps]     # nothing to score: no call
         got = self.prm.score_batch([batch[i] for i in todo]) if todo else []
-        scored = [[] for _ in batch]
+        scored: list[list[float]] = [[] for _ in batch]
         for i, s in zip(todo, got):
             scored[i] = list(s)
-        return [[float(s[i]) for i in index] for s, index in zip(scored, plans)]
+        return scored
+
+    def _score_cached(self, batch: list[tuple[str, list[str]]]) -> list[list[float]]:
+        def known(problem: str, steps: list[str]) -> int:
+            k = 0
+            while k < len(steps) and (problem, tuple(steps[:k + 1])) in self._memo:
+                k += 1
+            return k
+
+        # one request per distinct solution, each from its first unknown step
+        want: dict[tuple[str, tuple[str, ...]], int] = {}
+        for problem, steps in batch:
+            k = known(problem, steps)
+            if k < len(steps):
+                want[(problem, tuple(steps))] = k
+        if want:
+            keys = list(want)
+            got = self.prm.score_batch([(p, list(s)) for p, s in keys], start=[want[k] for k in keys])
+            for (problem, steps), start, scores in zip(keys, (want[k] for k in keys), got):
+                for j, score in enumerate(scores, start):
+                    self._memo.setdefault((problem, steps[:j + 1]), float(score))
+        return [[self._memo[(problem, tuple(steps[:j + 1]))] for j in range(len(steps))] for problem, steps in batch]

@@ -125,3 +125,13 @@ def test_generative_runs_verification_code_in_sandbox(tmp_path, monkeypatch):
     s = step.samples[0]
     assert (s.rationale, s.code, s.output, s.sandbox_status) == ("Step claims 2+3=5.", "print(2+3==5)", "True", "ok")
     assert s.score == pytest.approx(s.p_yes / (s.p_yes + s.p_no))
+
+
+def test_generative_judges_from_a_start_step(tmp_path):
+    prm = load_prm(make_prm(tmp_path / "gen3", "generative"), "cpu")
+    crit = "<analyze>ok</analyze>\n<verify>\nprint(True)\n</verify>"
+    seen = []
+    prm._generate = lambda prompts, seed: (seen.extend(prompts), [crit] * len(prompts))[1]
+    (tail,) = prm.judge_batch([("2+3", ["2+3=5", "5*2=10", "10-1=9"])], samples=1, start=[2])
+    assert [j.step for j in tail] == [2] and len(seen) == 1 and seen[0].endswith("Check step 3: 10-1=9\n")
+    assert prm.score_batch([("2+3", ["2+3=5"])], start=[1]) == [[]]
