@@ -1,6 +1,6 @@
 """Test-time scaling acceptance bench on the demo zoo.
 
-    python bench/tts.py [--policy zoo:arith-policy] [--prm zoo:arith-prm] [--data FILE]
+    python bench/tts.py [--policy zoo:arith-policy] [--prm zoo:arith-genprm] [--data FILE]
                         [--limit 60] [--ns 1,2,4,8,16] [--agg last|min|prod|avg]
                         [--device cpu] [--json OUT.json]
 
@@ -78,7 +78,7 @@ def prefix_sharing(policy, problems, cfg, per_prompt: int = 16, n_prompts: int =
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--policy", default="zoo:arith-policy")
-    ap.add_argument("--prm", default="zoo:arith-prm")
+    ap.add_argument("--prm", default="zoo:arith-genprm")
     ap.add_argument("--data")
     ap.add_argument("--limit", type=int, default=60)
     ap.add_argument("--ns", default="1,2,4,8,16")
