@@ -1,7 +1,7 @@
 """TTRL acceptance bench: does a short CPU run raise pass@1 on the unlabeled prompts?
 
     python bench/ttrl.py [--policy zoo:arith-policy] [--prompts FILE] [--eval FILE]
-                         [--out DIR] [--budget-min 15] [--steps 60] [--png docs/ttrl_bench.png]
+                         [--out DIR] [--budget-min 15] [--steps 500] [--png docs/ttrl_bench.png]
 
 Trains on the zoo's unlabeled prompt set (labels are never read for training) and measures,
 on the labelled copy of the *same* problems, pass@1 (mean over ``eval_n`` samples at the
@@ -154,7 +154,7 @@ def main() -> int:
     ap.add_argument("--eval")
     ap.add_argument("--out", default=None, help="output folder (default: a fresh one under /tmp)")
     ap.add_argument("--budget-min", type=float, default=15.0)
-    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--png", default=str(ROOT / "docs" / "ttrl_bench.png"))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any TTRLConfig field")
     args = ap.parse_args()
@@ -163,8 +163,8 @@ def main() -> int:
     if args.screenshot:
         screenshot(args.policy, prompts, labelled, Path(args.screenshot))
         return 0
-    params = {"steps": args.steps, "prompts_per_step": 8, "n_votes": 16, "n_train": 16, "lr": 2e-5,
-              "eval_every": 10, "eval_n": 8, "eval_temperature": 1.0, "eval_top_p": 1.0, "checkpoint_every": 10}
+    params = {"steps": args.steps, "prompts_per_step": 8, "n_votes": 16, "n_train": 16, "lr": 5e-5,
+              "eval_every": 50, "eval_n": 8, "eval_temperature": 1.0, "eval_top_p": 1.0, "checkpoint_every": 10}
     params.update(dict(kv.split("=", 1) for kv in args.set))
     cfg = TTRLConfig.from_params(params)
     out = Path(args.out or f"/tmp/ttrl-bench-{int(time.time())}")
