@@ -82,8 +82,7 @@ class TTSPanel(Panel):
         box = QGroupBox("Sweep")
         zoo = self.context.zoo_root()
         self.policy = ModelPicker(zoo, default="zoo:arith-policy", name_filter="policy")
-        self.prm = ModelPicker(zoo, default="zoo:arith-genprm", name_filter="prm")
-        self.prm.combo.addItem(REFERENCE)
+        self.prm = ModelPicker(zoo, default="zoo:arith-genprm", name_filter="prm", extras=(REFERENCE,))
         self.prm.combo.setToolTip("a PRM folder, a zoo PRM, or reference:arithmetic (exact checker for the demo's "
                                   "chain problems: the ceiling a learned PRM could reach)")
         self.data = PathPicker("file", "Problems (*.jsonl *.json)", "problems .jsonl (problem, answer, level)")

@@ -26,8 +26,9 @@ class ModelPicker(QWidget):
     changed = Signal(str)
 
     def __init__(self, zoo_root: Path | None = None, default: str = "", name_filter: str = "",
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, extras: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
+        self._extras = tuple(extras)  # offered after the zoo's names (e.g. a built-in scorer)
         self.combo = QComboBox()
         self.combo.setEditable(True)
         self.combo.setMinimumContentsLength(18)
@@ -51,6 +52,7 @@ class ModelPicker(QWidget):
         if self._zoo_root is not None:
             names = [n for n in zoo_model_names(self._zoo_root) if self._filter in n]
             self.combo.addItems(names)
+        self.combo.addItems(list(self._extras))
         if current:
             self.combo.setCurrentText(current)
 

@@ -63,3 +63,12 @@ def test_panel_runs_a_sweep_and_shows_it(qtbot, app_context, tiny_setup):
     panel.summary = None
     panel.show_run(app_context.workspace.get_run(run_id))
     assert panel.summary["ns"] == [1, 2]
+
+
+def test_prm_picker_keeps_its_default_without_a_zoo(qtbot, app_context):
+    from app.panels.tts import REFERENCE, TTSPanel
+
+    panel = TTSPanel(app_context)
+    qtbot.addWidget(panel)
+    assert panel.prm.value() == "zoo:arith-genprm"
+    assert panel.prm.combo.findText(REFERENCE) >= 0
