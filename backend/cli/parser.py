@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
+from pathlib import Path
 
 
 def _command_modules() -> list[str]:
@@ -34,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "workspace", None):
+        from backend.models.zoo import use_workspace
+
+        use_workspace(Path(args.workspace).expanduser())  # before any command resolves zoo:NAME
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -26,3 +26,24 @@ def test_cli_status_and_build_reuses_a_ready_zoo(tiny_zoo, tmp_path, capsys):
     assert cli_main(["--workspace", str(ws), "zoo", "status", "--profile", "tiny"]) == 0
     out = capsys.readouterr().out
     assert "partial" in out and "zoo build --profile tiny" in out
+
+
+def test_workspace_flag_decides_where_zoo_names_resolve(tiny_zoo, tmp_path, capsys, monkeypatch):
+    """``--workspace DIR`` makes ``zoo:NAME`` load from DIR's zoo, in the command's own checks and
+    in the job it runs (they used to look in the user's default workspace)."""
+    from backend.models.zoo import resolve_model, use_workspace
+
+    monkeypatch.delenv("BENCHTOP_ZOO", raising=False)
+    monkeypatch.setenv("BENCHTOP_WORKSPACE", str(tmp_path / "default-ws"))
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_zoo, ws / "zoo" / "demo")
+    try:
+        rc = cli_main(["--workspace", str(ws), "merge-eval", "zoo:arith-ft-add", "--tasks", "add", "--limit", "2",
+                       "--json"])
+        res = json.loads(capsys.readouterr().out)
+        assert rc == 0 and res["status"] == "succeeded", res
+        assert resolve_model("zoo:arith-base") == ws / "zoo" / "demo" / "arith-base"
+    finally:
+        use_workspace(None)
+    assert cli_main(["merge-eval", "zoo:arith-ft-add", "--tasks", "add"]) == 2   # default workspace: no zoo
+    assert "not built yet" in capsys.readouterr().err

@@ -16,14 +16,28 @@ MANIFEST = "manifest.json"
 PROFILES = ("tiny", "demo")
 
 
+_active_workspace: Path | None = None
+
+
+def use_workspace(workspace_root: str | Path | None) -> None:
+    """Resolve ``zoo:NAME`` in this workspace's zoo from now on (``None``: the user's default).
+
+    The CLI's ``--workspace`` and the GUI's open workspace call this, so jobs that receive only a
+    model name (``zoo:arith-policy``) load it from the workspace the user chose rather than from
+    the default one."""
+    global _active_workspace
+    _active_workspace = Path(workspace_root) if workspace_root is not None else None
+
+
 def zoo_root(workspace_root: str | Path | None = None, profile: str = "demo") -> Path:
-    """``<workspace>/zoo/<profile>``; the workspace defaults to the user's (``BENCHTOP_WORKSPACE``)."""
+    """``<workspace>/zoo/<profile>``; the workspace defaults to the one set by ``use_workspace``,
+    else the user's (``BENCHTOP_WORKSPACE``)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown zoo profile {profile!r}; choose one of {', '.join(PROFILES)}")
     if workspace_root is None:
         from backend.workspace import default_workspace_dir
 
-        workspace_root = default_workspace_dir()
+        workspace_root = _active_workspace or default_workspace_dir()
     return Path(workspace_root) / "zoo" / profile
 
 
