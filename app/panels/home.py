@@ -46,6 +46,9 @@ class HomePanel(Panel):
         zoo_box = QGroupBox("Demo zoo")
         self.zoo_label = QLabel()
         self.zoo_label.setWordWrap(True)
+        self.zoo_figures = QLabel()  # the manifest's measured figures, when the zoo is ready
+        self.zoo_figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.zoo_figures.setStyleSheet("font-family: monospace;")
         self.zoo_progress = QProgressBar()
         self.zoo_progress.setVisible(False)
         self.build_button = QPushButton("Build the demo zoo")
@@ -54,6 +57,7 @@ class HomePanel(Panel):
         self.tiny_button.clicked.connect(lambda: self.build_zoo(profile="tiny"))
         zl = QVBoxLayout(zoo_box)
         zl.addWidget(self.zoo_label)
+        zl.addWidget(self.zoo_figures)
         row = QHBoxLayout()
         row.addWidget(self.build_button)
         row.addWidget(self.tiny_button)
@@ -89,6 +93,17 @@ class HomePanel(Panel):
                        "a few minutes, so every panel has something real to work on.",
         }[state]
         self.zoo_label.setText(text)
+        figures = ""
+        if state == "ready":
+            from backend.models.zoo import read_manifest
+            from backend.models.zoo.report import format_figures
+
+            manifest = read_manifest(root) or {}
+            figures = format_figures(manifest.get("figures", {}))
+            if figures:
+                figures = f"Measured when it was built ({manifest.get('build_seconds')} s):\n{figures}"
+        self.zoo_figures.setText(figures)
+        self.zoo_figures.setVisible(bool(figures))
         self.build_button.setText("Rebuild the demo zoo" if state == "ready" else "Build the demo zoo")
 
     def build_zoo(self, profile: str = "demo") -> None:
