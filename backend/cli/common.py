@@ -36,10 +36,7 @@ def print_json(obj: Any) -> None:
 def open_workspace(args: argparse.Namespace):
     from backend.workspace import Workspace, default_workspace_dir
 
-    from backend.models.zoo import use_workspace
-
     ws = Workspace(args.workspace or default_workspace_dir())
-    use_workspace(ws.root)  # zoo:NAME resolves in the workspace the user chose
     if ws.recovery_message:
         print(f"warning: {ws.recovery_message}", file=sys.stderr)
     return ws

@@ -98,7 +98,7 @@ def noisy_solution(p, rng: np.random.Generator, slip_rate: float) -> str:
     kinds of ``verifiers.corrupted_steps``); the answer line follows the last step."""
     steps = V.corrupted_steps(p, rng, p_error=slip_rate)
     lines = [f"Step {i}: {s}" for i, s in enumerate(steps, 1)]
-    return "\n".join(lines + [f"Answer: {steps[-1].split('=')[-1]}"])
+    return "\n".join(lines + [f"Answer: {V.claimed_value(steps[-1])}"])
 
 
 def train_policy(base, snapshot: dict, tok, prof: Profile, data: dict, seed: int, cancel, on_step):
@@ -200,7 +200,7 @@ def synthetic_record(p, rng: np.random.Generator) -> dict:
     """A reference solution with a possible injected slip, labelled like a policy sample."""
     steps = V.corrupted_steps(p, rng)
     labels = T.step_labels(p, steps)
-    ans = steps[-1].split("=")[-1]
+    ans = V.claimed_value(steps[-1])
     return {"problem": p, "steps": steps, "labels": labels, "answer": ans, "generator": "synthetic-slips",
             "final_answer_correct": ans == str(p.answer)}
 

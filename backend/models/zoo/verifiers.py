@@ -31,8 +31,9 @@ EQ_RE = re.compile(r"^\s*(\d+)\s*([-+*])\s*(\d+)\s*=\s*(-?\d+)\s*$")
 
 # -- synthetic solutions with realistic slips --------------------------------------------------
 def corrupted_steps(problem: Problem, rng: np.random.Generator, p_error: float = 0.6) -> list[str]:
-    """The problem's steps, with (probability ``p_error``) one arithmetic slip at a random step;
-    later steps carry the wrong value forward, the way a policy's mistakes propagate."""
+    """The problem's steps, with (probability ``p_error``) one slip at a random step (a wrong
+    result, reversed digits, a wrong running value or a wrong operator); later steps carry the
+    wrong value forward, the way a policy's mistakes propagate."""
     k_err = int(rng.integers(0, len(problem.ops))) if rng.random() < p_error else -1
     v, steps = problem.start, []
     for k, (op, b) in enumerate(problem.ops):
@@ -125,6 +126,11 @@ def genprm_prompt(problem: str, steps: list[str], k: int) -> str:
     return f"Problem: {problem}\n{prev}Check step {k}: {steps[k - 1]}\n"
 
 
+def claimed_value(step: str) -> str:
+    """What a step text claims as its result: the text after its last ``=``."""
+    return step.split("=")[-1].strip()
+
+
 def genprm_critique(problem: Problem, steps: list[str], k: int) -> str:
     """The analysis and verification snippet the verifier is taught to write for step ``k``.
 
@@ -138,7 +144,7 @@ def genprm_critique(problem: Problem, steps: list[str], k: int) -> str:
     the 2-layer verifier copied those ~60 characters wrongly about 40% of the time, and its
     verdicts followed the broken output.
     """
-    claim = steps[k - 1].split("=")[-1].strip()
+    claim = claimed_value(steps[k - 1])
     value = claim if re.fullmatch(r"-?\d+", claim) else repr(claim)
     code = f"claim={value}\nprint({problem.prefix_expr(k)}==claim)"
     return f"<analyze>Step {k} claims the value {claim}.</analyze>\n<verify>\n{code}\n</verify>\n"
@@ -146,8 +152,7 @@ def genprm_critique(problem: Problem, steps: list[str], k: int) -> str:
 
 def snippet_output(problem: Problem, steps: list[str], k: int) -> str:
     """What the taught snippet prints (tests run it to check)."""
-    claim = steps[k - 1].split("=")[-1].strip()
-    return str(claim == str(problem.values()[k - 1]))
+    return str(claimed_value(steps[k - 1]) == str(problem.values()[k - 1]))
 
 
 def output_block(stdout: str) -> str:
