@@ -87,3 +87,11 @@ def test_policy_training_solutions_slip_at_the_requested_rate():
         assert len(steps) == len(p.ops) and answer == steps[-1].split("=")[-1]
         wrong += 0 in T.step_labels(p, steps)
     assert 0.2 < wrong / len(probs) < 0.4
+
+
+def test_genprm_snippet_runs_for_claims_that_are_not_int_literals():
+    p = T.Problem(3, [("+", 4), ("*", 2)], level=1)
+    for claim in ("07", "7x", "-"):
+        steps = [f"3+4={claim}", "7*2=14"]
+        ok, out = V.run_snippet(V.extract_code(V.genprm_critique(p, steps, 1)))
+        assert ok and out.strip() == "False" == V.snippet_output(p, steps, 1)

@@ -145,7 +145,8 @@ def genprm_critique(problem: Problem, steps: list[str], k: int) -> str:
     verdicts followed the broken output.
     """
     claim = claimed_value(steps[k - 1])
-    value = claim if re.fullmatch(r"-?\d+", claim) else repr(claim)
+    # a claim Python cannot read as an int literal ("07", "5x") is compared as a string: False
+    value = claim if re.fullmatch(r"-?(0|[1-9]\d*)", claim) else repr(claim)
     code = f"claim={value}\nprint({problem.prefix_expr(k)}==claim)"
     return f"<analyze>Step {k} claims the value {claim}.</analyze>\n<verify>\n{code}\n</verify>\n"
 
