@@ -40,6 +40,26 @@ def test_task_examples_are_correct():
         assert a == p[6:-2].upper() and a.isalpha()
 
 
+def test_pretraining_has_every_task_skill_but_no_task_format():
+    """The base must be able to learn each task's skill, never its prompt format (docs/zoo.md,
+    "Why the base knows the tasks' skills"): the fine-tunes teach formats, not skills."""
+    from backend.models.zoo.stages import pretrain_docs
+
+    rng = np.random.default_rng(3)
+    lines = [ln for doc in pretrain_docs(400, rng) for ln in doc.split("\n")]
+    products = [ln for ln in lines if "*" in ln and "=" in ln and int(ln.split("=")[1] or 0) > T.MAX_VALUE]
+    capitals = [ln for ln in lines if "->" in ln]
+    assert products and capitals
+    for ln in products:
+        a, d = map(int, ln.split("=")[0].split("*"))
+        assert int(ln.split("=")[1]) == a * d
+    for ln in capitals:
+        low, up = ln.split("->")
+        assert low.islower() and up == low.upper()
+    text = "\n".join(lines)
+    assert not any(f"{t}(" in text for t in T.TASKS)
+
+
 def test_roc_auc():
     assert V.roc_auc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
     assert V.roc_auc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1]) == 0.0

@@ -59,7 +59,7 @@ PROFILES = {
     "demo": Profile("demo", hidden=128, layers=2, heads=4, batch=32,
                     base_steps=1800, base_lr=3e-3, ft_steps=1000, ft_lr=2e-3, policy_steps=400, policy_lr=1.5e-3,
                     prm_steps=300, prm_lr=1e-3, genprm_steps=800, genprm_lr=2e-3,
-                    n_pretrain=12000, n_task_train=1500, n_task_eval=60, n_policy_eval=150, n_level_eval=40,
+                    n_pretrain=12000, n_task_train=1500, n_task_eval=150, n_policy_eval=150, n_level_eval=40,
                     n_prm_problems=400, prm_samples=4, n_pb=200, n_genprm_train=3000, n_genprm_eval=200,
                     n_ttrl=200, policy_init_frac=0.5, policy_target=0.55, policy_min_steps=100,
                     policy_check_every=25),

@@ -21,6 +21,7 @@ from backend.models.zoo.train import encode_pairs, exact_match, generate, lm_bat
 
 
 VOTE_TEMPERATURE = 0.7  # sampling temperature of the maj@16 figure
+SKILL_LINE_SHARE = 0.3  # equation-document lines that are a fine-tune skill in another format
 
 
 def llama_config(tok, prof: Profile):
@@ -50,7 +51,8 @@ def save_model(model, tok, folder: Path, extra: dict | None = None) -> None:
 
 
 def pretrain_docs(n: int, rng: np.random.Generator) -> list[str]:
-    """Mixed arithmetic text: lines of single equations, and worked chain solutions."""
+    """Mixed arithmetic text: lines of single equations (some of them the fine-tune tasks'
+    skills in other formats, ``tasks.skill_line``), and worked chain solutions."""
     docs = []
     for _ in range(n):
         if rng.random() < 0.35:
@@ -59,6 +61,9 @@ def pretrain_docs(n: int, rng: np.random.Generator) -> list[str]:
         else:
             lines = []
             for _ in range(4):
+                if rng.random() < SKILL_LINE_SHARE:
+                    lines.append(T.skill_line(rng))
+                    continue
                 p = T.make_problem(int(rng.integers(1, 6)), rng)
                 lines.append(p.steps()[int(rng.integers(0, len(p.ops)))])
             docs.append("\n".join(lines))

@@ -3,9 +3,10 @@
 Everything is generated from a ``numpy.random.Generator`` so a build is reproducible from its
 seed. Formats (documented in docs/zoo.md):
 
-- pretraining text: equations ``a+b=c`` / ``a-b=c`` / ``a*d=c``, one per line, plus worked chain
+- pretraining text: equations ``a+b=c`` / ``a-b=c`` / ``a*d=c`` (products of 10-99 by 2-9
+  included) and capitalised words ``kqzf->KQZF``, one per line, plus worked chain
   solutions in the policy format; the fine-tune task formats below never appear in it, which is
-  why the base model is weak on them;
+  why the base model is weak on them although it has every skill the tasks need;
 - fine-tune tasks: prompt ``add(12,7)=`` -> answer ``19`` (also ``sub``, ``mul``, ``upper``);
 - chain problems: ``((12+7)*3)-5`` evaluated as written, levels 1-5; the policy writes
   ``Step k: a<op>b=c`` lines then ``Answer: N`` (docs/contracts.md).
@@ -39,7 +40,7 @@ def task_example(task: str, rng: np.random.Generator) -> tuple[str, str]:
     if task == "mul":  # two digits by one (720 distinct prompts: enough to hold some out)
         a, d = int(rng.integers(10, 100)), int(rng.integers(2, 10))
         return f"mul({a},{d})=", str(a * d)
-    if task == "upper":  # a string task: no arithmetic, letters never seen in pretraining
+    if task == "upper":  # a string task: no arithmetic (pretraining capitalises words in another format)
         n = int(rng.integers(3, 7))
         s = "".join(LETTERS[int(i)] for i in rng.integers(0, 26, size=n))
         return f"upper({s})=", s.upper()
@@ -59,6 +60,22 @@ def task_set(task: str, n: int, rng: np.random.Generator, exclude: set[str] | No
         seen.add(p)
         out.append({"prompt": p, "answer": a, "task": task})
     return out
+
+
+def skill_line(rng: np.random.Generator) -> str:
+    """A pretraining line with a fine-tune task's skill in another format than the task's.
+
+    Why: a real fine-tune mostly teaches a pretrained model to use what it already knows in a
+    new format, and that is what makes task vectors redundant enough to binarise (T-Switch) or
+    store at one bit (Delta-DCT). Fine-tunes that had to learn a new skill (3-digit products,
+    letters the base had never seen) kept 36-72% of their gain at those budgets (docs/zoo.md).
+    """
+    if rng.random() < 0.5:
+        a, d = int(rng.integers(10, 100)), int(rng.integers(2, 10))
+        return f"{a}*{d}={a * d}"
+    n = int(rng.integers(3, 7))
+    s = "".join(LETTERS[int(i)] for i in rng.integers(0, 26, size=n))
+    return f"{s}->{s.upper()}"
 
 
 # -- chain problems ----------------------------------------------------------------------------
