@@ -148,6 +148,9 @@ def design(ev: Evaluator, bits: float, figs: dict) -> None:
 
 if __name__ == "__main__":
     t0 = time.perf_counter()
-    rc = main()
+    try:
+        rc = main()
+    except FileNotFoundError as e:  # no zoo or data file there: say which, without a traceback
+        sys.exit(f"error: {e}")
     print(f"\n({time.perf_counter() - t0:.0f} s)")
     sys.exit(rc)

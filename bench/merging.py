@@ -32,9 +32,9 @@ TASKS = ("add", "sub", "mul", "upper")
 
 
 def zoo_dir(arg: str | None) -> Path:
-    from backend.models.zoo import zoo_root
+    from backend.models.zoo import resolve_model
 
-    return Path(arg or os.environ.get("BENCHTOP_ZOO") or zoo_root())
+    return Path(arg) if arg else Path(resolve_model("zoo:arith-base")).parent  # checks the zoo is ready
 
 
 def accuracy_table(zoo: Path, limit: int, drop: float, work: Path) -> dict:
@@ -270,4 +270,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except FileNotFoundError as e:  # no zoo or data file there: say which, without a traceback
+        sys.exit(f"error: {e}")

@@ -221,4 +221,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except FileNotFoundError as e:  # no zoo or data file there: say which, without a traceback
+        sys.exit(f"error: {e}")

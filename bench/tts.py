@@ -167,4 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except FileNotFoundError as e:  # no zoo or data file there: say which, without a traceback
+        sys.exit(f"error: {e}")
