@@ -25,6 +25,7 @@ from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
+from backend.ttrl.config import TTRLConfig
 
 KIND = "ttrl.train"
 EVAL_CURVES = ("eval/pass@1", "eval/maj@N")
@@ -103,7 +104,7 @@ class TTRLPanel(Panel):
                      if key in p.name and (key == "unlabel" or "unlabel" not in p.name)] if (zoo / "data").is_dir() else []
             if found:
                 picker.set_value(str(found[0]))
-        self.steps = _spin(1, 100000, 40, "training steps")
+        self.steps = _spin(1, 100000, TTRLConfig.steps, "training steps")
         self.per_step = _spin(1, 1024, 8, "prompts sampled per step")
         self.votes = _spin(2, 1024, 16, "N: rollouts per prompt that vote on the pseudo-label")
         self.train_n = _spin(2, 1024, 16, "train on the first this many rollouts of each prompt (reference: N/2)")
@@ -111,12 +112,12 @@ class TTRLPanel(Panel):
         self.lr.setDecimals(7)
         self.lr.setRange(1e-7, 1.0)
         self.lr.setSingleStep(1e-5)
-        self.lr.setValue(2e-5)
+        self.lr.setValue(TTRLConfig.lr)
         self.kl = QDoubleSpinBox()
         self.kl.setDecimals(4)
         self.kl.setRange(0, 10)
         self.kl.setValue(0.001)
-        self.eval_every = _spin(0, 10000, 5, "evaluate on the labelled set every this many steps (0 = start/end)")
+        self.eval_every = _spin(0, 10000, TTRLConfig.eval_every, "evaluate on the labelled set every this many steps (0 = start/end)")
         self.eval_n = _spin(1, 256, 16, "samples per labelled problem for pass@1 and maj@N")
         self.start_btn = QPushButton("Start")
         self.start_btn.clicked.connect(self.start)

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--prompts", help="unlabeled prompts: .jsonl/.json with 'problem', or .txt one per line")
     t.add_argument("--out", required=True, help="output folder (checkpoints, metrics, rollouts, model/)")
     t.add_argument("--eval", help="labelled file (problem + answer) for monitoring; never trained on")
-    t.add_argument("--steps", type=int, help="number of training steps (default 40)")
+    t.add_argument("--steps", type=int, help="number of training steps (default 200)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     for name, (typ, help_) in _OPTIONAL.items():
