@@ -29,7 +29,9 @@ class CurvePlot(pg.PlotWidget):
         self.setLabel("left", ylabel)
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLogMode(x=logx, y=False)
-        self.addLegend(offset=(10, 10))
+        legend = self.addLegend(offset=(10, 10))
+        bg = self.backgroundBrush().color()  # the theme's plot background, set before panels are built
+        legend.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200))  # curves under it stay readable
         for axis in ("left", "bottom"):
             self.getAxis(axis).enableAutoSIPrefix(False)
         self._curves: dict[str, pg.PlotDataItem] = {}
@@ -66,7 +68,9 @@ class GroupedBarChart(pg.PlotWidget):
         self.setTitle(title)
         self.setLabel("left", ylabel)
         self.showGrid(y=True, alpha=0.25)
-        self.addLegend(offset=(10, 10))
+        legend = self.addLegend(offset=(10, 10))
+        bg = self.backgroundBrush().color()  # the theme's plot background, set before panels are built
+        legend.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200))  # curves under it stay readable
         self.getAxis("left").enableAutoSIPrefix(False)
         self.setMinimumHeight(180)
 
