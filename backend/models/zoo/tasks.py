@@ -28,6 +28,17 @@ STEP_RE = re.compile(r"^Step (\d+): (.*)$")
 
 
 # -- fine-tune tasks ---------------------------------------------------------------------------
+def _mul_operands(rng: np.random.Generator) -> tuple[int, int]:
+    """A two-digit number and a digit 2-9: the ``mul`` task's operands (and its skill lines')."""
+    return int(rng.integers(10, 100)), int(rng.integers(2, 10))
+
+
+def _word(rng: np.random.Generator) -> str:
+    """3-6 random lower-case letters: the ``upper`` task's input (and its skill lines')."""
+    n = int(rng.integers(3, 7))
+    return "".join(LETTERS[int(i)] for i in rng.integers(0, 26, size=n))
+
+
 def task_example(task: str, rng: np.random.Generator) -> tuple[str, str]:
     """One (prompt, answer) pair of ``task``; the answer is what follows the prompt, before EOS."""
     if task == "add":
@@ -38,11 +49,10 @@ def task_example(task: str, rng: np.random.Generator) -> tuple[str, str]:
         b = int(rng.integers(1, min(30, a) + 1))
         return f"sub({a},{b})=", str(a - b)
     if task == "mul":  # two digits by one (720 distinct prompts: enough to hold some out)
-        a, d = int(rng.integers(10, 100)), int(rng.integers(2, 10))
+        a, d = _mul_operands(rng)
         return f"mul({a},{d})=", str(a * d)
     if task == "upper":  # a string task: no arithmetic (pretraining capitalises words in another format)
-        n = int(rng.integers(3, 7))
-        s = "".join(LETTERS[int(i)] for i in rng.integers(0, 26, size=n))
+        s = _word(rng)
         return f"upper({s})=", s.upper()
     raise ValueError(f"unknown zoo task {task!r}; known: {', '.join(TASKS)}")
 
@@ -71,10 +81,9 @@ def skill_line(rng: np.random.Generator) -> str:
     letters the base had never seen) kept 36-72% of their gain at those budgets (docs/zoo.md).
     """
     if rng.random() < 0.5:
-        a, d = int(rng.integers(10, 100)), int(rng.integers(2, 10))
+        a, d = _mul_operands(rng)
         return f"{a}*{d}={a * d}"
-    n = int(rng.integers(3, 7))
-    s = "".join(LETTERS[int(i)] for i in rng.integers(0, 26, size=n))
+    s = _word(rng)
     return f"{s}->{s.upper()}"
 
 
