@@ -297,14 +297,19 @@ class TTRLPanel(Panel):
             if g.get("truth") is not None:  # monitoring only: shown, never trained on
                 row = {**row, "truth": g["truth"], "label ok": "✓" if g.get("label_correct") else "✗"}
             rows.append(row)
+        sel = self.groups_table.selectionModel().selectedRows() if self.groups_table.selectionModel() else []
+        keep = sel[0].row() if sel else 0  # the row the user is reading, in the new step
         self.groups_table.set_rows(rows)
         self.rollout_title.setText(f"Rollouts of step {data.get('step')}: one row per prompt — select one for its samples")
         if rows:
-            self.groups_table.selectRow(0)
+            self.groups_table.selectRow(min(keep, len(rows) - 1))
+        # the selection may not change when the rows do, so no signal: show the new samples here
+        self._show_samples()
 
     def _show_samples(self) -> None:
         sel = self.groups_table.selectionModel().selectedRows() if self.groups_table.selectionModel() else []
         if not sel:
+            self.samples_table.set_rows([])
             return
         problem = self.groups_table.cell_text(sel[0].row(), 0)
         group = next((g for g in self._groups if g["problem"] == problem), None)

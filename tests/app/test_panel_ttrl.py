@@ -68,3 +68,27 @@ def test_panel_runs_a_small_job_and_shows_it(qtbot, app_context, tiny_setup):
     panel.compare_metric.setCurrentText("reward_mean")
     panel.compare()
     assert len(panel.compare_plot.curve_names()) == 2
+
+
+def test_samples_follow_the_latest_rollouts(qtbot, app_context, tmp_path):
+    """A new step's rollouts replace the samples shown, even when the selected row stays the same
+    (the table kept showing the first step's samples for the whole run)."""
+    import json
+
+    from app.panels.ttrl import TTRLPanel
+
+    panel = TTRLPanel(app_context)
+    qtbot.addWidget(panel)
+
+    def rollouts(step: int, answers: list[str]):
+        samples = [{"answer": a, "votes": answers.count(a), "reward": 1.0, "advantage": 0.0, "trained": True,
+                    "text": f"Answer: {a}"} for a in answers]
+        path = tmp_path / f"rollouts_{step}.json"
+        path.write_text(json.dumps({"step": step, "groups": [
+            {"problem": f"p{step}", "label": answers[0], "majority_ratio": 1.0, "samples": samples}]}))
+        return path
+
+    panel._load_rollouts(rollouts(1, ["5", "5"]))
+    assert panel.samples_table.cell_text(0, 1) == "5"
+    panel._load_rollouts(rollouts(2, ["7", "7", "7"]))
+    assert panel.samples_table.rowCount() == 3 and panel.samples_table.cell_text(0, 1) == "7"
