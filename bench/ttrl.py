@@ -103,8 +103,9 @@ def plot(metrics: dict, final: dict, final_step: int, png: Path) -> None:
     os.replace(tmp, png)
 
 
-def screenshot(policy: str, prompts: str, labelled: str, png: Path, steps_before: int = 3) -> None:
-    """Open the window offscreen on the TTRL panel, start a run, grab it mid-run to ``png``."""
+def screenshot(policy: str, prompts: str, labelled: str, png: Path, steps_before: int = 30) -> None:
+    """Open the window offscreen on the TTRL panel, start a run on the panel's defaults, grab it
+    mid-run to ``png`` (after ``steps_before`` steps: past the first evaluation after step 0)."""
     import tempfile
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -123,9 +124,6 @@ def screenshot(policy: str, prompts: str, labelled: str, png: Path, steps_before
     panel.policy.set_value(policy)
     panel.prompts.set_value(prompts)
     panel.labelled.set_value(labelled)
-    panel.steps.setValue(40)
-    panel.eval_every.setValue(1)
-    panel.eval_n.setValue(4)
     ctx.set_device_getter(lambda: "cpu")
     run_id = panel.start()
     deadline = time.monotonic() + 600
