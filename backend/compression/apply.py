@@ -9,7 +9,7 @@ from typing import Callable
 import torch
 
 from backend.compression import methods
-from backend.compression.artifact import AUX, DATA, FORMAT, META
+from backend.compression.artifact import AUX, DATA, FORMAT, META, READABLE
 from backend.compression.model_io import fingerprint, index_tensors, read_tensor, save_shards
 from backend.workspace.atomic import atomic_dir
 
@@ -27,7 +27,7 @@ def read_artifact(art: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
         meta = json.loads(meta_path.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{meta_path}: corrupt artifact metadata ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in READABLE:
         raise ValueError(f"{meta_path}: not a {FORMAT} artifact (format {meta.get('format') if isinstance(meta, dict) else None!r})")
     for key in ("method", "bits", "settings", "base", "tensors"):
         if key not in meta:
@@ -39,6 +39,17 @@ def read_artifact(art: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
     except Exception as exc:
         raise ValueError(f"{data_path}: corrupt artifact data ({exc})") from None
     return meta, data
+
+
+def field_lengths(meta: dict, data: dict[str, torch.Tensor], art: Path) -> dict[str, torch.Tensor]:
+    """Per-tensor lengths of every stored field: the ``lengths`` table (rows in ``meta["fields"]``
+    order) or, in format /1 artifacts, one ``n.<field>`` tensor per field."""
+    if meta.get("format") == "benchtop-delta/1":
+        return {k[2:]: v for k, v in data.items() if k.startswith("n.")}
+    table, fields = data.get("lengths"), meta.get("fields")
+    if table is None or not isinstance(fields, list) or table.dim() != 2 or table.shape[0] != len(fields):
+        raise ValueError(f"{art / DATA}: the lengths table does not match the fields listed in {art / META}")
+    return dict(zip(fields, table))
 
 
 def check_base(meta: dict, art: Path, base_dir: Path) -> None:
@@ -61,8 +72,9 @@ def apply_artifact(art: str | Path, base_dir: str | Path, device: str = "cpu", p
     base = index_tensors(base_dir)
     out: dict[str, torch.Tensor] = {}
     starts: dict[str, list[int]] = {}
+    table = field_lengths(meta, data, art)
     for k in [k[2:] for k in data if k.startswith("f.")]:
-        n = data.get("n." + k)
+        n = table.get(k)
         if n is None or n.numel() != len(meta["tensors"]) or int(n.sum()) != data["f." + k].numel():
             raise ValueError(f"{art / DATA}: lengths of field {k} do not match the stored data")
         starts[k] = [0] + torch.cumsum(n.long(), 0).tolist()
@@ -72,8 +84,9 @@ def apply_artifact(art: str | Path, base_dir: str | Path, device: str = "cpu", p
         if cancel:
             cancel()
         try:
-            name, shape, dtype_name = t[0], tuple(int(v) for v in t[1]), t[2]
-        except (TypeError, IndexError, ValueError):
+            name, shape = t[0], tuple(int(v) for v in t[1])
+            dtype_name = t[2] if len(t) > 2 else meta["dtype"]
+        except (TypeError, IndexError, KeyError, ValueError):
             raise ValueError(f"{art / META}: corrupt tensor entry {t!r}") from None
         if name not in base:
             raise ValueError(f"{base_dir}: base model has no tensor {name}, which {art / META} needs")

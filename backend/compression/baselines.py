@@ -54,6 +54,12 @@ def bitdelta_decode(fields: dict, shape: tuple[int, ...], name: str = "tensor") 
     return out.reshape(shape)
 
 
+def bitdelta_rescale(fields: dict, log_mult: torch.Tensor) -> dict:
+    """Fields with every pass's scale multiplied by exp(``log_mult``) (a scalar: BitDelta's
+    distilled scale; at k ≥ 2 passes one factor scales them all)."""
+    return {**fields, "scales": (fields["scales"].float() * float(log_mult.exp())).to(torch.float32)}
+
+
 def bitdelta_signs(fields: dict, shape: tuple[int, ...]) -> list[torch.Tensor]:
     """The ±1 matrices of each pass (for scale distillation)."""
     n = int(np.prod(shape))

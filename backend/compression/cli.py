@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--tensors", choices=["2d", "all"], default="2d",
                    help="which tensors to compress (default: 2-D weights; the rest is stored exactly)")
     c.add_argument("--exclude", help="regular expression of tensor names to store exactly (e.g. lm_head)")
+    c.add_argument("--distill", metavar="TEXT",
+                   help="refit the stored scales on this calibration text (.txt: one text per line; .jsonl: "
+                        "text, or prompt + completion/answer) so the compressed model's outputs match the "
+                        "fine-tune's; Delta-DCT and BitDelta; same size")
+    c.add_argument("--distill-steps", type=int, help="scale distillation steps (default 200)")
+    c.add_argument("--distill-lr", type=float, help="scale distillation learning rate (default 5e-3)")
     c.add_argument("--eval", help="JSONL with prompt/answer to measure task accuracy (zoo fine-tunes: automatic)")
     c.add_argument("--no-eval", action="store_true", help="skip the accuracy measurement")
     c.add_argument("--device", default="auto", help="auto, cpu, cuda:N or mps")
@@ -58,6 +64,10 @@ def _summary(r: dict) -> str:
              f"  files {s['file_bytes']} bytes (accounting within {100 * s['accounting_deviation']:.3f}%), "
              f"{s['ratio_vs_fp32_delta']:.1f}x smaller than an fp32 delta",
              f"  relative L2 error of the delta {r['rel_err']:.4f}"]
+    d = r.get("distill")
+    if d:
+        kl = "" if d["kl_before"] is None else f", KL to the fine-tune {d['kl_before']:.4f} -> {d['kl_after']:.4f}"
+        lines.append(f"  scales distilled on {d['file']} ({d['texts']} texts, {d['steps']} steps{kl})")
     acc = r.get("accuracy")
     if acc:
         kept = "n/a" if acc["gain_kept"] is None else f"{100 * acc['gain_kept']:.0f}%"
@@ -74,6 +84,17 @@ def _compress(args: argparse.Namespace) -> int:
         raise ValueError(f"--bits must be positive, got {args.bits}")
     settings = _settings(args) if args.method == "delta-dct" else {}
     default_settings(args.method, **settings)  # bad settings fail here, before a run is recorded
+    distill = None
+    if args.distill:
+        from backend.compression.distill import DistillConfig, load_texts
+        from backend.compression.methods import scale_layout
+
+        scale_layout(args.method, settings)            # an unsupported method fails here
+        distill = {k: v for k, v in {"steps": args.distill_steps, "lr": args.distill_lr}.items() if v is not None}
+        DistillConfig.from_dict(distill)
+        load_texts(args.distill)                       # a missing or malformed file fails here
+    elif args.distill_steps is not None or args.distill_lr is not None:
+        raise ValueError("--distill-steps and --distill-lr need --distill TEXT")
     out = Path(args.out).expanduser().resolve()
     if out.exists():
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
@@ -82,6 +103,9 @@ def _compress(args: argparse.Namespace) -> int:
         inputs["eval"] = str(Path(args.eval).expanduser().resolve())
     params = {"method": args.method, "bits": args.bits, "settings": settings, "which": args.tensors,
               "exclude": args.exclude}
+    if distill is not None:
+        inputs["calibration"] = str(Path(args.distill).expanduser().resolve())
+        params["distill"] = distill
     if args.no_eval:
         params["evaluate"] = False
     spec = JobSpec("compression.compress", params=params, inputs=inputs, device=args.device,

@@ -20,7 +20,7 @@ from backend.compression import alloc
 from backend.compression.bitpack import pack_codes, packed_nbytes, unpack_codes
 from backend.compression.dct import (dct2, dct2_loop, dct_matrix, from_patches, idct2, idct2_loop, padded_shape,
                                     to_patches)
-from backend.compression.quant import dequantize, quantize
+from backend.compression.quant import LOG_STEPS, dequantize, quantize
 
 RESCALES = ("ls", "mean-abs", "none")
 
@@ -138,9 +138,9 @@ def encode(delta: torch.Tensor, bits: float, cfg: DCTConfig = DCTConfig(), devic
     return fields, (out * alpha).cpu(), info
 
 
-def decode(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConfig, device: str = "cpu",
-           name: str = "tensor", per_patch_loop: bool = False) -> torch.Tensor:
-    """Rebuild the delta from stored fields; raises ValueError naming ``name`` when they do not fit."""
+def stored_widths(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConfig,
+                  name: str = "tensor") -> torch.Tensor:
+    """The bit width of every patch (row-major patch order), read from the stored bit map."""
     p = cfg.patch
     grid = padded_shape(tuple(shape), p)
     n = (grid[0] // p) * (grid[1] // p)
@@ -150,7 +150,40 @@ def decode(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConf
         raise ValueError(f"{name}: bit map does not fit {n} patches ({exc})") from None
     if map_codes.size and map_codes.max() >= len(cfg.levels):
         raise ValueError(f"{name}: bit map holds level {int(map_codes.max())}, only {len(cfg.levels)} levels")
-    widths = torch.tensor(np.asarray(cfg.levels)[map_codes] if n else np.zeros(0, np.int64))
+    return torch.tensor(np.asarray(cfg.levels)[map_codes] if n else np.zeros(0, np.int64))
+
+
+def scale_block(cfg: DCTConfig) -> int | None:
+    """Granularity of the stored scales that scale distillation may change: one per patch for the
+    uniform quantizer (a patch decodes to its codes times one scale), else the tensor's rescale."""
+    return cfg.patch if cfg.quantizer == "uniform" else None
+
+
+def rescale_fields(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConfig,
+                   log_mult: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Fields whose decoded delta is multiplied by exp(``log_mult``): per patch (a grid of patches,
+    uniform quantizer), rounded to the stored 1/8-octave scale grid; or per tensor (a scalar) on
+    the fp32 rescale factor. Codes and bit map are untouched, so the size does not change."""
+    out = dict(fields)
+    if log_mult.dim() == 0:
+        out["alpha"] = (fields["alpha"].float() * float(log_mult.exp())).to(torch.float32)
+        return out
+    widths = stored_widths(fields, shape, cfg)
+    order = torch.cat([torch.nonzero(widths == b).squeeze(1)
+                       for b in sorted(int(v) for v in torch.unique(widths).tolist()) if b > 0] or
+                      [torch.zeros(0, dtype=torch.long)])
+    step = torch.round(log_mult.reshape(-1).float().cpu()[order] * (LOG_STEPS / math.log(2)))
+    codes = fields["params"].reshape(-1).long() + step.long()
+    out["params"] = codes.clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+def decode(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConfig, device: str = "cpu",
+           name: str = "tensor", per_patch_loop: bool = False) -> torch.Tensor:
+    """Rebuild the delta from stored fields; raises ValueError naming ``name`` when they do not fit."""
+    p = cfg.patch
+    widths = stored_widths(fields, shape, cfg, name)
+    n = widths.numel()
     k = 2 if cfg.quantizer == "minmax" else 1
     codes = fields["codes"].numpy()
     params = fields["params"].reshape(-1, k)

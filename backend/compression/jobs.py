@@ -38,11 +38,14 @@ def _save_bitmaps(ctx, bitmaps: dict) -> str | None:
 
 @register_job("compression.compress", title="Compress a fine-tune's delta")
 def compress_job(spec, ctx) -> dict:
-    """inputs: base, ft (folders or zoo: names), optional out, eval (JSONL); params: method, bits,
-    settings, which, exclude, evaluate (bool), eval_limit, sweep {methods, bits} (rate–distortion)."""
+    """inputs: base, ft (folders or zoo: names), optional out, eval (JSONL), calibration (text for
+    scale distillation); params: method, bits, settings, which, exclude, evaluate (bool),
+    eval_limit, distill {steps, lr, ...} (used when a calibration file is given), sweep {methods,
+    bits} (rate–distortion; Delta-DCT and BitDelta points are distilled too when this run is)."""
 
     from backend.compression import evaluate
     from backend.compression.artifact import compress
+    from backend.compression.methods import DISTILLABLE
 
     p = spec.params
     base, ft = resolve(spec.inputs["base"]), resolve(spec.inputs["ft"])
@@ -55,9 +58,12 @@ def compress_job(spec, ctx) -> dict:
     span = 1.0 / (1 + n_sweep + (1 if do_eval else 0))
     kw = dict(settings=p.get("settings") or {}, which=p.get("which", "2d"), exclude=p.get("exclude"),
               device=ctx.device, cancel=ctx.check_cancelled)
-    ctx.log(f"compressing {ft} against {base} with {method} at {bits} bits/param")
+    calibration = spec.inputs.get("calibration")
+    distill = {**(p.get("distill") or {}), "file": calibration} if calibration else None
+    ctx.log(f"compressing {ft} against {base} with {method} at {bits} bits/param"
+            + (f", scales distilled on {calibration}" if distill else ""))
     summary = compress(base, ft, out, method, bits, progress=lambda f, m: ctx.progress(f * span, m),
-                       keep_recon=do_eval, **kw)
+                       keep_recon=do_eval, distill=distill, **kw)
     ctx.artifact("artifact", out)
     recon = summary.pop("recon", None)
     summary["bitmaps_file"] = _save_bitmaps(ctx, summary.pop("bitmaps"))
@@ -65,6 +71,8 @@ def compress_job(spec, ctx) -> dict:
     ctx.metric("payload_bpp", sizes["payload_bpp"])
     ctx.metric("total_bpp", sizes["total_bpp"])
     ctx.metric("rel_err", summary["rel_err"])
+    if summary.get("distill"):
+        ctx.metric("distill_kl", summary["distill"]["kl_after"])
     result = {"base": str(base), "ft": str(ft), "eval": str(eval_path) if eval_path else None, **summary}
     if do_eval:
         examples = evaluate.load_examples(eval_path, p.get("eval_limit"))
@@ -92,11 +100,13 @@ def compress_job(spec, ctx) -> dict:
                 if m == "bitdelta" and float(b) < 1:   # one sign per parameter is its minimum
                     done += 1
                     continue
+                point_distill = distill if m in DISTILLABLE else None
                 with tempfile.TemporaryDirectory(dir=ctx.run_dir) as tmp:
-                    s = compress(base, ft, Path(tmp) / "a", m, float(b), keep_recon=do_eval,
+                    s = compress(base, ft, Path(tmp) / "a", m, float(b), keep_recon=do_eval, distill=point_distill,
                                  **{**kw, "settings": kw["settings"] if m == method else {}})
                 row = {"method": m, "bits": float(b), "payload_bpp": s["sizes"]["payload_bpp"],
-                       "total_bpp": s["sizes"]["total_bpp"], "rel_err": s["rel_err"]}
+                       "total_bpp": s["sizes"]["total_bpp"], "rel_err": s["rel_err"],
+                       "distilled": point_distill is not None}
                 if do_eval:
                     model.load_state_dict(s["recon"], strict=False)
                     row["accuracy"] = evaluate.task_accuracy(model, ft, examples)

@@ -5,15 +5,21 @@ fields that are the compressed payload, everything else is metadata.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from backend.compression import baselines as bl
 from backend.compression import deltadct
+from backend.compression.quant import LOG_STEPS
 
 from backend.compression.names import METHODS, TITLES  # noqa: F401  (re-exported)
 
 PAYLOAD = {"delta-dct": {"codes"}, "bitdelta": {"signs"}, "dare": {"values"},
            "magnitude": {"index", "values"}, "lowrank": {"u", "v"}}
+
+
+DISTILLABLE = ("delta-dct", "bitdelta")  # methods whose stored scales scale distillation can refit
 
 
 def check_method(method: str) -> None:
@@ -77,3 +83,27 @@ def default_settings(method: str, **overrides) -> dict:
         cfg.check()
         base = cfg.to_dict()
     return base
+
+
+def scale_layout(method: str, settings: dict) -> tuple[int | None, float | None]:
+    """(block size of one distillable scale or None for one per tensor, spacing of the stored
+    scales in log units or None for floating point)."""
+    if method not in DISTILLABLE:
+        raise ValueError(f"scale distillation applies to {' and '.join(DISTILLABLE)}, not {method!r}")
+    if method == "delta-dct":
+        block = deltadct.scale_block(deltadct.DCTConfig.from_dict(settings))
+        return block, (math.log(2) / LOG_STEPS if block else None)
+    return None, None
+
+
+def rescale_fields(method: str, settings: dict, fields: dict[str, torch.Tensor], shape: tuple[int, ...],
+                   log_mult: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Fields whose decoded delta is scaled by exp(``log_mult``) (per block of :func:`scale_block`),
+    in the stored precision; the caller decodes them again to get exactly what is stored."""
+    if method == "delta-dct":
+        out = deltadct.rescale_fields(fields, tuple(shape), deltadct.DCTConfig.from_dict(settings), log_mult)
+    elif method == "bitdelta":
+        out = bl.bitdelta_rescale(fields, log_mult)
+    else:
+        raise ValueError(f"scale distillation applies to {' and '.join(DISTILLABLE)}, not {method!r}")
+    return {k: v.reshape(-1).contiguous() for k, v in out.items()}

@@ -159,3 +159,27 @@ def test_zoo_job_measures_accuracy_and_sweep(tiny_zoo, tmp_path):
     assert len(r["sweep"]) == 4 and all("accuracy" in p for p in r["sweep"])
     dct = [p["rel_err"] for p in r["sweep"] if p["method"] == "delta-dct"]
     assert dct[0] > dct[1]
+
+
+def test_format_1_artifacts_still_apply(pair, tmp_path):
+    """Artifacts written before the single lengths table (one ``n.<field>`` per field, a dtype per
+    tensor entry) decode to the same weights."""
+    from safetensors.torch import load_file, save_file
+
+    base, ft, _ = pair
+    s = compress(base, ft, tmp_path / "art", "delta-dct", 1.0, keep_recon=True)
+    meta = json.loads((tmp_path / "art" / "delta.json").read_text())
+    data = load_file(str(tmp_path / "art" / "delta.safetensors"))
+    table = data.pop("lengths")
+    for k, row in zip(meta.pop("fields"), table):
+        data["n." + k] = row.clone()
+    meta["tensors"] = [[n, shape, meta["dtype"]] for n, shape in meta["tensors"]]
+    del meta["dtype"]
+    meta["format"] = "benchtop-delta/1"
+    old = tmp_path / "old"
+    old.mkdir()
+    save_file(data, str(old / "delta.safetensors"))
+    (old / "delta.json").write_text(json.dumps(meta))
+    applied = apply_artifact(old, base)
+    for name, w in s["recon"].items():
+        assert torch.equal(applied[name], w), name
