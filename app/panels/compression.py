@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 from PySide6.QtCore import Qt
 
 from app.panels.base import Panel, register_panel
-from app.widgets.pickers import ModelPicker
+from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, Heatmap
 from app.widgets.tables import DictTable
-from backend.compression.names import TITLES
+from backend.compression.names import DISTILL_STEPS, DISTILLABLE, TITLES
 from backend.jobs import JobSpec
 
 KIND, DECOMPRESS = "compression.compress", "compression.decompress"
@@ -63,6 +63,24 @@ class CompressionPanel(Panel):
         self.quantizer.addItems(["uniform", "minmax"])
         self.rescale = QComboBox()
         self.rescale.addItems(["mean-abs", "ls", "none"])
+        # scale distillation: off by default (Delta-DCT as published is data-free); the zoo's chain
+        # problems are a ready calibration text that is none of the fine-tunes' tasks
+        self.distill = QGroupBox("Scale distillation on calibration text (Delta-DCT, BitDelta)")
+        self.distill.setCheckable(True)
+        self.distill.setChecked(False)
+        self.distill.setToolTip("refit the stored scales so the compressed model's outputs match the fine-tune's "
+                                "on this text; the artifact keeps its size and format")
+        self.calibration = PathPicker("file", "Text (*.txt *.jsonl);;All files (*)",
+                                      placeholder=".txt (one text per line) or .jsonl (text, or prompt + answer)")
+        zoo_text = zoo / "data" / "problems_train.jsonl"
+        if zoo_text.is_file():
+            self.calibration.set_value(str(zoo_text))
+        self.distill_steps = QSpinBox()
+        self.distill_steps.setRange(1, 100_000)
+        self.distill_steps.setValue(DISTILL_STEPS)
+        qform = QFormLayout(self.distill)
+        qform.addRow("Text", self.calibration)
+        qform.addRow("Steps", self.distill_steps)
         self.evaluate = QCheckBox("measure task accuracy (zoo fine-tunes)")
         self.evaluate.setChecked(True)
         self.curves = QCheckBox(f"rate–distortion curves: all methods at {', '.join(f'{b:g}' for b in SWEEP_BITS)} bits")
@@ -95,6 +113,7 @@ class CompressionPanel(Panel):
         lv = QVBoxLayout(left)
         lv.addLayout(form)
         lv.addWidget(dct)
+        lv.addWidget(self.distill)
         lv.addWidget(self.evaluate)
         lv.addWidget(self.curves)
         row = QHBoxLayout()
@@ -162,10 +181,22 @@ class CompressionPanel(Panel):
                   "evaluate": self.evaluate.isChecked()}
         if self.curves.isChecked():
             params["sweep"] = {"methods": list(METHODS), "bits": list(SWEEP_BITS)}
-        return JobSpec(KIND, params=params, inputs={"base": self.base.value(), "ft": self.ft.value()},
+        inputs = {"base": self.base.value(), "ft": self.ft.value()}
+        if self.distill.isChecked():
+            inputs["calibration"] = self.calibration.value()
+            params["distill"] = {"steps": self.distill_steps.value()}
+        return JobSpec(KIND, params=params, inputs=inputs,
                        label=f"compress {Path(self.ft.value()).name} ({method}, {self.bits.value():g} bits)")
 
-    def start(self) -> str:
+    def start(self) -> str | None:
+        if self.distill.isChecked():
+            if not self.calibration.value():
+                self.status.setText("Choose a calibration text for scale distillation, or switch it off.")
+                return None
+            if self.method.currentData() not in DISTILLABLE:
+                self.status.setText(f"Scale distillation applies to Delta-DCT and BitDelta, not "
+                                    f"{self.method.currentText()}: switch it off or pick one of those.")
+                return None
         self._active = self.submit(self.spec())
         self.start_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
@@ -223,7 +254,7 @@ class CompressionPanel(Panel):
             f"+ metadata = {s['total_bpp']:.3f} bits/param · file {s['file_bytes']:,} bytes "
             f"({s['ratio_vs_fp32_delta']:.1f}× smaller than an fp32 delta; accounting off by "
             f"{100 * s['accounting_deviation']:.2f}%) · rel. error {r['rel_err']:.3f}{acc_text} · "
-            f"{len(r['exact_tensors'])} tensors stored exactly")
+            f"{len(r['exact_tensors'])} tensors stored exactly{self._distill_text(r)}")
         self._draw_curves(r)
         self._bitmaps = {}
         if r.get("bitmaps_file") and Path(r["bitmaps_file"]).is_file():
@@ -245,6 +276,14 @@ class CompressionPanel(Panel):
         for b in (self.export_art_btn, self.export_model_btn):
             b.setEnabled(True)
 
+    @staticmethod
+    def _distill_text(r: dict) -> str:
+        d = r.get("distill")
+        if not d:
+            return ""
+        kl = "" if d.get("kl_before") is None else f": KL to the fine-tune {d['kl_before']:.3f} → {d['kl_after']:.3f}"
+        return f" · scales distilled on {d['file']} ({d['texts']} texts, {d['steps']} steps{kl})"
+
     def _draw_curves(self, r: dict) -> None:
         self.err_plot.clear_curves()
         self.acc_plot.clear_curves()
@@ -254,7 +293,7 @@ class CompressionPanel(Panel):
             by_method.setdefault(p["method"], []).append(p)
         for m, pts in by_method.items():
             pts.sort(key=lambda p: p["payload_bpp"])
-            name = METHODS.get(m, m)
+            name = METHODS.get(m, m) + (" (distilled)" if any(p.get("distilled") for p in pts) else "")
             self.err_plot.set_curve(name, [p["payload_bpp"] for p in pts], [p["rel_err"] for p in pts])
             if all("accuracy" in p for p in pts):
                 self.acc_plot.set_curve(name, [p["payload_bpp"] for p in pts], [p["accuracy"] for p in pts])
@@ -264,10 +303,12 @@ class CompressionPanel(Panel):
             self.acc_plot.set_curve(f"fine-tune ({acc['finetuned']:.2f})", xs, [acc["finetuned"]] * 2, symbol=None, dashed=True)
             self.acc_plot.set_curve(f"base ({acc['base']:.2f})", xs, [acc["base"]] * 2, symbol=None, dashed=True)
         self.err_plot.setYRange(0, min(1.6, max([p["rel_err"] for p in rows] + [r["rel_err"]]) * 1.05))
-        table = [{"method": METHODS.get(p["method"], p["method"]), "budget": p["bits"], "payload bpp": p["payload_bpp"],
+        table = [{"method": METHODS.get(p["method"], p["method"]) + (" (distilled)" if p.get("distilled") else ""),
+                  "budget": p["bits"], "payload bpp": p["payload_bpp"],
                   "total bpp": p["total_bpp"], "rel. error": p["rel_err"], "accuracy": p.get("accuracy")} for p in rows]
         s = r["sizes"]
-        table.insert(0, {"method": f"{METHODS.get(r['method'], r['method'])} (this run)", "budget": r["bits"],
+        table.insert(0, {"method": f"{METHODS.get(r['method'], r['method'])} (this run"
+                                   f"{', distilled' if r.get('distill') else ''})", "budget": r["bits"],
                          "payload bpp": s["payload_bpp"], "total bpp": s["total_bpp"], "rel. error": r["rel_err"],
                          "accuracy": (acc or {}).get("compressed")})
         self.points.set_rows(table, digits=3)

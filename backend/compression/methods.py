@@ -13,13 +13,11 @@ from backend.compression import baselines as bl
 from backend.compression import deltadct
 from backend.compression.quant import LOG_STEPS
 
-from backend.compression.names import METHODS, TITLES  # noqa: F401  (re-exported)
+from backend.compression.names import DISTILLABLE, METHODS, TITLES  # noqa: F401  (re-exported)
 
 PAYLOAD = {"delta-dct": {"codes"}, "bitdelta": {"signs"}, "dare": {"values"},
            "magnitude": {"index", "values"}, "lowrank": {"u", "v"}}
 
-
-DISTILLABLE = ("delta-dct", "bitdelta")  # methods whose stored scales scale distillation can refit
 
 
 def check_method(method: str) -> None:

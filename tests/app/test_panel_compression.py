@@ -47,3 +47,30 @@ def test_panel_compresses_draws_and_exports(qtbot, app_context, pair, tmp_path):
     qtbot.waitUntil(lambda: app_context.workspace.get_run(dec).status in ("succeeded", "failed"), timeout=60_000)
     assert app_context.workspace.get_run(dec).status == "succeeded"
     assert (tmp_path / "model" / "model.safetensors").is_file()
+
+
+def test_panel_distills_scales_on_calibration_text(qtbot, app_context, tiny_zoo):
+    from app.panels.compression import CompressionPanel
+
+    panel = CompressionPanel(app_context)
+    qtbot.addWidget(panel)
+    panel.base.set_value(str(tiny_zoo / "arith-base"))
+    panel.ft.set_value(str(tiny_zoo / "arith-ft-add"))
+    panel.curves.setChecked(False)
+    panel.evaluate.setChecked(False)
+    panel.distill.setChecked(True)
+    panel.calibration.set_value("")
+    assert panel.start() is None and "calibration text" in panel.status.text()
+    panel.calibration.set_value(str(tiny_zoo / "data" / "problems_train.jsonl"))
+    panel.method.setCurrentIndex(panel.method.findData("dare"))
+    assert panel.start() is None and "not DARE" in panel.status.text()
+    panel.method.setCurrentIndex(panel.method.findData("delta-dct"))
+    panel.distill_steps.setValue(10)
+    app_context.set_device_getter(lambda: "cpu")
+    run_id = panel.start()
+    qtbot.waitUntil(lambda: app_context.workspace.get_run(run_id).status in ("succeeded", "failed"), timeout=60_000)
+    run = app_context.workspace.get_run(run_id)
+    assert run.status == "succeeded", run.error
+    assert run.result["distill"]["steps"] == 10
+    qtbot.waitUntil(lambda: panel._run is not None, timeout=10_000)
+    assert "scales distilled on problems_train.jsonl" in panel.summary.text()
