@@ -6,9 +6,9 @@ python bench/compression.py [--zoo DIR] [--bits 1] [--design] [--limit N] [--cal
 Prints, per fine-tune: base / fine-tune / compressed accuracy (greedy exact match on the zoo's
 eval set) and the share of the fine-tune's gain kept, for Delta-DCT and every baseline at the same
 payload budget, with payload and payload+metadata bits per parameter measured from the artifact;
-Delta-DCT and BitDelta also with their scales distilled on calibration text (default: the zoo's
-chain problems, none of the fine-tunes' tasks), over several distillation seeds; then batched vs
-per-patch-loop throughput. ``--design`` adds the sweep used to pick Delta-DCT's settings (patch
+Delta-DCT and BitDelta also with their scales distilled on calibration text: each fine-tune's own
+training prompts, and the zoo's chain problems (none of the tasks), Delta-DCT over several
+distillation seeds; then batched vs per-patch-loop throughput. ``--design`` adds the sweep used to pick Delta-DCT's settings (patch
 size, quantizer, allocation, rescale) and a rate–distortion table.
 """
 from __future__ import annotations
@@ -72,46 +72,55 @@ def main() -> int:
     ap.add_argument("--limit", type=int, help="evaluate on the first N examples per task")
     ap.add_argument("--design", action="store_true", help="also run the design sweep and RD table")
     ap.add_argument("--json", help="write all figures to this JSON file")
-    ap.add_argument("--calibration", help="calibration text for scale distillation (default: the zoo's "
-                                          "data/problems_train.jsonl)")
-    ap.add_argument("--distill-seeds", type=int, default=3, help="distillation seeds per method (default 3)")
+    ap.add_argument("--calibration", help="one calibration text for every fine-tune's scale distillation "
+                                          "(default: two runs, each fine-tune's own training prompts and the "
+                                          "zoo's chain problems)")
+    ap.add_argument("--distill-seeds", type=int, default=3, help="distillation seeds for Delta-DCT (default 3)")
     args = ap.parse_args()
     torch.manual_seed(0)
     zoo = zoo_dir(args.zoo)
     ev = Evaluator(zoo, args.limit)
     figs: dict = {"zoo": str(zoo), "bits": args.bits, "tasks": {}}
-    cal = Path(args.calibration) if args.calibration else zoo / "data" / "problems_train.jsonl"
+    texts = ({"given": lambda t: Path(args.calibration)} if args.calibration else
+             {"own": lambda t: zoo / "data" / f"task_{t}_train.jsonl",
+              "chains": lambda t: zoo / "data" / "problems_train.jsonl"})
     seeds = list(range(max(1, args.distill_seeds)))
-    columns = [(m, None) for m in METHODS[:2]] + [(m, s) for m in DISTILLED for s in seeds] + \
-              [(m, None) for m in METHODS[2:]]
-    figs["calibration"] = str(cal)
+    # (label, method, calibration, seed): data-free, then distilled (BitDelta: first seed only)
+    variants = [(m, m, None, None) for m in METHODS[:2]]
+    for cal in texts:
+        variants += [(f"delta-dct+{cal}{s}", "delta-dct", cal, s) for s in seeds]
+        variants.append((f"bitdelta+{cal}{seeds[0]}", "bitdelta", cal, seeds[0]))
+    variants += [(m, m, None, None) for m in METHODS[2:]]
+    figs["calibration"] = {k: str(f("<task>")) for k, f in texts.items()}
     print(f"zoo {zoo}; budget {args.bits:g} payload bits/param; metric: greedy exact match")
-    print(f"distilled = scales refitted on {cal} (200 steps; seeds {seeds})")
-    label = {(m, s): m if s is None else f"{m}+d{s}" for m, s in columns}
-    print(f"{'task':6} {'base':>5} {'ft':>5} | " + " | ".join(f"{label[c]:>13}" for c in columns))
+    print("distilled: +own = scales refitted on the fine-tune's own training prompts (data/task_<task>_train.jsonl), "
+          "+chains = on the zoo's chain problems (data/problems_train.jsonl, none of the tasks)"
+          if not args.calibration else f"distilled: +given = scales refitted on {args.calibration}")
+    print(f"(200 steps; the digit after the name is the distillation seed)\n")
+    base_ft = {}
     for t in TASKS:
-        base_acc, ft_acc = ev.acc(t, None), ev.acc(t, {k: read_tensor(e) for k, e in
-                                                         index_tensors(zoo / f"arith-ft-{t}").items()})
-        row = {"base": base_acc, "ft": ft_acc}
-        cells = []
-        for m, seed in columns:
-            d = None if seed is None else {"file": str(cal), "seed": seed}
+        base_ft[t] = (ev.acc(t, None), ev.acc(t, {k: read_tensor(e) for k, e in
+                                                  index_tensors(zoo / f"arith-ft-{t}").items()}))
+        figs["tasks"][t] = {"base": base_ft[t][0], "ft": base_ft[t][1]}
+    print(f"{'':22}" + "".join(f"{t:>14}" for t in TASKS) +
+          "   mean acc  mean kept  min kept  rel err  payload  total  size check")
+    print(f"{'base / fine-tune':22}" + "".join(f"{f'{base_ft[t][0]:.3f} / {base_ft[t][1]:.3f}':>14}" for t in TASKS))
+    for label, m, cal, seed in variants:
+        rows = []
+        for t in TASKS:
+            d = None if cal is None else {"file": str(texts[cal](t)), "seed": seed}
             p = ev.point(t, m, args.bits, distill=d)
-            gain = ft_acc - base_acc
-            p["gain_kept"] = (p["accuracy"] - base_acc) / gain if gain > 0 else None
-            row[label[(m, seed)]] = p
-            cells.append(f"{p['accuracy']:.3f} ({100 * (p['gain_kept'] or 0):3.0f}%)")
-        figs["tasks"][t] = row
-        print(f"{t:6} {base_acc:5.3f} {ft_acc:5.3f} | " + " | ".join(f"{c:>13}" for c in cells), flush=True)
-    print("\nmethod         mean acc  mean gain kept  min gain kept  rel L2 err  payload bpp  total bpp  size check")
-    for c in columns:
-        rows = [figs["tasks"][t][label[c]] for t in TASKS]
+            base_acc, ft_acc = base_ft[t]
+            p["gain_kept"] = (p["accuracy"] - base_acc) / (ft_acc - base_acc) if ft_acc > base_acc else None
+            figs["tasks"][t][label] = p
+            rows.append(p)
         kept = [r["gain_kept"] for r in rows if r["gain_kept"] is not None]
-        print(f"{label[c]:14} {sum(r['accuracy'] for r in rows) / 4:8.3f} {100 * sum(kept) / len(kept):14.0f}% "
-              f"{100 * min(kept):13.0f}% {sum(r['rel_err'] for r in rows) / 4:11.3f} "
-              f"{max(r['payload_bpp'] for r in rows):12.3f} {max(r['total_bpp'] for r in rows):10.3f} "
-              f"{100 * max(r['deviation'] for r in rows):9.3f}%")
-    verdicts(figs, seeds, args.bits)
+        print(f"{label:22}" + "".join(f"{r['accuracy']:7.3f} ({100 * (r['gain_kept'] or 0):3.0f}%)" for r in rows) +
+              f"   {sum(r['accuracy'] for r in rows) / 4:8.3f} {100 * sum(kept) / len(kept):9.0f}% "
+              f"{100 * min(kept):8.0f}% {sum(r['rel_err'] for r in rows) / 4:8.3f} "
+              f"{max(r['payload_bpp'] for r in rows):8.3f} {max(r['total_bpp'] for r in rows):6.3f} "
+              f"{100 * max(r['deviation'] for r in rows):9.3f}%", flush=True)
+    verdicts(figs, list(texts), seeds, args.bits)
     # throughput on the same tensors
     from backend.compression.throughput import measure
 
@@ -131,34 +140,38 @@ def main() -> int:
     return 0
 
 
-def verdicts(figs: dict, seeds: list[int], bits: float) -> None:
-    """The acceptance lines: >= 90% of each gain within 1.1 bits, and Delta-DCT against BitDelta
-    and DARE on the average, data-free and with distilled scales (every seed must pass)."""
-    def kept(col: str) -> list[float]:
-        return [figs["tasks"][t][col]["gain_kept"] for t in TASKS]
+def verdicts(figs: dict, calibrations: list[str], seeds: list[int], bits: float) -> None:
+    """The acceptance lines: >= 90% of each gain within 1.1 bits (data-free, and distilled on each
+    calibration text, where every seed must pass), and Delta-DCT against BitDelta and DARE on the
+    average (distilled Delta-DCT against BitDelta distilled on the same text)."""
+    def col(label: str, key: str) -> list:
+        return [figs["tasks"][t][label][key] for t in TASKS]
 
-    def bpp(col: str) -> float:
-        return max(figs["tasks"][t][col]["total_bpp"] for t in TASKS)
-
-    def mean_acc(col: str) -> float:
-        return sum(figs["tasks"][t][col]["accuracy"] for t in TASKS) / len(TASKS)
+    def mean_acc(label: str) -> float:
+        return sum(col(label, "accuracy")) / len(TASKS)
 
     print(f"\nverdicts at {bits:g} payload bit(s):")
-    free = kept("delta-dct")
-    print(f"  data-free Delta-DCT keeps {' / '.join(f'{100 * k:.0f}' for k in free)}% (total {bpp('delta-dct'):.3f} "
-          f"bpp): >= 90% of each gain {'met' if min(free) >= 0.9 and bpp('delta-dct') <= 1.1 else 'NOT met'}")
-    per_task = {t: [figs["tasks"][t][f"delta-dct+d{s}"]["gain_kept"] for s in seeds] for t in TASKS}
-    worst = min(min(v) for v in per_task.values())
-    tot = max(bpp(f"delta-dct+d{s}") for s in seeds)
-    print(f"  distilled Delta-DCT keeps (min-max over {len(seeds)} seeds) " +
-          " / ".join(f"{100 * min(v):.0f}-{100 * max(v):.0f}" for v in per_task.values()) +
-          f"% (total {tot:.3f} bpp): >= 90% of each gain on every seed {'met' if worst >= 0.9 and tot <= 1.1 else 'NOT met'}")
-    figs["verdict"] = {"data_free_min_kept": min(free), "distilled_min_kept": worst, "distilled_total_bpp": tot}
+    free, bpp = col("delta-dct", "gain_kept"), max(col("delta-dct", "total_bpp"))
+    print(f"  data-free Delta-DCT keeps {' / '.join(f'{100 * k:.0f}' for k in free)}% (total {bpp:.3f} bpp): "
+          f">= 90% of each gain {'met' if min(free) >= 0.9 and bpp <= 1.1 else 'NOT met'}")
+    figs["verdict"] = {"data_free_min_kept": min(free)}
+    for cal in calibrations:
+        labels = [f"delta-dct+{cal}{s}" for s in seeds]
+        per_task = [[figs["tasks"][t][lb]["gain_kept"] for lb in labels] for t in TASKS]
+        worst = min(min(v) for v in per_task)
+        tot = max(max(col(lb, "total_bpp")) for lb in labels)
+        print(f"  Delta-DCT distilled on {cal:6} keeps (min-max over {len(seeds)} seeds) " +
+              " / ".join(f"{100 * min(v):.0f}-{100 * max(v):.0f}" for v in per_task) +
+              f"% (total {tot:.3f} bpp): >= 90% of each gain on every seed "
+              f"{'met' if worst >= 0.9 and tot <= 1.1 else 'NOT met'}")
+        bd = f"bitdelta+{cal}{seeds[0]}"
+        print(f"    and beats BitDelta distilled on the same text and DARE on the average: "
+              f"{'yes' if mean_acc(labels[0]) > max(mean_acc(bd), mean_acc('dare')) else 'NO'} "
+              f"({mean_acc(labels[0]):.3f} vs {mean_acc(bd):.3f} / {mean_acc('dare'):.3f})")
+        figs["verdict"][cal] = {"min_kept": worst, "total_bpp": tot}
     beats = mean_acc("delta-dct") > max(mean_acc("bitdelta"), mean_acc("dare"))
-    d_beats = all(mean_acc(f"delta-dct+d{s}") > max(mean_acc(f"bitdelta+d{s}"), mean_acc("dare")) for s in seeds)
-    print(f"  Delta-DCT beats BitDelta and DARE on the average: data-free {'yes' if beats else 'NO'} "
-          f"({mean_acc('delta-dct'):.3f} vs {mean_acc('bitdelta'):.3f} / {mean_acc('dare'):.3f}); "
-          f"both distilled {'yes' if d_beats else 'NO'}")
+    print(f"  data-free Delta-DCT beats BitDelta and DARE on the average: {'yes' if beats else 'NO'} "
+          f"({mean_acc('delta-dct'):.3f} vs {mean_acc('bitdelta'):.3f} / {mean_acc('dare'):.3f})")
 
 
 def design(ev: Evaluator, bits: float, figs: dict) -> None:

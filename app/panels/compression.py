@@ -63,8 +63,7 @@ class CompressionPanel(Panel):
         self.quantizer.addItems(["uniform", "minmax"])
         self.rescale = QComboBox()
         self.rescale.addItems(["mean-abs", "ls", "none"])
-        # scale distillation: off by default (Delta-DCT as published is data-free); the zoo's chain
-        # problems are a ready calibration text that is none of the fine-tunes' tasks
+        # scale distillation: off by default (Delta-DCT as published is data-free)
         self.distill = QGroupBox("Scale distillation on calibration text (Delta-DCT, BitDelta)")
         self.distill.setCheckable(True)
         self.distill.setChecked(False)
@@ -72,9 +71,9 @@ class CompressionPanel(Panel):
                                 "on this text; the artifact keeps its size and format")
         self.calibration = PathPicker("file", "Text (*.txt *.jsonl);;All files (*)",
                                       placeholder=".txt (one text per line) or .jsonl (text, or prompt + answer)")
-        zoo_text = zoo / "data" / "problems_train.jsonl"
-        if zoo_text.is_file():
-            self.calibration.set_value(str(zoo_text))
+        self._zoo, self._auto_calibration = zoo, ""
+        self.ft.changed.connect(self._suggest_calibration)
+        self._suggest_calibration()
         self.distill_steps = QSpinBox()
         self.distill_steps.setRange(1, 100_000)
         self.distill_steps.setValue(DISTILL_STEPS)
@@ -211,6 +210,21 @@ class CompressionPanel(Panel):
             self.start_btn.setEnabled(True)
             self.cancel_btn.setEnabled(False)
             self.status.setText(f"Run {event.data.get('status')}.")
+
+    def _suggest_calibration(self, *_) -> None:
+        """Fill in the fine-tune's own training prompts when the zoo has them (the text that kept
+        most of each gain, docs/compression.md), else the zoo's chain problems; a path the user
+        chose is left alone."""
+        if self.calibration.value() not in ("", self._auto_calibration):
+            return
+        value = self.ft.value()
+        folder = self._zoo / value[4:] if value.startswith("zoo:") else Path(value)
+        from backend.models.zoo import finetune_data
+
+        own, chains = finetune_data(folder, "train"), self._zoo / "data" / "problems_train.jsonl"
+        suggestion = str(own) if own else str(chains) if chains.is_file() else ""
+        self._auto_calibration = suggestion
+        self.calibration.set_value(suggestion)
 
     def _ask_dir(self, action) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "New folder to create")

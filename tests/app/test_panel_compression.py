@@ -74,3 +74,18 @@ def test_panel_distills_scales_on_calibration_text(qtbot, app_context, tiny_zoo)
     assert run.result["distill"]["steps"] == 10
     qtbot.waitUntil(lambda: panel._run is not None, timeout=10_000)
     assert "scales distilled on problems_train.jsonl" in panel.summary.text()
+
+
+def test_panel_suggests_the_fine_tunes_own_training_text(qtbot, app_context, tiny_zoo, tmp_path):
+    from app.panels.compression import CompressionPanel
+
+    panel = CompressionPanel(app_context)
+    qtbot.addWidget(panel)
+    panel._zoo = tiny_zoo                       # the workspace zoo of this test is not built
+    panel.ft.set_value(str(tiny_zoo / "arith-ft-mul"))
+    assert panel.calibration.value() == str(tiny_zoo / "data" / "task_mul_train.jsonl")
+    panel.ft.set_value(str(tmp_path))           # not a zoo fine-tune: the zoo's chain problems
+    assert panel.calibration.value() == str(tiny_zoo / "data" / "problems_train.jsonl")
+    panel.calibration.set_value(str(tmp_path / "mine.txt"))
+    panel.ft.set_value(str(tiny_zoo / "arith-ft-add"))
+    assert panel.calibration.value() == str(tmp_path / "mine.txt")   # the user's choice stays
