@@ -24,7 +24,6 @@ base and the decoded delta of every compressed tensor.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -107,30 +106,24 @@ def row_text(row: dict) -> str | None:
 def load_texts(path: str | Path) -> list[str]:
     """Calibration texts: a ``.jsonl`` file (one text per row, see :func:`row_text`) or any other
     text file (one text per non-empty line). ValueError naming the file and line otherwise."""
+    from backend.jsonl import strict_rows
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"calibration text {path} does not exist")
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     texts: list[str] = []
     if path.suffix == ".jsonl":
-        for i, line in enumerate(raw.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{path}:{i}: not JSON ({exc})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{i}: expected a JSON object")
+        for i, row in strict_rows(path):
             text = row_text(row)
             if text is None:
                 raise ValueError(f"{path}:{i}: needs a 'text' field, or 'prompt' (with 'completion', 'answer' or "
                                  "'response'), or 'problem' / 'question' (with 'answer')")
             texts.append(text)
     else:
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         texts = [line for line in raw.splitlines() if line.strip()]
     if not texts:
         raise ValueError(f"{path}: no calibration text in it")

@@ -6,7 +6,6 @@ accuracy at ~1 bit (research note §2.4), so every claim here is also checked on
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -14,16 +13,11 @@ import torch
 
 def load_examples(path: str | Path, limit: int | None = None) -> list[dict]:
     """Rows with ``prompt`` and ``answer``; ValueError naming the file and line otherwise."""
+    from backend.jsonl import strict_rows
+
     rows = []
-    path = Path(path)
-    for i, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise ValueError(f"{path}:{i}: not JSON ({exc})") from None
-        if not isinstance(row, dict) or "prompt" not in row or "answer" not in row:
+    for i, row in strict_rows(path):
+        if "prompt" not in row or "answer" not in row:
             raise ValueError(f"{path}:{i}: needs fields 'prompt' and 'answer'")
         rows.append({"prompt": str(row["prompt"]), "answer": str(row["answer"])})
     return rows[:limit] if limit else rows
