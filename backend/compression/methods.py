@@ -19,7 +19,6 @@ PAYLOAD = {"delta-dct": {"codes"}, "bitdelta": {"signs"}, "dare": {"values"},
            "magnitude": {"index", "values"}, "lowrank": {"u", "v"}}
 
 
-
 def check_method(method: str) -> None:
     if method not in METHODS:
         raise ValueError(f"unknown compression method {method!r}; choose one of {', '.join(METHODS)}")
@@ -96,7 +95,7 @@ def scale_layout(method: str, settings: dict) -> tuple[int | None, float | None]
 
 def rescale_fields(method: str, settings: dict, fields: dict[str, torch.Tensor], shape: tuple[int, ...],
                    log_mult: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Fields whose decoded delta is scaled by exp(``log_mult``) (per block of :func:`scale_block`),
+    """Fields whose decoded delta is scaled by exp(``log_mult``) (per block of :func:`scale_layout`),
     in the stored precision; the caller decodes them again to get exactly what is stored."""
     if method == "delta-dct":
         out = deltadct.rescale_fields(fields, tuple(shape), deltadct.DCTConfig.from_dict(settings), log_mult)
