@@ -311,6 +311,9 @@ class CompressionPanel(Panel):
             self.err_plot.set_curve(name, [p["payload_bpp"] for p in pts], [p["rel_err"] for p in pts])
             if all("accuracy" in p for p in pts):
                 self.acc_plot.set_curve(name, [p["payload_bpp"] for p in pts], [p["accuracy"] for p in pts])
+                # same colours as the error plot beside it, whose legend names the methods: this
+                # one lists only the reference lines, so it hides no data
+                self.acc_plot.plotItem.legend.removeItem(name)
         acc = r.get("accuracy")
         if acc:
             xs = [min(p["payload_bpp"] for p in rows), max(p["payload_bpp"] for p in rows)] if rows else [0, r["bits"]]
