@@ -17,25 +17,19 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+from _common import demo_zoo  # noqa: E402
 from backend.compression import artifact, evaluate  # noqa: E402
 from backend.compression.model_io import index_tensors, read_tensor  # noqa: E402
 
 TASKS = ("add", "sub", "mul", "upper")
 METHODS = ("delta-dct", "bitdelta", "dare", "magnitude", "lowrank")
 DISTILLED = ("delta-dct", "bitdelta")   # also run with scales distilled on the calibration text
-
-
-def zoo_dir(arg: str | None) -> Path:
-    from backend.models.zoo import resolve_model
-
-    return Path(arg) if arg else Path(resolve_model("zoo:arith-base")).parent
 
 
 class Evaluator:
@@ -78,7 +72,7 @@ def main() -> int:
     ap.add_argument("--distill-seeds", type=int, default=3, help="distillation seeds for Delta-DCT (default 3)")
     args = ap.parse_args()
     torch.manual_seed(0)
-    zoo = zoo_dir(args.zoo)
+    zoo = demo_zoo(args.zoo)
     ev = Evaluator(zoo, args.limit)
     figs: dict = {"zoo": str(zoo), "bits": args.bits, "tasks": {}}
     texts = ({"given": lambda t: Path(args.calibration)} if args.calibration else
@@ -209,10 +203,6 @@ def design(ev: Evaluator, bits: float, figs: dict) -> None:
 
 
 if __name__ == "__main__":
-    t0 = time.perf_counter()
-    try:
-        rc = main()
-    except FileNotFoundError as e:  # no zoo or data file there: say which, without a traceback
-        sys.exit(f"error: {e}")
-    print(f"\n({time.perf_counter() - t0:.0f} s)")
-    sys.exit(rc)
+    from _common import run
+
+    run(main, timed=True)

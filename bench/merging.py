@@ -30,12 +30,6 @@ sys.path.insert(0, str(ROOT))
 TASKS = ("add", "sub", "mul", "upper")
 
 
-def zoo_dir(arg: str | None) -> Path:
-    from backend.models.zoo import resolve_model
-
-    return Path(arg) if arg else Path(resolve_model("zoo:arith-base")).parent  # checks the zoo is ready
-
-
 def accuracy_table(zoo: Path, limit: int, drop: float, work: Path) -> dict:
     import torch
     from transformers import AutoTokenizer
@@ -207,7 +201,9 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(2)
-    zoo = zoo_dir(args.zoo)
+    from _common import demo_zoo
+
+    zoo = demo_zoo(args.zoo)
     with tempfile.TemporaryDirectory(prefix="benchtop-merge-") as tmp:
         work = Path(tmp)
         res = accuracy_table(zoo, args.limit, args.drop, work)
@@ -269,7 +265,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except FileNotFoundError as e:  # no zoo or data file there: say which, without a traceback
-        sys.exit(f"error: {e}")
+    from _common import run
+
+    run(main)

@@ -63,11 +63,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from transformers import AutoModelForCausalLM, AutoModelForTokenClassification, AutoTokenizer
 
-    from backend.models.zoo import resolve_model
     from backend.models.zoo.verifiers import prm_scores, roc_auc
     from backend.tts.scoring import parse_chain
 
-    zoo = Path(args.zoo) if args.zoo else Path(resolve_model("zoo:arith-base")).parent
+    from _common import demo_zoo
+
+    zoo = demo_zoo(args.zoo)
     torch.set_num_threads(2)
     tok = AutoTokenizer.from_pretrained(zoo / args.prm)
     prm = AutoModelForTokenClassification.from_pretrained(zoo / args.prm).eval()
@@ -103,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except FileNotFoundError as e:  # no zoo or data file there: say which, without a traceback
-        sys.exit(f"error: {e}")
+    from _common import run
+
+    run(main)

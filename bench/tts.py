@@ -167,7 +167,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except FileNotFoundError as e:  # no zoo or data file there: say which, without a traceback
-        sys.exit(f"error: {e}")
+    from _common import run
+
+    run(main)
