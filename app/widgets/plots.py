@@ -18,6 +18,15 @@ def series_color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+def add_legend(plot: pg.PlotWidget) -> pg.LegendItem:
+    """A legend at the top left on a translucent patch of the theme's plot background (set before
+    panels are built), so curves under it stay readable."""
+    legend = plot.addLegend(offset=(10, 10))
+    bg = plot.backgroundBrush().color()
+    legend.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200))
+    return legend
+
+
 class CurvePlot(pg.PlotWidget):
     """Named curves with a legend; ``set_curve`` adds or replaces one (cheap enough for live data)."""
 
@@ -29,9 +38,7 @@ class CurvePlot(pg.PlotWidget):
         self.setLabel("left", ylabel)
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLogMode(x=logx, y=False)
-        legend = self.addLegend(offset=(10, 10))
-        bg = self.backgroundBrush().color()  # the theme's plot background, set before panels are built
-        legend.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200))  # curves under it stay readable
+        add_legend(self)
         for axis in ("left", "bottom"):
             self.getAxis(axis).enableAutoSIPrefix(False)
         self._curves: dict[str, pg.PlotDataItem] = {}
@@ -68,9 +75,7 @@ class GroupedBarChart(pg.PlotWidget):
         self.setTitle(title)
         self.setLabel("left", ylabel)
         self.showGrid(y=True, alpha=0.25)
-        legend = self.addLegend(offset=(10, 10))
-        bg = self.backgroundBrush().color()  # the theme's plot background, set before panels are built
-        legend.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200))  # curves under it stay readable
+        add_legend(self)
         self.getAxis("left").enableAutoSIPrefix(False)
         self.setMinimumHeight(180)
 
