@@ -1,7 +1,7 @@
 """Delta compression figures on the demo zoo (docs/compression.md).
 
 python bench/compression.py [--zoo DIR] [--bits 1] [--design] [--limit N] [--calibration FILE]
-                            [--distill-seeds 3]
+                            [--distill-seeds 3] [--screenshot PNG]
 
 Prints, per fine-tune: base / fine-tune / compressed accuracy (greedy exact match on the zoo's
 eval set) and the share of the fine-tune's gain kept, for Delta-DCT and every baseline at the same
@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -70,9 +71,14 @@ def main() -> int:
                                           "(default: two runs, each fine-tune's own training prompts and the "
                                           "zoo's chain problems)")
     ap.add_argument("--distill-seeds", type=int, default=3, help="distillation seeds for Delta-DCT (default 3)")
+    ap.add_argument("--screenshot", metavar="PNG", help="only render the panel (arith-ft-sub, distilled on its own "
+                                                        "training prompts, with the rate–distortion sweep) to PNG")
     args = ap.parse_args()
     torch.manual_seed(0)
     zoo = demo_zoo(args.zoo)
+    if args.screenshot:
+        screenshot(zoo, Path(args.screenshot))
+        return 0
     ev = Evaluator(zoo, args.limit)
     figs: dict = {"zoo": str(zoo), "bits": args.bits, "tasks": {}}
     texts = ({"given": lambda t: Path(args.calibration)} if args.calibration else
@@ -132,6 +138,43 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(figs, indent=2))
     return 0
+
+
+def screenshot(zoo: Path, png: Path, task: str = "sub") -> None:
+    """The panel as docs/screenshots/compression.png shows it: a fresh workspace, the zoo's base
+    and ``arith-ft-<task>``, scale distillation on (the panel suggests the fine-tune's training
+    prompts), its default sweep; grabbed once the run is drawn."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from app.application import create_context, make_app
+    from app.panels.compression import CompressionPanel
+    from app.theme import apply_theme
+
+    app = make_app()
+    app.setProperty("benchtop_no_dialogs", True)
+    apply_theme(app, "light")
+    ctx = create_context(tempfile.mkdtemp(prefix="compression-shot-"),
+                         settings_file=os.path.join(tempfile.mkdtemp(), "s.ini"))
+    ctx.set_device_getter(lambda: "cpu")
+    panel = CompressionPanel(ctx)
+    panel.resize(1360, 900)
+    panel.show()
+    panel.base.set_value(str(zoo / "arith-base"))
+    panel.ft.set_value(str(zoo / f"arith-ft-{task}"))
+    panel.distill.setChecked(True)
+    run_id = panel.start()
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and (panel._run is None or panel._run.id != run_id):
+        app.processEvents()
+        time.sleep(0.05)
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.05)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    panel.grab().save(str(png))
+    ctx.runner.shutdown(timeout=60)
+    print(f"screenshot: {png} (calibration {panel.calibration.value()})")
 
 
 def verdicts(figs: dict, calibrations: list[str], seeds: list[int], bits: float) -> None:
