@@ -31,3 +31,17 @@ def run(main: Callable[[], int], timed: bool = False) -> None:
     if timed:
         print(f"\n({time.perf_counter() - t0:.0f} s)")
     sys.exit(rc)
+
+
+def grab_when(app, widget, ready: Callable[[], bool], png: Path, timeout: float = 600) -> None:
+    """Run the Qt event loop until ``ready()`` (or ``timeout`` seconds), let the last paints land,
+    and save ``widget`` to ``png``: how the benches make the docs' screenshots."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not ready():
+        app.processEvents()
+        time.sleep(0.05)
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.05)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    widget.grab().save(str(png))

@@ -17,14 +17,13 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from _common import demo_zoo  # noqa: E402
+from _common import demo_zoo, grab_when  # noqa: E402
 from backend.compression import artifact, evaluate  # noqa: E402
 from backend.compression.model_io import index_tensors, read_tensor  # noqa: E402
 
@@ -164,15 +163,7 @@ def screenshot(zoo: Path, png: Path, task: str = "sub") -> None:
     panel.ft.set_value(str(zoo / f"arith-ft-{task}"))
     panel.distill.setChecked(True)
     run_id = panel.start()
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and (panel._run is None or panel._run.id != run_id):
-        app.processEvents()
-        time.sleep(0.05)
-    for _ in range(20):
-        app.processEvents()
-        time.sleep(0.05)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    panel.grab().save(str(png))
+    grab_when(app, panel, lambda: panel._run is not None and panel._run.id == run_id, png)
     ctx.runner.shutdown(timeout=60)
     print(f"screenshot: {png} (calibration {panel.calibration.value()})")
 

@@ -126,18 +126,13 @@ def screenshot(policy: str, prompts: str, labelled: str, png: Path, steps_before
     panel.labelled.set_value(labelled)
     ctx.set_device_getter(lambda: "cpu")
     run_id = panel.start()
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        app.processEvents()
-        done = [s for s, _ in panel._series.get("reward_mean", [])]
-        if len(done) >= steps_before and panel.groups_table.rowCount():
-            break
-        time.sleep(0.05)
-    for _ in range(20):
-        app.processEvents()
-        time.sleep(0.05)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    w.grab().save(str(png))
+
+    def ready() -> bool:
+        return len(panel._series.get("reward_mean", [])) >= steps_before and bool(panel.groups_table.rowCount())
+
+    from _common import grab_when
+
+    grab_when(app, w, ready, png)
     panel.stop()
     ctx.runner.cancel(run_id)
     ctx.runner.shutdown(timeout=60)
