@@ -81,10 +81,12 @@ def fit_job(spec, ctx) -> dict:  # noqa: ANN001
     ctx.progress(0.0, "loading data")
     t, x, names, truth, info, frames = _load(spec, ctx)
     ctx.check_cancelled()
-    settings = FitSettings.from_params(spec.params)
+    settings = FitSettings.from_job_params(spec.params)
     ctx.progress(0.5, f"fitting {settings.library} with {settings.optimizer}")
     fit = fit_system(t, x, names, settings, truth=truth)
     ctx.check_cancelled()
+    for note in fit.notes:
+        ctx.log(note)
     for k, v in fit.metrics.items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             ctx.metric(k, v)
@@ -92,14 +94,15 @@ def fit_job(spec, ctx) -> dict:  # noqa: ANN001
         ctx.log(line)
     with atomic_dir(out, overwrite=bool(spec.params.get("overwrite"))) as tmp:
         images = _write_common(tmp, fit, frames)
-        summary = {**fit.summary(), "names": names, "coords": info, "n_samples": len(t), "truth": truth}
+        summary = {**fit.summary(), "names": fit.model.names, "coords": info, "n_samples": len(t), "truth": truth}
         atomic_write_json(tmp / "summary.json", summary)
     images = {k: str(out / Path(v).relative_to(tmp)) for k, v in images.items()}
     for k, v in images.items():
         ctx.artifact(k, v)
     ctx.progress(1.0, "done")
     return {"out": str(out), "equations": fit.model.text(), "latex": fit.model.latex(), "metrics": fit.metrics,
-            "names": names, "images": images, "series": str(out / "series.npz"), "model": str(out / "model.json"),
+            "names": fit.model.names, "images": images, "notes": fit.notes, "formulation": fit.formulation,
+            "selection": fit.selection, "series": str(out / "series.npz"), "model": str(out / "model.json"),
             "coords": {k: v for k, v in info.items() if k != "centroids"}}
 
 
@@ -117,7 +120,7 @@ def discover_job(spec, ctx) -> dict:  # noqa: ANN001
     if prop.get("kind") == "hf" and spec.inputs.get("proposer_model"):
         prop["folder"] = spec.inputs["proposer_model"]
     proposer = make_proposer(prop.pop("kind", "builtin"), device=ctx.device, **prop)
-    settings = FitSettings.from_params({"library": "poly1", **p})
+    settings = FitSettings.from_job_params(p, library="poly1")
     with atomic_dir(out, overwrite=bool(p.get("overwrite"))) as tmp:
         tr = discover(t, x, names, proposer, tmp, settings, rounds=int(p.get("rounds", 4)), truth=truth,
                       progress=lambda f, m: ctx.progress(0.1 + 0.85 * f, m), check_cancelled=ctx.check_cancelled)
