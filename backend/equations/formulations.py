@@ -108,9 +108,9 @@ def second_derivative(p: np.ndarray, dt: float, method: str, window: int) -> np.
 
 def integral_system(traj: Trajectory, library: Library) -> RegressionSystem:
     fine, states, at = _refine(traj.t, traj.states)
-    cum = cumulative_trapezoid(library.transform(states), fine, axis=0, initial=0.0)
+    cum = cumulative_trapezoid(library.transform(states), fine, axis=0, initial=0.0)[at]
     y = traj.states[:, traj.targets]
-    return RegressionSystem(cum[at], y - y[0], np.ones((len(y), 1)), "integral")
+    return RegressionSystem(np.diff(cum, axis=0), np.diff(y, axis=0), None, "integral")
 
 
 def _bumps(t: np.ndarray, n_rows: int, width: float, power: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

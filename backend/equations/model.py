@@ -143,6 +143,13 @@ class FitResult:
     inclusion: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)   # what the fit decided on its own, in words
     formulation: str = "derivative"
+    system: formulations.RegressionSystem | None = None   # the rows the coefficients were fitted to
+    train: formulations.Trajectory | None = None
+
+    def candidate_system(self, terms: list[str]) -> formulations.RegressionSystem:
+        """Candidate ``terms`` as columns in the same row space as :attr:`system`."""
+        lib = Library(self.model.names, degree=0, custom=terms, include_bias=False)
+        return formulations.build(self.train, lib, self.formulation, self.settings.derivative, self.settings.window)
 
     def summary(self) -> dict:
         return {"equations": self.model.text(), "latex": self.model.latex(), "metrics": self.metrics,
@@ -262,7 +269,8 @@ def fit_system(t: np.ndarray, x: np.ndarray, names: list[str], settings: FitSett
         system.nuisance, system.b - system.a @ coef_t.T, rcond=None)[0]
     resid = rows - system.a @ coef_t.T
     m = {"fit_seconds": fit_seconds, "n_terms": int(np.count_nonzero(coef_t)), "n_library": len(library),
-         "derivative_r2": float(1 - np.sum(resid ** 2) / max(np.sum((rows - rows.mean(0)) ** 2), 1e-300))}
+         "derivative_r2": float(1 - np.sum(resid ** 2) / max(np.sum((rows - rows.mean(0)) ** 2), 1e-300)),
+         "heldout_rel_error": _heldout_error(system, coef_t)}
     prediction = np.empty((0, full.states.shape[1]))
     observed = full.positions
     if n_train < len(t) - 1:
@@ -273,4 +281,20 @@ def fit_system(t: np.ndarray, x: np.ndarray, names: list[str], settings: FitSett
     if truth:
         m.update(metrics.coefficient_error(model, truth))
     states = np.vstack([xs, full.states[n_train:]])
-    return FitResult(model, s, t, states, dx, n_train, prediction, m, sel, inclusion, notes, formulation)
+    return FitResult(model, s, t, states, dx, n_train, prediction, m, sel, inclusion, notes, formulation, system,
+                     train)
+
+
+def _heldout_error(system: formulations.RegressionSystem, coef: np.ndarray) -> float:
+    """Cross-validated error of the chosen supports (refitted per fold), relative to the targets' size.
+
+    The score of a model when there is no held-out stretch of time to extrapolate over."""
+    n = len(system.b)
+    folds = None if n <= selection.LOO_MAX_ROWS else 10
+    extra = np.zeros((n, 0)) if system.nuisance is None else system.nuisance
+    err = den = 0.0
+    for i in range(system.b.shape[1]):
+        design = np.column_stack([system.a[:, coef[i] != 0], extra])
+        err += float(np.sum(selection.cv_errors(design, system.b[:, i], folds)))
+        den += float(np.sum((system.b[:, i] - system.b[:, i].mean()) ** 2))
+    return float(np.sqrt(err / max(den, 1e-300)))

@@ -99,13 +99,18 @@ class ResidualProposer:
         self.per_round, self.min_gain, self.min_total = per_round, min_gain, min_total
 
     def propose(self, req: ProposalRequest) -> Proposal:
+        """Each equation's ``per_round`` best terms (an equation whose best is already picked for
+        another equation adds nothing more this round: one change at a time per equation)."""
         picked: list[str] = []
+        per_eq: dict[str, int] = {}
         for r in req.ranked:
-            if (r["gain"] >= self.min_gain and r.get("gain_of_derivative", 1.0) >= self.min_total
-                    and r["term"] not in picked):
-                picked.append(r["term"])
-            if len(picked) == self.per_round:
-                break
+            eq = r.get("equation", "")
+            if per_eq.get(eq, 0) >= self.per_round:
+                continue
+            if r["gain"] >= self.min_gain and r.get("gain_of_derivative", 1.0) >= self.min_total:
+                if r["term"] not in picked:
+                    picked.append(r["term"])
+                per_eq[eq] = per_eq.get(eq, 0) + 1
         why = ("; ".join(f"{r['term']} explains {100 * r['gain']:.0f}% of the d{r['equation']}/dt residual"
                          for r in req.ranked if r["term"] in picked) or "no catalogue term explains enough residual")
         unused = [c for c in req.custom_terms if c in req.unused_terms]

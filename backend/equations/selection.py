@@ -65,7 +65,7 @@ def _fit(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(a, y, rcond=None)[0] if a.shape[1] else np.zeros(0)
 
 
-def _cv_errors(a: np.ndarray, y: np.ndarray, folds: int | None) -> np.ndarray:
+def cv_errors(a: np.ndarray, y: np.ndarray, folds: int | None) -> np.ndarray:
     """Held-out squared errors, one per row."""
     n = len(y)
     if a.shape[1] == 0:
@@ -153,7 +153,7 @@ def select_supports(a: np.ndarray, targets: np.ndarray, feature_names: list[str]
         cands = []
         for s in sorted(candidate_supports(a, y, max_terms, optimizer, alpha, const), key=lambda s: (len(s), s)):
             design = np.column_stack([a[:, list(s)], extra]) if (s or extra.shape[1]) else np.zeros((n, 0))
-            errs = _cv_errors(design, y, folds)
+            errs = cv_errors(design, y, folds)
             mse = float(np.mean(errs))
             se = float(np.std(errs) / math.sqrt(n)) if math.isfinite(mse) else math.inf
             cands.append(Candidate(s, mse, se, len(s)))
