@@ -13,7 +13,6 @@ import numpy as np
 
 from backend.equations.library import Library, parse_term
 
-
 ANGLE_NAMES = ("theta", "phi", "psi", "angle", "alpha", "beta", "q")
 
 

@@ -13,11 +13,11 @@ import numpy as np
 from backend.jobs import register_job
 
 
-def _out_dir(spec, ctx) -> Path:  # noqa: ANN001
+def _out_dir(spec, ctx) -> Path:
     return Path(spec.params.get("out") or spec.inputs.get("out") or ctx.path("equations"))
 
 
-def _load(spec, ctx):  # noqa: ANN001, ANN202
+def _load(spec, ctx):
     """The trajectory to fit: a data file, or a built-in system simulated now; coordinates
     found first for high-dimensional data. Returns (t, x, names, truth, info, frames)."""
     from backend.equations import coords, data, systems
@@ -56,7 +56,7 @@ def _load(spec, ctx):  # noqa: ANN001, ANN202
     return t, x, names, truth, info, frames
 
 
-def _write_common(out: Path, fit, frames) -> dict:  # noqa: ANN001
+def _write_common(out: Path, fit, frames) -> dict:
     from backend.equations import prompts
     from backend.workspace.atomic import atomic_write_json
 
@@ -73,7 +73,7 @@ def _write_common(out: Path, fit, frames) -> dict:  # noqa: ANN001
 
 
 @register_job("equations.fit", title="Equation discovery: sparse regression fit")
-def fit_job(spec, ctx) -> dict:  # noqa: ANN001
+def fit_job(spec, ctx) -> dict:
     from backend.equations.model import FitSettings, fit_system
     from backend.workspace.atomic import atomic_dir, atomic_write_json
 
@@ -107,7 +107,7 @@ def fit_job(spec, ctx) -> dict:  # noqa: ANN001
 
 
 @register_job("equations.discover", title="Equation discovery: proposer loop")
-def discover_job(spec, ctx) -> dict:  # noqa: ANN001
+def discover_job(spec, ctx) -> dict:
     from backend.equations.loop import discover
     from backend.equations.model import FitSettings
     from backend.equations.proposers import make_proposer
@@ -115,7 +115,7 @@ def discover_job(spec, ctx) -> dict:  # noqa: ANN001
 
     p = spec.params
     out = _out_dir(spec, ctx)
-    t, x, names, truth, info, frames = _load(spec, ctx)
+    t, x, names, truth, _info, frames = _load(spec, ctx)
     prop = dict(p.get("proposer") or {"kind": "builtin"})
     if prop.get("kind") == "hf" and spec.inputs.get("proposer_model"):
         prop["folder"] = spec.inputs["proposer_model"]
@@ -144,7 +144,7 @@ def discover_job(spec, ctx) -> dict:  # noqa: ANN001
 
 
 @register_job("equations.system", title="Equation discovery: simulate a built-in system")
-def system_job(spec, ctx) -> dict:  # noqa: ANN001
+def system_job(spec, ctx) -> dict:
     from backend.equations import data, systems
     from backend.workspace.atomic import atomic_write_bytes, atomic_write_text
 

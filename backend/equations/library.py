@@ -51,7 +51,11 @@ def parse_term(text: str, names: list[str]) -> sp.Expr:
     if pos != len(text):
         raise ValueError(f"term {text!r}: unexpected character {text[pos]!r}")
     local = {n: s for n, s in zip(names, symbols_for(names))} | FUNCTIONS
-    from sympy.parsing.sympy_parser import parse_expr, standard_transformations, convert_xor
+    from sympy.parsing.sympy_parser import (
+        convert_xor,
+        parse_expr,
+        standard_transformations,
+    )
 
     try:
         expr = parse_expr(text, local_dict=local, global_dict={"Integer": sp.Integer, "Float": sp.Float,
@@ -112,7 +116,7 @@ class Library:
 
     @classmethod
     def from_spec(cls, spec: str, names: list[str], custom: list[str] | None = None,
-                  trig_states: list[str] | None = None) -> "Library":
+                  trig_states: list[str] | None = None) -> Library:
         """``poly3``, ``poly2+trig1``, ``trig2``…; ``custom`` adds sympy-syntax terms."""
         degree, trig = 0, 0
         for part in (p.strip().lower() for p in spec.split("+") if p.strip()):
@@ -130,7 +134,7 @@ class Library:
                 "include_bias": self.include_bias, "trig_states": self.trig_states}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Library":
+    def from_dict(cls, d: dict) -> Library:
         return cls(d["names"], d["degree"], d["trig"], d.get("custom"), d.get("include_bias", True),
                    d.get("trig_states"))
 

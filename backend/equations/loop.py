@@ -11,9 +11,9 @@ interrupted loop still leaves a readable record. The best round is the one with 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -22,7 +22,6 @@ from backend.equations.library import Library, parse_term
 from backend.equations.model import FitSettings, fit_system
 from backend.equations.proposers import ProposalRequest
 from backend.workspace.atomic import atomic_write_json
-
 
 TRUTH_METRICS = ("coef_rel_error", "coef_max_rel_error_true_terms", "support_correct", "false_terms", "missed_terms")
 
@@ -37,7 +36,7 @@ def score_of(metrics: dict, sparsity_weight: float) -> float:
     return (err if math.isfinite(err) else 1e6) + sparsity_weight * metrics.get("n_terms", 0)
 
 
-def _unused(model, custom: list[str]) -> list[str]:  # noqa: ANN001
+def _unused(model, custom: list[str]) -> list[str]:
     """Custom terms whose column has a zero coefficient in every equation."""
     out = []
     for c in custom:
@@ -58,7 +57,7 @@ def best_round(rounds: list[dict]) -> int:
     return min(close, key=lambda r: (r["metrics"].get("n_terms", 0), r["score"]))["round"]
 
 
-def _rank(fit, cat: list[str]) -> list[dict]:  # noqa: ANN001 - a FitResult
+def _rank(fit, cat: list[str]) -> list[dict]:
     """Catalogue terms by the share of the fit's residual they explain, in the fit's own formulation."""
     terms, _ = catalogue.catalogue_columns(fit.x[: fit.n_train], fit.model.library, cat)
     if not terms:
@@ -71,7 +70,7 @@ def _rank(fit, cat: list[str]) -> list[dict]:  # noqa: ANN001 - a FitResult
     return catalogue.rank_columns(fit.system.a, fit.system.b, coef, cand.a, terms, targets, fit.system.nuisance)
 
 
-def _rank_by_selection(fit, cand: np.ndarray, terms: list[str], targets: list[str]) -> list[dict]:  # noqa: ANN001
+def _rank_by_selection(fit, cand: np.ndarray, terms: list[str], targets: list[str]) -> list[dict]:
     """For short records: how much each candidate lowers the held-out error when selection may
     also re-choose the other terms. Greedy residual gain misses interactions such as x*y when
     the current (wrong) terms already soak up part of their effect; re-selection does not."""
@@ -96,7 +95,7 @@ def _rank_by_selection(fit, cand: np.ndarray, terms: list[str], targets: list[st
     return ranked
 
 
-def _breaks_conditioning(fit, custom: list[str], term: str) -> str:  # noqa: ANN001 - a FitResult
+def _breaks_conditioning(fit, custom: list[str], term: str) -> str:
     """Why adding ``term`` would make the library ill-conditioned on the training data ('' if not)."""
     lib = fit.model.library
     if parse_term(term, lib.names) in {t.expr for t in lib.terms}:
@@ -110,7 +109,7 @@ def _breaks_conditioning(fit, custom: list[str], term: str) -> str:  # noqa: ANN
     return ""
 
 
-def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path,  # noqa: ANN001
+def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path,
              settings: FitSettings | None = None, rounds: int = 4, sparsity_weight: float = 0.002,
              truth: dict | None = None, catalogue_terms: list[str] | None = None,
              progress: Callable[[float, str], None] | None = None,

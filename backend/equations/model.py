@@ -8,14 +8,20 @@ judged on data it never saw.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
 import sympy as sp
 from scipy.integrate import solve_ivp
 
-from backend.equations import conditioning, derivatives, formulations, regression, selection
+from backend.equations import (
+    conditioning,
+    derivatives,
+    formulations,
+    regression,
+    selection,
+)
 from backend.equations.library import Library
 from backend.params import Params, param
 
@@ -58,7 +64,7 @@ class FitSettings(Params):
     seed: int = param(0, title="Seed", min=0, advanced=True)
 
     @classmethod
-    def from_job_params(cls, params: dict, **defaults: object) -> "FitSettings":
+    def from_job_params(cls, params: dict, **defaults: object) -> FitSettings:
         """The fit settings among a job's params (which also hold data and output options)."""
         names = {f.name for f in fields(cls)}
         return cls.from_params({**defaults, **{k: v for k, v in params.items() if k in names}})
@@ -125,7 +131,7 @@ class SparseModel:
                 "equations": [str(e) for e in self.equations()], "latex": self.latex()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SparseModel":
+    def from_dict(cls, d: dict) -> SparseModel:
         return cls(Library.from_dict(d["library"]), np.array(d["coef"], dtype=np.float64))
 
 
@@ -233,7 +239,7 @@ def fit_system(t: np.ndarray, x: np.ndarray, names: list[str], settings: FitSett
     x = np.asarray(x, dtype=np.float64)
     if s.degrees:
         x = np.deg2rad(x)
-    n_train = int(round(len(t) * s.train_fraction))
+    n_train = round(len(t) * s.train_fraction)
     if n_train < 10:
         raise ValueError(f"only {n_train} training samples; need at least 10")
     notes = ["converted the observed columns from degrees to radians"] if s.degrees else []

@@ -73,13 +73,13 @@ class Proposal:
 
 def parse_reply(text: str) -> Proposal:
     """The last JSON object in the reply with an ``add`` or ``remove`` key; else ``ADD:`` lines."""
-    for m in reversed(list(re.finditer(r"\{[^{}]*\}", text, flags=re.S))):
+    for m in reversed(list(re.finditer(r"\{[^{}]*\}", text, flags=re.DOTALL))):
         try:
             obj = json.loads(m.group())
         except json.JSONDecodeError:
             continue
         if isinstance(obj, dict) and ("add" in obj or "remove" in obj):
-            as_list = lambda v: [str(s) for s in v] if isinstance(v, list) else ([str(v)] if v else [])  # noqa: E731
+            as_list = lambda v: [str(s) for s in v] if isinstance(v, list) else ([str(v)] if v else [])
             return Proposal(as_list(obj.get("add")), as_list(obj.get("remove")), str(obj.get("reason", "")), text)
     adds = [s.strip() for line in text.splitlines() if line.upper().startswith("ADD:")
             for s in line[4:].split(",") if s.strip()]

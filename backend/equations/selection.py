@@ -81,7 +81,7 @@ def cv_errors(a: np.ndarray, y: np.ndarray, folds: int | None) -> np.ndarray:
         return np.where(h < 1 - 1e-10, loo ** 2, np.inf)
     errs = np.empty(n)
     bounds = np.linspace(0, n, folds + 1).round().astype(int)
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         train = np.ones(n, dtype=bool)
         train[lo:hi] = False
         w = _fit(a[train], y[train])

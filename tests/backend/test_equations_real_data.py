@@ -123,7 +123,7 @@ def test_builtin_grammar_fits_the_data():
 
 
 def test_cli_second_order_in_degrees(tmp_path, capsys, monkeypatch):
-    import backend.cli.parser as parser
+    from backend.cli import parser
     from backend.cli.parser import main
 
     monkeypatch.setattr(parser, "_command_modules", lambda: ["backend.cli.runs", "backend.equations.cli"])
@@ -149,7 +149,7 @@ def test_cli_second_order_in_degrees(tmp_path, capsys, monkeypatch):
     (["--criterion", "aic"], "invalid choice"),
 ])
 def test_cli_refuses_bad_settings(tmp_path, capsys, monkeypatch, argv, words):
-    import backend.cli.parser as parser
+    from backend.cli import parser
     from backend.cli.parser import main
 
     monkeypatch.setattr(parser, "_command_modules", lambda: ["backend.cli.runs", "backend.equations.cli"])
