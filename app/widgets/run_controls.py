@@ -57,6 +57,7 @@ class RunControls(QWidget):
         self._statuses: dict[str, str] = {}
         self._started_at: float | None = None
         self._report = ""
+        self._elapsed = 0.0
         self.start_button = QPushButton(start_text)
         self.start_button.setDefault(True)
         self.stop_button = QPushButton("Stop")
@@ -155,6 +156,7 @@ class RunControls(QWidget):
                 self._fractions[rid] = 1.0
             self.finished.emit(rid, status)
             if not self.busy:
+                self._elapsed = time.monotonic() - (self._started_at or time.monotonic())
                 self._set_busy(False)
                 self._render_final()
                 self.all_finished.emit()
@@ -195,7 +197,7 @@ class RunControls(QWidget):
         self.status.setToolTip("")
 
     def _render_final(self) -> None:
-        elapsed = time.monotonic() - (self._started_at or time.monotonic())
+        elapsed = self._elapsed
         statuses = list(self._statuses.values())
         if not statuses:  # nothing run here (a run opened from the history): the report alone
             self.set_message(self._report)
