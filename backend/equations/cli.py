@@ -11,7 +11,7 @@ from backend.cli.common import add_json_flag, run_job
 
 def _fit_args(p: argparse.ArgumentParser) -> None:
     from backend.cli.params_args import add_params_arguments
-    from backend.equations.model import FitSettings
+    from backend.equations.settings import FitSettings
 
     p.add_argument("data", help="CSV (header, 't' column), NPZ ('x' or 'frames', 't' or 'dt') or a folder of frames")
     p.add_argument("--out", required=True, help="output folder (must not exist)")
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _params(args: argparse.Namespace) -> dict:
     from backend.cli.params_args import params_from_args
-    from backend.equations.model import FitSettings
+    from backend.equations.settings import FitSettings
 
     params = {**params_from_args(args, FitSettings), "library": args.library, "custom_terms": args.term,
               "out": str(Path(args.out).resolve()), "n_coords": args.n_coords}

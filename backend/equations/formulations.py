@@ -23,8 +23,8 @@ from scipy.interpolate import CubicSpline
 
 from backend.equations import derivatives
 from backend.equations.library import Library
+from backend.equations.settings import FORMULATIONS
 
-FORMULATIONS = ("derivative", "weak", "integral", "auto")
 SHORT_RECORD = 60          # fewer samples than this: derivatives are unreliable, use the integral form
 NOISY_ROUGHNESS = 0.25     # finite differences this far from a smoothed derivative: use the weak form
 

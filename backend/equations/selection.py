@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backend.equations import regression
+from backend.equations.settings import CRITERIA
 
-CRITERIA = ("cv1se", "aicc", "bic")
 MAX_ENUMERATED = 4000          # supports per equation enumerated exhaustively at most
 LOO_MAX_ROWS = 400             # above this, contiguous K-fold instead of leave-one-out
 THRESHOLDS = np.concatenate([[0.0], np.geomspace(1e-3, 30.0, 20)])
