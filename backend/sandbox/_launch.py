@@ -1,0 +1,232 @@
+# Stage 0 of the sandbox (run as ``python -I -S -B -c <this file> CONFIG_JSON``); not imported by Benchtop.
+#
+# Why a separate interpreter: namespaces, mounts and uid changes must happen in a single-threaded
+# process before the snippet's interpreter starts, and Benchtop calls the sandbox from worker
+# threads (where a pre-exec hook is unsafe). The kernel, not this code, then holds the walls:
+#
+#   L (this process)  open the bind sources, drop root (-> uid 65534), unshare user/mount/pid/net/
+#                     ipc/uts/cgroup namespaces, map one unprivileged uid, fork C, wait for it.
+#   C (pid 1 inside)  build a read-only tmpfs root (interpreter, its libraries, /dev nodes, a fresh
+#                     /proc, the snippet's folder writable), pivot_root into it, rlimits, drop every
+#                     capability, no_new_privs, landlock (when the kernel has it), seccomp; fork S.
+#   S                 exec the snippet's interpreter (_boot.py). When S ends, C reports its wait
+#                     status and exits; the kernel then kills whatever S left in the pid namespace.
+#
+# Every step either succeeds or the run is refused with "E <why and what to enable>" on the status
+# pipe: there is no weaker fallback. The status pipe also carries "C <pid>" and "S <wait status>".
+import ctypes, errno, json, os, resource, signal, sys
+
+cfg = json.loads(sys.argv[1])
+ST = cfg["status_fd"]
+os.set_inheritable(ST, False)  # S must never hold it
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+libc.syscall.restype = ctypes.c_long
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
+CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x2000000, 0x4000000, 0x8000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 24, 38
+NR = cfg["syscalls"]  # pivot_root, mount_setattr, landlock_* numbers for this machine
+USERNS_HINT = ("enable unprivileged user namespaces: sysctl -w user.max_user_namespaces=15000 "
+               "(Debian/Ubuntu: also kernel.unprivileged_userns_clone=1 and "
+               "kernel.apparmor_restrict_unprivileged_userns=0; containers: allow unshare/clone in the "
+               "seccomp profile, e.g. docker --security-opt seccomp=unconfined)")
+
+
+class Unavailable(Exception):
+    """A kernel feature the sandbox needs is missing: the run is refused."""
+
+
+def report(line):
+    os.write(ST, (line.replace("\n", " ") + "\n").encode("utf-8", "replace"))
+
+
+def check(stage, ret, hint):
+    """Raise Unavailable naming the stage, the errno and what to enable when ``ret`` < 0."""
+    err = ctypes.get_errno() if ret < 0 else 0
+    if cfg.get("simulate_missing") == stage:
+        ret, err = -1, errno.EPERM
+    if ret < 0:
+        raise Unavailable(f"{stage}: {os.strerror(err)}; {hint}")
+    return ret
+
+
+def mount(src, dst, fstype, flags, data, stage, hint="the container must allow mounts in a user namespace"):
+    enc = (lambda s: None if s is None else s.encode())
+    check(stage, libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)), hint)
+
+
+def lock_bind(path, attrs):
+    """Add read-only/nosuid/nodev/noexec to a bind mount and everything below it (mount_setattr)."""
+    attr = (ctypes.c_uint64 * 4)(attrs, 0, 0, 0)  # attr_set, attr_clr, propagation, userns_fd
+    ret = libc.syscall(NR["mount_setattr"], -100, path.encode(), 0x8000, ctypes.byref(attr), 32)
+    if ret < 0 and ctypes.get_errno() == errno.ENOSYS:  # kernel < 5.12: remount the top mount only
+        flags = MS_REMOUNT | MS_BIND | MS_NOSUID | (MS_RDONLY if attrs & 1 else 0) | (MS_NODEV if attrs & 4 else 0)
+        vfs = os.statvfs(path).f_flag  # keep the flags the kernel locked on the source mount
+        flags |= sum(ms for st, ms in ((2, MS_NOSUID), (4, MS_NODEV), (8, MS_NOEXEC), (1024, 1024), (2048, 2048),
+                                       (4096, 1 << 21)) if vfs & st)
+        ret = libc.mount(None, path.encode(), None, flags, None)
+    check("read-only bind of " + path, ret, "the kernel must allow remounting bind mounts read-only")
+
+
+def outer():
+    """L: runs as the caller (root or not); ends holding no privilege outside the namespaces."""
+    cap_last = int(open("/proc/sys/kernel/cap_last_cap").read())
+    if os.geteuid() == 0:  # never run the snippet as root, not even root of its own namespace
+        # Root builds the tree first, in a private mount namespace, while it can still reach every
+        # source (Python may live under /root, which uid 65534 cannot enter).
+        check("mount namespace", libc.unshare(CLONE_NEWNS), "the kernel must offer mount namespaces")
+        build_tree()
+        uid, gid = cfg["root_uid"], cfg["root_gid"]
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # so this process may write its own uid_map
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != cfg["parent_pid"]:
+        os._exit(1)  # Benchtop died before we armed the death signal
+    euid, egid = os.geteuid(), os.getegid()
+    check("user namespace", libc.unshare(CLONE_NEWUSER), USERNS_HINT)
+    inner = cfg["inner_uid"]
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{inner} {euid} 1"), ("gid_map", f"{inner} {egid} 1")):
+        try:
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+        except OSError as exc:
+            raise Unavailable(f"user namespace id map ({name}): {exc.strerror}; {USERNS_HINT}") from None
+    check("mount/pid/net/ipc/uts/cgroup namespaces",
+          libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
+          "the kernel must allow these namespaces inside a user namespace (CONFIG_*_NS)")
+    return cap_last
+
+
+def build_tree():
+    """A read-only tmpfs at cfg["root"] holding only the bind mounts (built by root before it drops
+    its uid, or by the namespace's own uid when Benchtop is not root)."""
+    root = cfg["root"]
+    mount(None, "/", None, MS_REC | MS_PRIVATE, None, "private mount propagation")
+    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755", "tmpfs root")
+    for b in cfg["binds"]:
+        dst = root + b["dst"]
+        if b["dir"]:
+            os.makedirs(dst, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            open(dst, "a").close()
+        mount(b["src"], dst, None, MS_BIND | MS_REC, None, "bind " + b["dst"])
+        lock_bind(dst, b["attrs"])
+    for path, target in cfg["symlinks"]:
+        os.makedirs(os.path.dirname(root + path), exist_ok=True)
+        os.symlink(target, root + path)
+    os.makedirs(root + "/proc", exist_ok=True)
+    mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None, "read-only root")
+
+
+def enter_root():
+    """C: a fresh /proc of the new pid namespace, then pivot_root into the tree and drop the old root."""
+    root = cfg["root"]
+    if not cfg["built"]:
+        build_tree()
+    # Root's tree was copied into this namespace with every mount locked, and pivot_root refuses a
+    # locked new root: a recursive bind of the tree onto itself gives a mount this namespace owns.
+    mount(root, root, None, MS_BIND | MS_REC, None, "bind the root onto itself")
+    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "subset=pid", "fresh /proc",
+          "the kernel must allow mounting proc (subset=pid, Linux 5.8+) for a new pid namespace")
+    os.chdir(root)
+    check("pivot_root", libc.syscall(NR["pivot_root"], b".", b"."), "the root file system must allow pivot_root")
+    check("detach the old root", libc.umount2(b".", 2), "the kernel must allow a lazy unmount")
+    os.chdir("/")
+    libc.sethostname(b"sandbox", 7)
+
+
+def limit():
+    """rlimits, then no capability at all, no_new_privs, landlock and seccomp (in that order)."""
+    mb = 1024 * 1024
+    for name, value in (("RLIMIT_AS", cfg["memory_mb"] * mb), ("RLIMIT_CPU", cfg["cpu_seconds"]),
+                        ("RLIMIT_FSIZE", cfg["file_mb"] * mb), ("RLIMIT_NOFILE", 64), ("RLIMIT_CORE", 0),
+                        ("RLIMIT_NPROC", cfg["nproc"])):
+        hard = value + 1 if name == "RLIMIT_CPU" else value
+        resource.setrlimit(getattr(resource, name), (value, hard))
+    for cap in range(cfg["cap_last"] + 1):
+        check("drop capabilities", libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(PR_CAPBSET_DROP)")
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    check("drop capabilities", libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
+    check("no_new_privs", libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "Linux 3.5+ (prctl PR_SET_NO_NEW_PRIVS)")
+    layers = []
+    if landlock():
+        layers.append("landlock")
+    prog = ctypes.create_string_buffer(bytes.fromhex(cfg["seccomp"]))
+    fprog = (ctypes.c_ulong * 2)(len(prog.raw) // 8, ctypes.addressof(prog))  # sock_fprog: len, filter
+    check("seccomp", libc.prctl(PR_SET_SECCOMP, 2, ctypes.addressof(fprog), 0, 0),
+          "the kernel needs CONFIG_SECCOMP_FILTER and the container must allow installing a filter")
+    return layers
+
+
+def landlock():
+    """Extra layer where the kernel offers it: reads anywhere in the (already minimal) root, writes
+    only in the snippet's folder and /dev/null, no TCP (ABI 4+), no signals out (ABI 6+)."""
+    abi = libc.syscall(NR["landlock_create_ruleset"], None, 0, 1)
+    if abi < 1:
+        return False
+    read = 1 | 4 | 8  # execute, read file, read dir
+    fs_all = (1 << 13) - 1 | (1 << 13 if abi >= 2 else 0) | (1 << 14 if abi >= 3 else 0) | (1 << 15 if abi >= 5 else 0)
+    ruleset = (ctypes.c_uint64 * 3)(fs_all, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
+    size = 8 if abi < 4 else 16 if abi < 6 else 24
+    fd = check("landlock", libc.syscall(NR["landlock_create_ruleset"], ctypes.byref(ruleset), size, 0), "landlock")
+    file_rights = 1 | 2 | 4 | (1 << 14 if abi >= 3 else 0)
+    for path, rights in (("/", read), (cfg["work"], fs_all & ~(1 << 6 | 1 << 11)), ("/dev/null", file_rights & ~1)):
+        pfd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        rule = ctypes.create_string_buffer(rights.to_bytes(8, "little") + pfd.to_bytes(4, "little"), 12)
+        check("landlock rule " + path, libc.syscall(NR["landlock_add_rule"], fd, 1, rule, 0), "landlock")
+        os.close(pfd)
+    check("landlock", libc.syscall(NR["landlock_restrict_self"], fd, 0), "landlock")
+    os.close(fd)
+    return True
+
+
+def init():
+    """C: pid 1 of the sandbox. Builds and locks the world, runs S, reports how S ended."""
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    enter_root()
+    layers = limit()
+    report("L " + ",".join(layers))
+    s = os.fork()
+    if s == 0:
+        try:
+            os.chdir(cfg["work"])
+            os.execve(cfg["python"], cfg["argv"], cfg["env"])
+        finally:
+            os._exit(127)
+    while True:  # pid 1 also reaps what S orphans
+        pid, status = os.waitpid(-1, 0)
+        if pid == s:
+            report(f"S {status}")
+            os._exit(0)
+
+
+def main():
+    cfg["built"] = os.geteuid() == 0
+    try:
+        cfg["cap_last"] = outer()
+    except Unavailable as exc:
+        report(f"E {exc}")
+        os._exit(3)
+    c = os.fork()
+    if c == 0:
+        try:
+            init()
+        except Unavailable as exc:
+            report(f"E {exc}")
+        except BaseException as exc:  # anything else in set-up is also a refusal, never a weaker run
+            report(f"E sandbox set-up failed: {type(exc).__name__}: {exc}")
+        os._exit(3)
+    report(f"C {c}")
+    os.close(ST)
+    os.waitpid(c, 0)
+    os._exit(0)
+
+
+main()
