@@ -18,6 +18,8 @@ import ctypes, errno, json, os, resource, signal, sys
 
 cfg = json.loads(sys.argv[1])
 ST = cfg["status_fd"]
+with open(cfg["snippet"], "rb") as _f:
+    SOURCE = _f.read()
 os.set_inheritable(ST, False)  # S must never hold it
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
@@ -121,6 +123,17 @@ def build_tree():
         os.makedirs(os.path.dirname(root + path), exist_ok=True)
         os.symlink(target, root + path)
     os.makedirs(root + "/proc", exist_ok=True)
+    # The snippet's folder: a size-capped tmpfs, so a snippet cannot fill the host's disk.
+    work = root + cfg["work"]
+    os.makedirs(work, exist_ok=True)
+    uid = cfg["inner_uid"]
+    mount("tmpfs", work, "tmpfs", MS_NOSUID | MS_NODEV, f"size={cfg['work_mb']}m,mode=0700,uid={uid},gid={uid}",
+          "the snippet's tmpfs folder")
+    fd = os.open(os.path.join(work, "snippet.py"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, SOURCE)
+    if os.geteuid() == 0:
+        os.fchown(fd, uid, uid)
+    os.close(fd)
     mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None, "read-only root")
 
 
@@ -190,6 +203,7 @@ def landlock():
 def init():
     """C: pid 1 of the sandbox. Builds and locks the world, runs S, reports how S ended."""
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    os.setsid()  # leave L's process group: kill(0, ...) from the snippet must not reach L
     enter_root()
     layers = limit()
     report("L " + ",".join(layers))

@@ -40,8 +40,9 @@ def python_roots() -> list[str]:
     return _outermost({os.path.abspath(p) for p in paths if p and os.path.isdir(p)})
 
 
-def binds(work: str) -> tuple[list[dict], list[tuple[str, str]]]:
-    """(bind mounts, symlinks) for a sandbox whose writable folder is ``work``. A bind is
+def binds() -> tuple[list[dict], list[tuple[str, str]]]:
+    """(bind mounts, symlinks) of the read-only part of the root (the snippet's own folder is a
+    separate size-capped tmpfs). A bind is
     ``{"src", "dst", "dir", "attrs"}``; system library paths that are symlinks (merged /usr) are
     recreated as symlinks instead of bound twice."""
     out: list[dict] = []
@@ -61,5 +62,4 @@ def binds(work: str) -> tuple[list[dict], list[tuple[str, str]]]:
     for dev in DEVICES:
         if os.path.exists(dev):
             out.append({"src": dev, "dst": dev, "dir": False, "attrs": NOSUID | NOEXEC})
-    out.append({"src": work, "dst": work, "dir": True, "attrs": NOSUID | NODEV})
     return out, links

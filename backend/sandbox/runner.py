@@ -72,27 +72,32 @@ class SandboxResult:
         return asdict(self)
 
 
-def _positive(name: str, value, integer: bool = False) -> float:
-    """Reject what would silently weaken a limit: zero, negative, NaN, infinity, non-numbers."""
+def _positive(name: str, value, integer: bool = False, most: float = 2.0 ** 40) -> float:
+    """Reject what would silently weaken a limit: zero, negative, NaN, infinity, non-numbers, and
+    values too large for the kernel's rlimit fields. ``value`` may be text (the CLI's)."""
+    kind = "whole number" if integer else "number"
     try:
         v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0 or (integer and v != int(v)):
-        kind = "whole number" if integer else "number"
+    except (TypeError, ValueError, OverflowError):
+        v = float("nan")
+    if isinstance(value, bool) or not math.isfinite(v) or v <= 0 or (integer and v != int(v)):
         raise ValueError(f"{name} must be a positive, finite {kind}, got {value!r}")
+    if v > most:
+        raise ValueError(f"{name} must be at most {most:g}, got {value!r}")
     return v
 
 
-def validate_limits(timeout, memory_mb, max_output_bytes=1, cpu_seconds=None, file_mb=1, nproc=1) -> None:
+def validate_limits(timeout, memory_mb, max_output_bytes=1, cpu_seconds=None, file_mb=1, nproc=1,
+                    work_mb=1) -> None:
     """Raise ValueError (one line, naming the option) for any limit that is not positive and finite."""
-    _positive("timeout", timeout)
+    _positive("timeout", timeout, most=7 * 86400)
     _positive("memory_mb", memory_mb, integer=True)
     _positive("max_output_bytes", max_output_bytes, integer=True)
     _positive("file_mb", file_mb, integer=True)
-    _positive("nproc", nproc, integer=True)
+    _positive("nproc", nproc, integer=True, most=4096)
+    _positive("work_mb", work_mb, integer=True, most=1 << 20)
     if cpu_seconds is not None:
-        _positive("cpu_seconds", cpu_seconds, integer=True)
+        _positive("cpu_seconds", cpu_seconds, integer=True, most=7 * 86400)
 
 
 @lru_cache(maxsize=1)
@@ -147,13 +152,13 @@ def _remove(base: str) -> None:
 
 
 def run_python(code: str, timeout: float = 5.0, memory_mb: int = 512, max_output_bytes: int = 65536,
-               cpu_seconds: int | None = None, file_mb: int = 16, nproc: int = 32,
+               cpu_seconds: int | None = None, file_mb: int = 16, nproc: int = 32, work_mb: int = 64,
                audit_hook: bool = True) -> SandboxResult:
     """Run ``code`` in a fresh sandbox and report how it ended. Raises ValueError for a limit that
     is not positive and finite; never raises for anything the snippet does; safe from any thread.
     ``audit_hook=False`` leaves out the in-process layer (tests use it to show the kernel's walls
     hold on their own)."""
-    validate_limits(timeout, memory_mb, max_output_bytes, cpu_seconds, file_mb, nproc)
+    validate_limits(timeout, memory_mb, max_output_bytes, cpu_seconds, file_mb, nproc, work_mb)
     start = time.perf_counter()
     try:
         static = _static_config()
@@ -161,18 +166,16 @@ def run_python(code: str, timeout: float = 5.0, memory_mb: int = 512, max_output
         return SandboxResult("unavailable", f"sandbox unavailable: {exc.args[0]}", "", "", None, 0.0)
     base, work, root = _make_folders(SANDBOX_UID if os.geteuid() == 0 else None)
     try:
-        snippet = os.path.join(work, "snippet.py")
+        snippet = os.path.join(base, "snippet.py")
         Path(snippet).write_text(code, encoding="utf-8")
-        if os.geteuid() == 0:
-            os.chown(snippet, SANDBOX_UID, SANDBOX_UID)
         cpu = int(cpu_seconds or max(1, math.ceil(timeout) + 1))
         boot_cfg = {"tmp": work, "read_roots": static["read_roots"], "audit_hook": bool(audit_hook)}
         env = {**SAFE_ENV, "HOME": work, "TMPDIR": work}
-        binds, links = layout.binds(work)
+        binds, links = layout.binds()
         status_r, status_w = os.pipe()
         cfg = {**static, "status_fd": status_w, "parent_pid": os.getpid(), "root": root, "work": work,
                "binds": binds, "symlinks": links, "memory_mb": int(memory_mb), "cpu_seconds": cpu,
-               "file_mb": int(file_mb), "nproc": int(nproc), "python": sys.executable, "env": env,
+               "file_mb": int(file_mb), "nproc": int(nproc), "work_mb": int(work_mb), "snippet": snippet, "python": sys.executable, "env": env,
                "argv": [sys.executable, "-I", "-B", "-c", _BOOT, json.dumps(boot_cfg)],
                "simulate_missing": os.environ.get(SIMULATE_ENV, "")}
         try:
