@@ -4,6 +4,11 @@
 :mod:`backend.sandbox.runner` for the layers the kernel enforces and docs/prm.md for the hostile
 snippets each one contains.
 """
-from backend.sandbox.runner import SandboxResult, run_python, sandbox_support, validate_limits
+from backend.sandbox.runner import (
+    SandboxResult,
+    run_python,
+    sandbox_support,
+    validate_limits,
+)
 
 __all__ = ["SandboxResult", "run_python", "sandbox_support", "validate_limits"]

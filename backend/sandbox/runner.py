@@ -21,7 +21,7 @@ the snippet never runs in a weaker mode.
 """
 from __future__ import annotations
 
-import json
+import marshal
 import math
 import os
 import shutil
@@ -110,6 +110,11 @@ def _static_config() -> dict:
             "root_gid": SANDBOX_UID, "read_roots": layout.python_roots()}
 
 
+@lru_cache(maxsize=1)
+def _layout() -> tuple[list[dict], list[tuple[str, str]]]:
+    return layout.binds()
+
+
 def _reader(stream, sink: list[bytes], budget: dict | None, lock: threading.Lock, on_overflow) -> None:
     while True:
         chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
@@ -171,15 +176,15 @@ def run_python(code: str, timeout: float = 5.0, memory_mb: int = 512, max_output
         cpu = int(cpu_seconds or max(1, math.ceil(timeout) + 1))
         boot_cfg = {"tmp": work, "read_roots": static["read_roots"], "audit_hook": bool(audit_hook)}
         env = {**SAFE_ENV, "HOME": work, "TMPDIR": work}
-        binds, links = layout.binds()
+        binds, links = _layout()
         status_r, status_w = os.pipe()
         cfg = {**static, "status_fd": status_w, "parent_pid": os.getpid(), "root": root, "work": work,
                "binds": binds, "symlinks": links, "memory_mb": int(memory_mb), "cpu_seconds": cpu,
                "file_mb": int(file_mb), "nproc": int(nproc), "work_mb": int(work_mb), "snippet": snippet, "python": sys.executable, "env": env,
-               "argv": [sys.executable, "-I", "-B", "-c", _BOOT, json.dumps(boot_cfg)],
+               "argv": [sys.executable, "-I", "-B", "-c", _BOOT, marshal.dumps(boot_cfg).hex()],
                "simulate_missing": os.environ.get(SIMULATE_ENV, "")}
         try:
-            proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", "-c", _LAUNCH, json.dumps(cfg)], cwd=work,
+            proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", "-c", _LAUNCH, marshal.dumps(cfg).hex()], cwd=work,
                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, start_new_session=True, pass_fds=(status_w,))
         except OSError as exc:

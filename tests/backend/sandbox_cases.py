@@ -17,15 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from backend.sandbox import run_python  # noqa: E402
+from backend.sandbox import run_python
 
 UNHOOK = ("import sys\nm = sys.modules['__main__']\n"
           "m._refuse = lambda what: None\nm._DENY = ()\nm._PATH_EVENTS = {}\n")
@@ -199,7 +199,7 @@ def _check_privs(r, c: Ctx, out: str) -> list[str]:
     bad = [] if "UID 65534 65534" in out else ["not uid 65534"]
     bad += [] if "'CapEff:\\t0000000000000000'" in out else ["capabilities left"]
     bad += [ln for ln in out.splitlines() if "SUCCEEDED" in ln or "SHELL-RAN" in ln]
-    bad += [ln for ln in out.splitlines() if ln.startswith(("UNSHARE", "MOUNT", "PTRACE")) and not ln.split()[1] == "-1"]
+    bad += [ln for ln in out.splitlines() if ln.startswith(("UNSHARE", "MOUNT", "PTRACE")) and ln.split()[1] != "-1"]
     return bad
 
 

@@ -8,8 +8,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
 from backend.sandbox import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,10 +104,10 @@ def test_cli_json(tmp_path):
     f.write_text("print('hello')\n")
     before = f.read_bytes()
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "sandbox", "run", str(f), "--timeout", "3", "--json"],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
     assert res["status"] == "ok" and res["stdout"].strip() == "hello" and f.read_bytes() == before
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "sandbox", "run", str(tmp_path / "nope.py")],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert out.returncode == 2 and "nope.py" in out.stderr

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import sandbox_cases as sc  # noqa: E402
+import sandbox_cases as sc
 
-from backend.sandbox import run_python, seccomp  # noqa: E402
-from backend.sandbox.runner import SIMULATE_ENV  # noqa: E402
+from backend.sandbox import run_python, seccomp
+from backend.sandbox.runner import SIMULATE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def test_hostile_snippets_contained_as_unprivileged_user():
         pytest.skip("util-linux unshare is needed to start the unprivileged harness")
     out = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-I",
                           str(Path(__file__).with_name("sandbox_cases.py")), "as-nobody"],
-                         capture_output=True, text=True, timeout=180, cwd="/tmp")
+                         capture_output=True, text=True, timeout=180, cwd="/tmp", check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["uid"] == 65534
@@ -76,7 +76,7 @@ def test_cli_refuses_when_unavailable(tmp_path):
     f.write_text("print('RAN')\n")
     env = {**os.environ, SIMULATE_ENV: "user namespace"}
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "sandbox", "run", str(f)], capture_output=True,
-                         text=True, timeout=60, cwd=ROOT, env=env)
+                         text=True, timeout=60, cwd=ROOT, env=env, check=False)
     assert out.returncode == 2 and "RAN" not in out.stdout
     assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: ") and "user namespace" in out.stderr
 
@@ -96,7 +96,7 @@ def test_cli_validates_numbers(args, tmp_path):
     f = tmp_path / "s.py"
     f.write_text("print('RAN')\n")
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "sandbox", "run", str(f), *args],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert out.returncode == 2 and "RAN" not in out.stdout
     assert out.stderr.strip().splitlines() == [out.stderr.strip()] and args[0] in out.stderr
 
