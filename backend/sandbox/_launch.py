@@ -236,6 +236,9 @@ def main():
     except Unavailable as exc:
         report(f"E {exc}")
         os._exit(3)
+    except BaseException as exc:  # noqa: BLE001 (a refusal with the reason, never a weaker run)
+        report(f"E sandbox set-up failed: {type(exc).__name__}: {exc}")
+        os._exit(3)
     c = os.fork()
     if c == 0:
         try:

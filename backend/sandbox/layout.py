@@ -29,15 +29,28 @@ def _outermost(paths: set[str]) -> list[str]:
 
 
 def python_roots() -> list[str]:
-    """The installation directories the interpreter needs: prefixes and site-packages, both as
-    given (a venv is found through its own path) and resolved (symlinked installs)."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        paths.add(sysconfig.get_paths().get(key, ""))
+    """The directories the interpreter needs: its standard library, site-packages (a venv's and the
+    base's) and, for a shared-library build, the folder of libpython; as given and resolved. Not
+    the prefix itself: for a system Python that would be all of ``/usr``, ``sh`` included."""
+    paths = {sysconfig.get_paths().get(key, "") for key in ("stdlib", "platstdlib", "purelib", "platlib")}
     if hasattr(site, "getsitepackages"):
         paths.update(site.getsitepackages())
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        paths.add(sysconfig.get_config_var("LIBDIR") or "")
     paths |= {os.path.realpath(p) for p in paths if p}
     return _outermost({os.path.abspath(p) for p in paths if p and os.path.isdir(p)})
+
+
+def python_files() -> list[str]:
+    """The interpreter binary (as called and resolved) and a venv's ``pyvenv.cfg``, which is how
+    the snippet's interpreter finds the venv's site-packages."""
+    exe = os.path.abspath(sys.executable)
+    files = {exe, os.path.realpath(exe)}
+    for cfg in (os.path.join(os.path.dirname(exe), "pyvenv.cfg"),
+                os.path.join(os.path.dirname(os.path.dirname(exe)), "pyvenv.cfg")):
+        if os.path.isfile(cfg):
+            files.add(cfg)
+    return sorted(files)
 
 
 def binds() -> tuple[list[dict], list[tuple[str, str]]]:
@@ -56,9 +69,9 @@ def binds() -> tuple[list[dict], list[tuple[str, str]]]:
             lib_dirs.add(p)
     for p in _outermost(lib_dirs | set(python_roots())):
         out.append({"src": p, "dst": p, "dir": True, "attrs": ro})
-    exe = os.path.abspath(sys.executable)
-    if not any(exe.startswith(b["dst"].rstrip("/") + "/") for b in out):
-        out.append({"src": exe, "dst": exe, "dir": False, "attrs": ro})
+    for f in python_files():
+        if not any(f.startswith(b["dst"].rstrip("/") + "/") for b in out):
+            out.append({"src": f, "dst": f, "dir": False, "attrs": ro})
     for dev in DEVICES:
         if os.path.exists(dev):
             out.append({"src": dev, "dst": dev, "dir": False, "attrs": NOSUID | NOEXEC})
