@@ -5,11 +5,13 @@
 # process before the snippet's interpreter starts, and Benchtop calls the sandbox from worker
 # threads (where a pre-exec hook is unsafe). The kernel, not this code, then holds the walls:
 #
-#   L (this process)  open the bind sources, drop root (-> uid 65534), unshare user/mount/pid/net/
-#                     ipc/uts/cgroup namespaces, map one unprivileged uid, fork C, wait for it.
-#   C (pid 1 inside)  build a read-only tmpfs root (interpreter, its libraries, /dev nodes, a fresh
-#                     /proc, the snippet's folder writable), pivot_root into it, rlimits, drop every
-#                     capability, no_new_privs, landlock (when the kernel has it), seccomp; fork S.
+#   L (this process)  as root: build the tree below in a private mount namespace, then drop to
+#                     uid 65534. Then unshare user/mount/pid/net/ipc/uts/cgroup namespaces, map one
+#                     unprivileged uid (65534 inside), fork C, wait for it.
+#   C (pid 1 inside)  (not root: build the tree now) a read-only tmpfs root holding the
+#                     interpreter, its libraries, /dev nodes and the snippet's own tmpfs folder;
+#                     mount a fresh /proc, pivot_root into it, rlimits, drop every capability,
+#                     no_new_privs, landlock (when the kernel has it), seccomp; fork S.
 #   S                 exec the snippet's interpreter (_boot.py). When S ends, C reports its wait
 #                     status and exits; the kernel then kills whatever S left in the pid namespace.
 #
@@ -20,7 +22,6 @@ import errno
 import marshal
 import os
 import resource
-import signal
 import sys
 
 cfg = marshal.loads(bytes.fromhex(sys.argv[1]))
@@ -36,6 +37,7 @@ libc.syscall.restype = ctypes.c_long
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x2000000, 0x4000000, 0x8000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+SIGKILL = 9  # not `import signal`: its enums cost this start-up ~20 ms
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 24, 38
 NR = cfg["syscalls"]  # pivot_root, mount_setattr, landlock_* numbers for this machine
 USERNS_HINT = ("enable unprivileged user namespaces: sysctl -w user.max_user_namespaces=15000 "
@@ -94,7 +96,7 @@ def outer():
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # so this process may write its own uid_map
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
     if os.getppid() != cfg["parent_pid"]:
         os._exit(1)  # Benchtop died before we armed the death signal
     euid, egid = os.geteuid(), os.getegid()
@@ -210,7 +212,7 @@ def landlock():
 
 def init():
     """C: pid 1 of the sandbox. Builds and locks the world, runs S, reports how S ended."""
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
     os.setsid()  # leave L's process group: kill(0, ...) from the snippet must not reach L
     enter_root()
     layers = limit()
@@ -220,6 +222,8 @@ def init():
         try:
             os.chdir(cfg["work"])
             os.execve(cfg["python"], cfg["argv"], cfg["env"])
+        except BaseException as exc:  # noqa: BLE001 (the interpreter cannot start inside the root)
+            report(f"E the snippet's interpreter cannot start inside the sandbox: {type(exc).__name__}: {exc}")
         finally:
             os._exit(127)
     while True:  # pid 1 also reaps what S orphans
