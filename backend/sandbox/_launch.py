@@ -1,5 +1,8 @@
-# Stage 0 of the sandbox (run as ``python -I -S -B -c <this file> CONFIG``); not imported by Benchtop.
-# CONFIG is a marshal-ed dict in hex: marshal is built in, json would cost this start-up ~6 ms of imports.
+# Stage 0 of the sandbox; not imported by Benchtop. Runs as a launcher server (a zygote):
+# ``python -I -S -B -c <this file> serve FD`` receives one request per run on the SOCK_SEQPACKET
+# socket FD (a marshal-ed config dict plus the run's stdout, stderr and status pipes) and forks
+# an L for it. The server exists only to pay this interpreter's start-up (~50 ms) once per
+# Benchtop process instead of once per snippet; it exits when Benchtop's end of the socket closes.
 #
 # Why a separate interpreter: namespaces, mounts and uid changes must happen in a single-threaded
 # process before the snippet's interpreter starts, and Benchtop calls the sandbox from worker
@@ -24,11 +27,7 @@ import os
 import resource
 import sys
 
-cfg = marshal.loads(bytes.fromhex(sys.argv[1]))
-ST = cfg["status_fd"]
-with open(cfg["snippet"], "rb") as _f:
-    SOURCE = _f.read()
-os.set_inheritable(ST, False)  # S must never hold it
+cfg, ST, SOURCE, NR = {}, -1, b"", {}  # set per run by configure()
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
@@ -39,7 +38,6 @@ CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x2000000, 0
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 SIGKILL = 9  # not `import signal`: its enums cost this start-up ~20 ms
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 24, 38
-NR = cfg["syscalls"]  # pivot_root, mount_setattr, landlock_* numbers for this machine
 USERNS_HINT = ("enable unprivileged user namespaces: sysctl -w user.max_user_namespaces=15000 "
                "(Debian/Ubuntu: also kernel.unprivileged_userns_clone=1 and "
                "kernel.apparmor_restrict_unprivileged_userns=0; containers: allow unshare/clone in the "
@@ -48,6 +46,17 @@ USERNS_HINT = ("enable unprivileged user namespaces: sysctl -w user.max_user_nam
 
 class Unavailable(Exception):
     """A kernel feature the sandbox needs is missing: the run is refused."""
+
+
+def configure(raw, status_fd, parent):
+    """This run's config (``syscalls`` holds the pivot_root, mount_setattr and landlock numbers
+    for this machine), its status pipe and the pid L must find as its parent."""
+    global cfg, ST, SOURCE, NR
+    cfg, ST = marshal.loads(raw), status_fd
+    cfg["parent_pid"], NR = parent, cfg["syscalls"]
+    os.set_inheritable(ST, False)  # S must never hold it
+    with open(cfg["snippet"], "rb") as f:
+        SOURCE = f.read()
 
 
 def report(line):
@@ -234,6 +243,8 @@ def init():
 
 
 def main():
+    """L: one run, from the server's fork to the end of the sandbox's pid namespace."""
+    report(f"P {os.getpid()}")
     cfg["built"] = os.geteuid() == 0
     try:
         cfg["cap_last"] = outer()
@@ -253,9 +264,41 @@ def main():
             report(f"E sandbox set-up failed: {type(exc).__name__}: {exc}")
         os._exit(3)
     report(f"C {c}")
-    os.close(ST)
-    os.waitpid(c, 0)
-    os._exit(0)
+    os.waitpid(c, 0)  # returns once C and every process of its pid namespace are gone
+    os._exit(0)  # closes the status pipe: Benchtop's signal that the run is over
 
 
-main()
+def serve(sock_fd):
+    """The zygote loop: one fork per request; finished launchers are reaped on the next one."""
+    import socket  # once per server, not per run
+
+    sock = socket.socket(fileno=sock_fd)
+    me = os.getpid()
+    while True:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 3)
+        if not msg:
+            os._exit(0)  # Benchtop closed its end (or exited)
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        if len(fds) == 3 and os.fork() == 0:
+            sock.close()
+            os.dup2(fds[0], 1)
+            os.dup2(fds[1], 2)
+            os.close(fds[0])
+            os.close(fds[1])
+            try:
+                configure(msg, fds[2], me)
+                main()
+            except BaseException as exc:  # noqa: BLE001 (a refusal with the reason, never a weaker run)
+                os.write(fds[2], f"E sandbox launcher failed: {type(exc).__name__}: {exc}\n".encode())
+            os._exit(3)
+        for fd in fds:
+            os.close(fd)
+
+
+if sys.argv[1:2] == ["serve"]:
+    serve(int(sys.argv[2]))

@@ -26,7 +26,6 @@ import math
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from backend.sandbox import layout, seccomp
+from backend.sandbox.zygote import Zygote
 
 _HERE = Path(__file__).parent
 _BOOT = (_HERE / "_boot.py").read_text(encoding="utf-8")
@@ -48,6 +48,7 @@ LAYERS = ("user namespace (uid 65534, no capabilities)", "mount namespace (minim
           "seccomp filter")
 SAFE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8", "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_ZYGOTE = Zygote(_LAUNCH, SAFE_ENV)
 
 
 @dataclass
@@ -177,23 +178,28 @@ def run_python(code: str, timeout: float = 5.0, memory_mb: int = 512, max_output
         boot_cfg = {"tmp": work, "read_roots": static["read_roots"], "audit_hook": bool(audit_hook)}
         env = {**SAFE_ENV, "HOME": work, "TMPDIR": work}
         binds, links = _layout()
-        status_r, status_w = os.pipe()
-        cfg = {**static, "status_fd": status_w, "parent_pid": os.getpid(), "root": root, "work": work,
-               "binds": binds, "symlinks": links, "memory_mb": int(memory_mb), "cpu_seconds": cpu,
-               "file_mb": int(file_mb), "nproc": int(nproc), "work_mb": int(work_mb), "snippet": snippet, "python": sys.executable, "env": env,
+        cfg = {**static, "root": root, "work": work, "binds": binds, "symlinks": links, "memory_mb": int(memory_mb),
+               "cpu_seconds": cpu, "file_mb": int(file_mb), "nproc": int(nproc), "work_mb": int(work_mb),
+               "snippet": snippet, "python": sys.executable, "env": env,
                "argv": [sys.executable, "-I", "-B", "-c", _BOOT, marshal.dumps(boot_cfg).hex()],
                "simulate_missing": os.environ.get(SIMULATE_ENV, "")}
+        pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, status
         try:
-            proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", "-c", _LAUNCH, marshal.dumps(cfg).hex()], cwd=work,
-                                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True, pass_fds=(status_w,))
+            _ZYGOTE.request(marshal.dumps(cfg), [w for _, w in pipes])
         except OSError as exc:
-            os.close(status_r)
-            return SandboxResult("failed_to_start", f"could not start the sandbox interpreter: {exc}", "", "",
-                                 None, time.perf_counter() - start)
+            for r, _ in pipes:
+                os.close(r)
+            return SandboxResult("failed_to_start", f"could not start the sandbox launcher: {exc}", "", "", None,
+                                 time.perf_counter() - start)
         finally:
-            os.close(status_w)
-        res = _supervise(proc, os.fdopen(status_r, "rb"), start, timeout, int(memory_mb), int(max_output_bytes), cpu)
+            for _, w in pipes:
+                os.close(w)
+        streams = [os.fdopen(r, "rb") for r, _ in pipes]
+        try:
+            res = _supervise(streams, start, timeout, int(memory_mb), int(max_output_bytes), cpu)
+        finally:
+            for f in streams:
+                f.close()
         if audit_hook and res.isolation:
             res.isolation += "; audit hook (extra layer)"
         return res
@@ -201,8 +207,11 @@ def run_python(code: str, timeout: float = 5.0, memory_mb: int = 512, max_output
         _remove(base)
 
 
-def _supervise(proc: subprocess.Popen, status, start: float, timeout: float, memory_mb: int, max_output: int,
+def _supervise(streams: list, start: float, timeout: float, memory_mb: int, max_output: int,
                cpu: int) -> SandboxResult:
+    """Collect the run's output and status lines, enforce the wall clock and the output cap. The
+    status pipe reaches EOF only when the launcher exits, i.e. once the sandbox's pid namespace
+    is empty, so returning after it means nothing of the snippet is left running."""
     out, err, st, lock = [], [], [], threading.Lock()
     budget = {"left": max_output}
     overflow = threading.Event()
@@ -211,40 +220,39 @@ def _supervise(proc: subprocess.Popen, status, start: float, timeout: float, mem
         lines = b"".join(st).decode("utf-8", "replace").splitlines()
         return {ln[0]: ln[2:] for ln in lines if len(ln) > 1}
 
+    def kill(key: str) -> None:
+        pid = parsed().get(key)
+        if pid:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
     def stop() -> None:
         """Kill the sandbox's pid 1 (the kernel then kills everything in its pid namespace) and
-        wait for the launcher, which returns only once that namespace is empty."""
-        cpid = parsed().get("C")
-        try:
-            if cpid:
-                os.kill(int(cpid), signal.SIGKILL)
-            else:
-                os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        wait for the launcher to see it gone; kill the launcher too if it lingers."""
+        kill("C")
+        status_reader.join(5)
+        if status_reader.is_alive():
+            kill("P")
+            status_reader.join(5)
 
     def on_overflow() -> None:
         overflow.set()
         stop()
 
     readers = [threading.Thread(target=_reader, args=(s, sink, b, lock, on_overflow), daemon=True)
-               for s, sink, b in ((proc.stdout, out, budget), (proc.stderr, err, budget), (status, st, None))]
+               for s, sink, b in ((streams[0], out, budget), (streams[1], err, budget), (streams[2], st, None))]
+    status_reader = readers[2]
     for t in readers:
         t.start()
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+    status_reader.join(timeout)
+    timed_out = status_reader.is_alive() and not overflow.is_set()
+    if timed_out:
         stop()
-        proc.wait()
-    for t in readers:
+    status_reader.join(10)
+    for t in readers[:2]:
         t.join(2.0)
-    status.close()
     duration = time.perf_counter() - start
     info = parsed()
     stdout = b"".join(out).decode("utf-8", "replace")
@@ -255,8 +263,8 @@ def _supervise(proc: subprocess.Popen, status, start: float, timeout: float, mem
     layers = list(LAYERS) + [x for x in info.get("L", "").split(",") if x] + ["rlimits (memory, cpu, files, processes)"]
     code = os.waitstatus_to_exitcode(int(info["S"])) if "S" in info else None
     if code is None and not (timed_out or overflow.is_set()):
-        return SandboxResult("failed_to_start", f"the sandbox launcher ended without a result "
-                             f"(exit {proc.returncode}): {stderr.strip()[-300:]}", stdout, stderr, None, duration)
+        return SandboxResult("failed_to_start", "the sandbox launcher ended without a result: "
+                             + stderr.strip()[-300:], stdout, stderr, None, duration)
     status_, reason = _classify(code, timed_out, overflow.is_set(), stderr, timeout, memory_mb, max_output, cpu)
     refused = [ln[len("[sandbox] refused: "):] for ln in stderr.splitlines() if ln.startswith("[sandbox] refused: ")]
     if status_ == "error" and refused:

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,19 @@ def test_genprm_style_snippets_still_work():
     r = run_python(code, timeout=30)
     assert r.status == "ok", r.reason + r.stderr[-500:]
     assert r.stdout.strip() == "[-2, 2] True"
+
+
+def test_launcher_server_restarts_and_stops():
+    """The zygote is an optimisation only: killed, it is restarted; closed, it is gone."""
+    from backend.sandbox.runner import _ZYGOTE
+
+    assert run_python("print(1)").ok
+    first = _ZYGOTE._proc
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    r = run_python("print(2)")
+    assert r.ok and r.stdout == "2\n" and _ZYGOTE._proc.pid != first.pid
+    second = _ZYGOTE._proc
+    _ZYGOTE.close()
+    assert second.poll() is not None
+    assert run_python("print(3)").stdout == "3\n"
