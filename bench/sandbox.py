@@ -7,8 +7,8 @@ run matters. Both are measured in this run, interleaved (so machine load hits bo
 
 * before: the pre-#16 sandbox, ``[unshare -n] python -I -B -c <audit-hook boot>`` with piped
   output (bench/_legacy_sandbox_boot.py, kept verbatim), i.e. one fresh interpreter;
-* after: ``backend.sandbox.run_python`` (launcher interpreter, namespaces, minimal root, seccomp,
-  landlock, then the snippet's interpreter).
+* after: ``backend.sandbox.run_python`` (a launcher forked from the warm launcher server,
+  namespaces, minimal root, seccomp, landlock, then the snippet's interpreter).
 
 Snippets: ``print(1)`` (pure start-up) and a GenPRM-style check importing sympy (what a
 verification costs end to end). Prints the median and mean per run and the ratio after/before.
