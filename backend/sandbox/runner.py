@@ -229,12 +229,18 @@ def _supervise(streams: list, start: float, timeout: float, memory_mb: int, max_
                 pass
 
     def stop() -> None:
-        """Kill the sandbox's pid 1 (the kernel then kills everything in its pid namespace) and
-        wait for the launcher to see it gone; kill the launcher too if it lingers."""
-        kill("C")
+        """Kill the sandbox's pid 1 (the kernel then kills everything in its pid namespace), or
+        the launcher while pid 1 does not exist yet (pid 1 has the launcher as parent-death
+        signal), and wait for the launcher to see the namespace gone."""
+        for _ in range(50):  # the server may not have forked the launcher yet
+            if "C" in parsed() or "P" in parsed() or not status_reader.is_alive():
+                break
+            status_reader.join(0.1)
+        kill("C" if "C" in parsed() else "P")
         status_reader.join(5)
         if status_reader.is_alive():
             kill("P")
+            kill("C")
             status_reader.join(5)
 
     def on_overflow() -> None:
