@@ -222,6 +222,9 @@ def landlock():
 def init():
     """C: pid 1 of the sandbox. Builds and locks the world, runs S, reports how S ended."""
     libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    # Not dumpable: the snippet runs as the same uid, and must not reach this process's memory or
+    # reopen its status pipe through /proc/1/fd (it would forge status lines).
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     os.setsid()  # leave L's process group: kill(0, ...) from the snippet must not reach L
     enter_root()
     layers = limit()

@@ -185,7 +185,7 @@ def run_python(code: str, timeout: float = 5.0, memory_mb: int = 512, max_output
                "simulate_missing": os.environ.get(SIMULATE_ENV, "")}
         pipes = [os.pipe() for _ in range(3)]  # stdout, stderr, status
         try:
-            _ZYGOTE.request(marshal.dumps(cfg), [w for _, w in pipes])
+            server = _ZYGOTE.request(marshal.dumps(cfg), [w for _, w in pipes])
         except OSError as exc:
             for r, _ in pipes:
                 os.close(r)
@@ -196,7 +196,7 @@ def run_python(code: str, timeout: float = 5.0, memory_mb: int = 512, max_output
                 os.close(w)
         streams = [os.fdopen(r, "rb") for r, _ in pipes]
         try:
-            res = _supervise(streams, start, timeout, int(memory_mb), int(max_output_bytes), cpu)
+            res = _supervise(streams, server, start, timeout, int(memory_mb), int(max_output_bytes), cpu)
         finally:
             for f in streams:
                 f.close()
@@ -207,7 +207,15 @@ def run_python(code: str, timeout: float = 5.0, memory_mb: int = 512, max_output
         _remove(base)
 
 
-def _supervise(streams: list, start: float, timeout: float, memory_mb: int, max_output: int,
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def _supervise(streams: list, server: int, start: float, timeout: float, memory_mb: int, max_output: int,
                cpu: int) -> SandboxResult:
     """Collect the run's output and status lines, enforce the wall clock and the output cap. The
     status pipe reaches EOF only when the launcher exits, i.e. once the sandbox's pid namespace
@@ -217,14 +225,25 @@ def _supervise(streams: list, start: float, timeout: float, memory_mb: int, max_
     overflow = threading.Event()
 
     def parsed() -> dict:
-        lines = b"".join(st).decode("utf-8", "replace").splitlines()
-        return {ln[0]: ln[2:] for ln in lines if len(ln) > 1}
+        """The first line of each kind (the launcher writes each once, before the snippet exists)."""
+        out: dict[str, str] = {}
+        for ln in b"".join(st).decode("utf-8", "replace").splitlines():
+            if len(ln) > 1:
+                out.setdefault(ln[0], ln[2:])
+        return out
 
     def kill(key: str) -> None:
-        pid = parsed().get(key)
-        if pid:
+        """SIGKILL the launcher (P) or the sandbox's pid 1 (C), each only after checking it is the
+        child of the process that must have started it, never a pid taken on trust."""
+        info = parsed()
+        try:
+            pid = int(info.get(key, ""))
+            parent = server if key == "P" else int(info.get("P", ""))
+        except ValueError:
+            return
+        if _parent_of(pid) == parent:
             try:
-                os.kill(int(pid), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
 

@@ -27,17 +27,17 @@ class Zygote:
         self._owner = -1
         atexit.register(self.close)
 
-    def request(self, payload: bytes, fds: list[int]) -> None:
+    def request(self, payload: bytes, fds: list[int]) -> int:
         """Hand one run to the server: the config and the run's stdout, stderr and status pipe
-        ends (the caller closes its copies). Starts or restarts the server as needed; raises
-        OSError when no server can be reached."""
+        ends (the caller closes its copies). Starts or restarts the server as needed; returns
+        the server's pid (the launcher's parent); raises OSError when no server can be reached."""
         with self._lock:
             for attempt in (0, 1):
                 if self._sock is None or self._owner != os.getpid() or self._proc.poll() is not None:
                     self._start()
                 try:
                     socket.send_fds(self._sock, [payload], fds)
-                    return
+                    return self._proc.pid
                 except OSError:
                     self._drop()
                     if attempt:

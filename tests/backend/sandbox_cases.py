@@ -274,6 +274,33 @@ def _check_kill(r, c: Ctx, out: str) -> list[str]:
     return bad + ([f"host pids visible: {pids}"] if str(c.victim.pid) in pids.replace("[", " ").split(", ") else [])
 
 
+def _forge(c: Ctx) -> str:
+    lines = f"P {c.victim.pid}\nC {c.victim.pid}\nE forged refusal\nS 0\n".encode()
+    return CWD + f"""
+import time
+for pid in ('1', 'self', str(os.getppid())):
+    try:
+        fds = os.listdir('/proc/%s/fd' % pid)
+    except Exception as exc:
+        print('LIST', pid, type(exc).__name__, flush=True)
+        continue
+    for fd in fds:
+        try:
+            w = os.open('/proc/%s/fd/%s' % (pid, fd), os.O_WRONLY)
+            os.write(w, {lines!r})
+            print('WROTE', pid, fd, flush=True)
+        except Exception as exc:
+            print('DENIED', pid, fd, type(exc).__name__, flush=True)
+time.sleep(60)
+"""
+
+
+def _check_forge(r, c: Ctx, out: str) -> list[str]:
+    time.sleep(0.1)
+    bad = [] if c.victim.poll() is None else ["a forged pid was killed"]
+    return bad + ([] if r.status == "timeout" else [f"forged status believed: {r.status}: {r.reason}"])
+
+
 def _network(c: Ctx) -> str:
     port = c.tcp.getsockname()[1]
     return CWD + f"""
@@ -358,6 +385,7 @@ CASES = [
          lambda r, c, out: [] if r.status == "timeout" and r.duration < 10 else [f"{r.status} {r.duration:.1f}"],
          {"timeout": 2}),
     Case("kill_parent", _kill, _check_kill, {}),
+    Case("forge_status", _forge, _check_forge, {"timeout": 1.5}),
     Case("network", _network, _check_network, {"timeout": 8}),
     Case("write_outside", _write_outside, _check_write, {}),
     Case("disk_fill", lambda c: DISK_FILL,
