@@ -32,6 +32,18 @@ UNHOOK = ("import sys\nm = sys.modules['__main__']\n"
 CWD = "import os, sys\nprint('CWD=' + os.getcwd(), flush=True)\n"
 
 
+def kernel_refuses_namespaces() -> str:
+    """Why this machine cannot host the sandbox at all, judged independently of our code (by
+    util-linux ``unshare``), or "" where it can: tests skip only then, so a broken sandbox on a
+    capable machine still fails them."""
+    exe = shutil.which("unshare")
+    if exe is None:
+        return ""
+    r = subprocess.run([exe, "--user", "--map-root-user", "--mount", "--pid", "--net", "--ipc", "--fork", "true"],
+                       capture_output=True, text=True, check=False)
+    return "" if r.returncode == 0 else f"this kernel refuses user/mount/pid/net/ipc namespaces: {r.stderr.strip()}"
+
+
 @dataclass
 class Ctx:
     dir: str
@@ -366,7 +378,7 @@ def _check_memory(r, c: Ctx, out: str) -> list[str]:
 
 
 def _check_flood(r, c: Ctx, out: str) -> list[str]:
-    ok = r.status == "output_limit" and len(r.stdout) <= 10000 and r.duration < 10
+    ok = r.status == "output_limit" and len(r.stdout) <= 10000 and r.duration < 30
     return [] if ok else [f"{r.status}, {len(r.stdout)} bytes, {r.duration:.1f} s"]
 
 
@@ -394,7 +406,7 @@ CASES = [
          {"timeout": 10}),
     Case("memory", lambda c: CWD + "x = bytearray(3 * 1024**3)\nprint('ALLOCATED')", _check_memory, {"memory_mb": 256}),
     Case("output_flood", lambda c: CWD + "while True:\n    sys.stdout.write('x' * 4096)",
-         _check_flood, {"max_output_bytes": 10000}),
+         _check_flood, {"max_output_bytes": 10000, "timeout": 60}),
 ]
 
 

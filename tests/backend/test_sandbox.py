@@ -8,9 +8,16 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from backend.sandbox import run_python
 
+sys.path.insert(0, str(Path(__file__).parent))
+from sandbox_cases import kernel_refuses_namespaces
+
 ROOT = Path(__file__).resolve().parents[2]
+_WHY = kernel_refuses_namespaces()
+pytestmark = pytest.mark.skipif(bool(_WHY), reason=_WHY or "n/a")
 
 
 def test_ok_and_error():
@@ -79,8 +86,9 @@ def test_own_folder_usable_and_removed():
 
 
 def test_gigabyte_of_output_capped():
-    r = run_python("import sys\nfor _ in range(10**6):\n    sys.stdout.write('x' * 1000)", max_output_bytes=10000)
-    assert r.status == "output_limit" and len(r.stdout) <= 10000 and r.duration < 10
+    r = run_python("import sys\nfor _ in range(10**6):\n    sys.stdout.write('x' * 1000)", max_output_bytes=10000,
+                   timeout=60)  # the cap, not the clock, must stop it (even on a loaded machine)
+    assert r.status == "output_limit" and len(r.stdout) <= 10000 and r.duration < 30, (r.status, r.reason)
 
 
 def test_numeric_libraries_available():

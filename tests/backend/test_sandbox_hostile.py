@@ -21,6 +21,8 @@ from backend.sandbox import run_python, seccomp
 from backend.sandbox.runner import SIMULATE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
+NO_KERNEL = sc.kernel_refuses_namespaces()
+needs_kernel = pytest.mark.skipif(bool(NO_KERNEL), reason=NO_KERNEL)
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +32,13 @@ def ctx():
     c.close()
 
 
+@needs_kernel
 @pytest.mark.parametrize("case", sc.CASES, ids=[c.name for c in sc.CASES])
 def test_hostile_snippet_contained(case, ctx):
     assert sc.run_case(case, ctx) == []
 
 
+@needs_kernel
 def test_hostile_snippets_contained_as_unprivileged_user():
     """The same cases from a harness running as uid 65534 (the caller's own uid is then what the
     sandbox's processes have outside, so only the namespaces keep its victim alive)."""
@@ -52,6 +56,7 @@ def test_hostile_snippets_contained_as_unprivileged_user():
     assert {k: v for k, v in report["results"].items() if v} == {}
 
 
+@needs_kernel
 def test_isolation_names_the_layers():
     r = run_python("print('hi')")
     assert r.status == "ok" and r.stdout == "hi\n"
@@ -61,6 +66,13 @@ def test_isolation_names_the_layers():
     assert "audit hook" not in run_python("pass", audit_hook=False).isolation
 
 
+@pytest.mark.skipif(not NO_KERNEL, reason="this kernel offers the namespaces")
+def test_refuses_on_a_kernel_without_namespaces():
+    r = run_python("print('RAN')")
+    assert r.status == "unavailable" and r.stdout == "" and "enable" in r.reason
+
+
+@needs_kernel
 @pytest.mark.parametrize("stage", ["user namespace", "mount/pid/net/ipc/uts/cgroup namespaces", "fresh /proc",
                                    "pivot_root", "no_new_privs", "seccomp"])
 def test_refuses_when_a_kernel_feature_is_missing(stage, monkeypatch):
@@ -109,6 +121,7 @@ def test_seccomp_program_assembles_for_both_tabled_arches():
         seccomp.program("riscv64")
 
 
+@needs_kernel
 def test_genprm_style_snippets_still_work():
     code = ("import math, numpy as np, sympy as sp\nx = sp.symbols('x')\n"
             "print(sp.solve(x**2 - 4, x), math.isclose(np.sqrt(2.0)**2, 2.0))")
@@ -117,6 +130,7 @@ def test_genprm_style_snippets_still_work():
     assert r.stdout.strip() == "[-2, 2] True"
 
 
+@needs_kernel
 def test_launcher_server_restarts_and_stops():
     """The zygote is an optimisation only: killed, it is restarted; closed, it is gone."""
     from backend.sandbox.runner import _ZYGOTE
