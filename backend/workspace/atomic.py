@@ -3,8 +3,7 @@
 Every file or folder Benchtop produces goes through these helpers. They refuse to replace an
 existing folder unless asked, so a user's data is never overwritten by accident. Outputs follow
 the user's umask (``tempfile.mkstemp``/``mkdtemp`` would make them 0600/0700, unreadable to a
-group that shares results), and stale ``*.partial`` folders of a killed build can be swept
-(:func:`clean_stale_partials`).
+group that shares results).
 """
 from __future__ import annotations
 
