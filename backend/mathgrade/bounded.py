@@ -40,6 +40,8 @@ class OverBudget(Exception):
 
 class _Worker:
     def __init__(self) -> None:
+        if getattr(sys, "frozen", False):  # a bundled app's executable is the app, not Python
+            raise OSError("a frozen app has no Python interpreter to start the sympy worker")
         env = dict(os.environ)
         env["PYTHONPATH"] = str(_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         self.proc = subprocess.Popen(
