@@ -242,21 +242,33 @@ class Workspace:
         except sqlite3.DatabaseError:
             conn = None
         note = ""
-        if conn is None:
-            conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-            conn.executescript(SCHEMA)
-            n, skipped = rc.rebuild_from_folders(conn, self.runs_dir)
-            source, note = f"{n} run(s) read from their folders", rc.skipped_note(skipped)
+        on_disk = rc.folder_run_ids(self.runs_dir)
+        missing = on_disk
+        if conn is not None:
+            missing = on_disk - {r[0] for r in conn.execute("SELECT id FROM runs")}
+        if conn is None or missing:
+            # an in-memory copy: the database's rows (if any) plus the runs only the folders know
+            # (a read-only disk may hide the last writes in a WAL file it cannot open)
+            mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            if conn is not None:
+                conn.backup(mem)
+                conn.close()
+            else:
+                mem.executescript(SCHEMA)
+            n, skipped = rc.rebuild_from_folders(mem, self.runs_dir, skip_ids=on_disk - missing)
+            source = (f"{n} run(s) read from their folders" if conn is None
+                      else f"{source}, plus {n} run(s) only their folders knew")
+            conn, note = mem, rc.skipped_note(skipped)
         self.recovery_message = (
-            f"workspace {self.root} is full or read-only ({reason}): history {source}, nothing kept "
-            f"aside or changed; new runs cannot be recorded until space or write access returns.{note}"
+            f"workspace {self.root} cannot be written ({reason}): history {source}, nothing moved or "
+            f"changed; new runs cannot be recorded until it can be written again.{note}"
         )
         return conn
 
     def _check_writable(self) -> None:
         if self.read_only is not None:
             raise WorkspaceReadOnly(
-                f"workspace {self.root} is full or read-only ({self.read_only}): cannot record a run; "
+                f"workspace {self.root} cannot be written ({self.read_only}): cannot record a run; "
                 "free some space or pass --workspace DIR"
             )
 

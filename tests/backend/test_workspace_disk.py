@@ -134,10 +134,19 @@ def test_full_disk_keeps_every_run_listed_and_recovers_when_space_returns(tmp_pa
 
 def test_read_only_workspace_keeps_every_run_listed(tmp_path):
     res = _run_in_namespace(tmp_path, """
+        # one run only its folder knows (as when the last writes sit in a WAL the disk cannot open)
+        import sqlite3
+        c = sqlite3.connect(db)
+        c.execute("DELETE FROM runs WHERE id=?", (ids[0],))
+        c.execute("DELETE FROM metrics WHERE run_id=?", (ids[0],))
+        c.commit()
+        c.close()
+        digest = hashlib.sha256(open(db, "rb").read()).hexdigest()
         subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
         observe("ro")
     """)
     _assert_history_kept(res, "ro", "read-only")
+    assert "plus 1 run(s) only their folders knew" in res["ro"]["message"]
 
 
 def test_missing_database_on_full_disk_leaves_no_empty_file(tmp_path):
