@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from backend.mathgrade import bounded, explain_equivalence, is_equivalent, majority_vote
+from backend.mathgrade import bounded, explain_equivalence, extract_answer, is_equivalent, majority_vote
 
 HOSTILE = [  # 7-24 character bombs of the issue, and more
     "9^9^9^9", "2**2**2**2**2**2", "2^2^2^2^2^2", "1e999999", "1e99999", "10^{10^{10}}", "exp(exp(exp(exp(10))))",
@@ -91,3 +91,13 @@ def test_majority_vote_from_threads_never_hangs_on_hostile_answers():
         th.join(60)
     assert time.monotonic() - t < 60
     assert out == [("1/2", 3)] * 4
+
+
+def test_extraction_is_linear_on_hostile_model_output():
+    for text in ("answer" + " " * 200_000 + "x", "The answer is" + " " * 200_000, "\\boxed{" * 50_000,
+                 "1 " * 200_000 + "/", "Answer" + " \t" * 100_000 + ": 7"):
+        t = time.monotonic()
+        extract_answer(text)
+        assert time.monotonic() - t < PER_INPUT_S, text[:20]
+    assert extract_answer("Answer" + " " * 1000 + ": 7") == "7"
+    assert extract_answer("so the answer is: 12") == "12" and extract_answer("Final answer: 3") == "3"
