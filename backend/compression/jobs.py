@@ -9,10 +9,10 @@ from backend.jobs import register_job
 
 
 def resolve(name: str) -> Path:
-    """A model folder for ``zoo:NAME`` or a path."""
-    from backend.models.zoo import resolve_model
+    """A model folder for ``zoo:NAME`` or a path (the shared resolver)."""
+    from backend.models.tensors import resolve_model
 
-    return Path(resolve_model(name))
+    return resolve_model(name)
 
 
 def find_eval(ft_dir: Path) -> Path | None:

@@ -179,14 +179,18 @@ class Runner:
                 return
             handle.status = "running"
             self._emit(ev.JobEvent(handle.run_id, ev.STARTED, {"device": device, "pid": os.getpid()}))
-            ctx = JobContext(handle.run_id, handle.run_dir, device, self._emit, handle._cancel)
+            ctx = JobContext(handle.run_id, handle.run_dir, device, self._emit, handle._cancel,
+                             workspace=self._workspace_root())
             try:
                 if spec.isolate:
                     from backend.jobs.subprocess_worker import run_isolated
 
                     result = run_isolated(spec, ctx, self._emit)
                 else:
-                    result = get_job(spec.kind).function(spec, ctx)
+                    from backend.models.zoo.store import job_workspace
+
+                    with job_workspace(ctx.workspace):  # zoo:NAME deep inside the job resolves here
+                        result = get_job(spec.kind).function(spec, ctx)
             except JobCancelled:
                 self._finish(handle, "cancelled")
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a recorded error
@@ -199,6 +203,10 @@ class Runner:
                     self._finish(handle, "succeeded", result=result if result is not None else {})
         finally:
             sem.release()
+
+    def _workspace_root(self) -> Path | None:
+        root = getattr(self.workspace, "root", None)
+        return Path(root) if root is not None else None
 
     def _finish(
         self, handle: JobHandle, status: str, result: dict | None = None, error: str | None = None, tb: str | None = None

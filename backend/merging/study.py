@@ -148,8 +148,6 @@ def autoswitch_answer(base: str, tswitch_dir: str, prompt: str, k: int = 10, har
                       n_query: int = 100, max_new_tokens: int = 16) -> dict:
     """Route one prompt: task weights from the kNN over the base's features of each task's query
     set (the zoo's training prompts beside each fine-tune), then greedy answer of the composed model."""
-    import json
-
     from transformers import AutoTokenizer
 
     from backend.compression.evaluate import load_model
@@ -157,9 +155,10 @@ def autoswitch_answer(base: str, tswitch_dir: str, prompt: str, k: int = 10, har
     from backend.merging.tswitch import compose_state
     from backend.models.zoo import finetune_data, finetune_task, resolve_model as resolve
     from backend.models.zoo.train import generate
+    from backend.readers import read_tswitch_meta
 
     base_dir = resolve(base)
-    meta = json.loads((Path(tswitch_dir) / "tswitch.json").read_text(encoding="utf-8"))
+    meta = read_tswitch_meta(tswitch_dir)
     queries = {}
     for t, d in meta["tasks"].items():
         ft = Path(d["finetune"])

@@ -10,7 +10,6 @@ entry for the groups that have any; the size we report is the file's size on dis
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,14 +166,10 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
     """The task's reconstructed delta (knob * S, or the kept scalar) per tensor name."""
     from safetensors.numpy import load_file
 
+    from backend.readers import read_tswitch_meta
+
     folder = Path(folder)
-    meta_path = folder / "tswitch.json"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{folder} is not a T-Switch folder (no tswitch.json)") from None
-    except ValueError as exc:
-        raise ValueError(f"{meta_path}: not valid JSON ({exc})") from None
+    meta = read_tswitch_meta(folder)
     if task not in meta["tasks"]:
         raise KeyError(f"{folder} has no switch for task {task!r} (it has {', '.join(meta['tasks'])})")
     path = folder / meta["tasks"][task]["file"]
@@ -205,7 +200,7 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
 
 def compose_state(base: str | Path, folder: str | Path, weights: dict[str, float]) -> dict[str, torch.Tensor]:
     """theta = theta_base + sum_t w_t * knob_t * S_t (what Auto-Switch and oracle T-Switch run)."""
-    from backend.compression.model_io import index_tensors, read_tensor
+    from backend.models.tensors import index_tensors, read_tensor
 
     state = {n: read_tensor(e).to(torch.float32) for n, e in index_tensors(base).items()}
     for task, w in weights.items():
@@ -218,7 +213,8 @@ def compose_state(base: str | Path, folder: str | Path, weights: dict[str, float
 
 def apply_tswitch(base: str | Path, folder: str | Path, weights: dict[str, float], out: str | Path) -> dict:
     """Write the composed model as a Hugging Face folder (refused if ``out`` exists)."""
-    from backend.merging.streaming import ShardWriter, copy_side_files
+    from backend.merging.streaming import copy_side_files
+    from backend.models.tensors import ShardWriter
     from backend.workspace.atomic import atomic_dir
 
     out = Path(out)

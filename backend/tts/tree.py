@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from backend.generation.policy import SamplingParams
 from backend.generation.sampling import derive_seed
 from backend.tts.data import Problem
 from backend.tts.scoring import aggregate, split_steps
+from backend.tts.selection import extract, finish
 from backend.tts.types import Budget, Candidate, ProblemResult
+
+if TYPE_CHECKING:
+    from backend.tts.strategies import Searcher
 
 _FINAL_STEP = re.compile(r"^\s*(Answer:|The answer is|Final answer)|\\boxed\{", re.IGNORECASE)
 
@@ -41,10 +47,9 @@ class _State:
     budget: Budget = field(default_factory=Budget)
 
 
-def tree_search(searcher, strategy: str, problems: list[Problem], n: int, m: int, progress=None) -> list[ProblemResult]:  # noqa: ANN001
+def tree_search(searcher: Searcher, strategy: str, problems: list[Problem], n: int, m: int,
+                progress: Callable[[float, str], None] | None = None) -> list[ProblemResult]:
     """Beam search (``strategy="beam"``) or DVTS (``"dvts"``) at budget ``n`` with width ``m``."""
-    from backend.tts.strategies import extract, finish
-
     cfg = searcher.cfg
     m = max(1, min(m, n))
     keep = max(1, n // m)

@@ -1,4 +1,4 @@
-"""Render the main window (or one panel) offscreen to PNG: ``python -m app.tools.screenshot``.
+"""Render the main window (or one panel) offscreen to PNG: ``python -m tools.screenshot``.
 
 Used to keep the README and docs screenshots true to what the app shows.
 """

@@ -1,4 +1,4 @@
-"""Make the sample agent runs in ``resources/sample_runs`` (``python -m app.tools.make_sample_runs``).
+"""Make the sample agent runs in ``resources/sample_runs`` (``python -m tools.make_sample_runs``).
 
 Two scripted agents (careful, and noisy with seeded grounding errors) solve eight tasks on two
 real Qt programs (``MiniCalc``, ``MiniNotes``) offscreen. Every episode is recorded once and
@@ -112,8 +112,8 @@ def _check(spec: dict, state: dict, saved: dict | None) -> bool:
 
 
 def run_episode(task: tuple, plan: list, noise: float, seed: int):  # noqa: ANN201
-    from app.tools.mini_apps import MiniCalc, MiniNotes
-    from app.tools.scripted_agent import Executor, ScriptedAgent, screenshot, settle
+    from tools.mini_apps import MiniCalc, MiniNotes
+    from tools.scripted_agent import Executor, ScriptedAgent, screenshot, settle
     from backend.agents.writers import Episode
 
     domain, tid, budget, instruction, checks = task
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                               {"action_space": "computer_13", "observation_type": "screenshot",
                                "model": name, "max_steps": 15})
         atomic_write_text(out / "README.md", (
-            "# Sample agent runs\n\nMade by `python -m app.tools.make_sample_runs` (a scripted agent driving the "
+            "# Sample agent runs\n\nMade by `python -m tools.make_sample_runs` (a scripted agent driving the "
             "real MiniCalc/MiniNotes Qt programs offscreen). Do not edit by hand; regenerate.\n\n"
             "- `scienceboard/tasks/VM/<App>/<ID>.json`: task definitions (check lambdas are text)\n"
             "- `scienceboard/scripted_a11y-vm-screenshot+a11y_tree`, `scienceboard/scripted_noisy-…`: ScienceBoard runs\n"
