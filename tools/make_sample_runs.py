@@ -112,9 +112,9 @@ def _check(spec: dict, state: dict, saved: dict | None) -> bool:
 
 
 def run_episode(task: tuple, plan: list, noise: float, seed: int):  # noqa: ANN201
+    from backend.agents.writers import Episode
     from tools.mini_apps import MiniCalc, MiniNotes
     from tools.scripted_agent import Executor, ScriptedAgent, screenshot, settle
-    from backend.agents.writers import Episode
 
     domain, tid, budget, instruction, checks = task
     win = MiniCalc() if domain == "Calc" else MiniNotes()
@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             "# Sample agent runs\n\nMade by `python -m tools.make_sample_runs` (a scripted agent driving the "
             "real MiniCalc/MiniNotes Qt programs offscreen). Do not edit by hand; regenerate.\n\n"
             "- `scienceboard/tasks/VM/<App>/<ID>.json`: task definitions (check lambdas are text)\n"
-            "- `scienceboard/scripted_a11y-vm-screenshot+a11y_tree`, `scienceboard/scripted_noisy-…`: ScienceBoard runs\n"
+            "- `scienceboard/scripted_a11y-vm-screenshot+a11y_tree`, `scienceboard/scripted_noisy-…`: "
+            "ScienceBoard runs\n"
             "- `osworld/pyautogui/screenshot_a11y_tree/scripted_a11y`: the careful agent's run, OSWorld layout\n"
             "- `osworld/computer_13/screenshot/scripted_noisy`: the noisy agent's run, computer_13 actions\n"))
     return 0

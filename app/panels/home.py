@@ -70,6 +70,7 @@ class HomePanel(Panel):
         settings.addWidget(self.zoo_form)
         settings.addStretch(1)
         zl.addLayout(settings)
+        self.zoo_controls.setMaximumWidth(560)
         zl.addWidget(self.zoo_controls)
 
         check_box = QGroupBox("Check the runner")
@@ -78,6 +79,7 @@ class HomePanel(Panel):
         self.check_controls.start_requested.connect(self.run_demo)
         cl = QVBoxLayout(check_box)
         cl.addWidget(self.check_label)
+        self.check_controls.setMaximumWidth(560)
         cl.addWidget(self.check_controls)
 
         layout = QVBoxLayout(self)

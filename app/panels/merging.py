@@ -17,8 +17,19 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels.base import Panel, register_panel
@@ -86,7 +97,8 @@ class MergingPanel(Panel):
         self.export_btn.setEnabled(False)
         self.export_btn.clicked.connect(self._export)
 
-        form = QFormLayout()
+        models = QGroupBox("Models")
+        form = QFormLayout(models)
         form.addRow("Base", self.base)
         form.addRow("Fine-tune", self.ft_pick)
         ftrow = QHBoxLayout()
@@ -94,10 +106,12 @@ class MergingPanel(Panel):
         ftrow.addWidget(remove)
         form.addRow("", ftrow)
         form.addRow("Fine-tunes", self.fts)
+        method = QGroupBox("Method")
+        QVBoxLayout(method).addWidget(self.form)
         left = QWidget()
         lv = QVBoxLayout(left)
-        lv.addLayout(form)
-        lv.addWidget(self.form)
+        lv.addWidget(models)
+        lv.addWidget(method)
         lv.addWidget(self.controls)
         row = QHBoxLayout()
         for b in (self.open_yaml, self.save_yaml):
@@ -340,7 +354,8 @@ class MergingPanel(Panel):
             parts.append(f"fine-tunes on their own task: mean {np.mean([o for o in own if o is not None]):.3f}")
         st = r.get("storage") or []
         if r["method"] == TSWITCH and st:
-            parts.append(f"switches {np.mean([s['% of fp32'] for s in st]):.2f}% of fp32 each (measured from the files)")
+            share = np.mean([s["% of fp32"] for s in st])
+            parts.append(f"switches {share:.2f}% of fp32 each (measured from the files)")
         self.summary.setText(" · ".join(parts))
         self.export_btn.setEnabled(True)
         self.route_btn.setEnabled(r["method"] == TSWITCH)

@@ -5,8 +5,15 @@ one implementation, in ``backend/models/tensors.py``.
 """
 from __future__ import annotations
 
-from backend.models.tensors import (ShardWriter, TensorEntry, fingerprint, index_tensors, read_tensor,
-                                    save_shards, weight_files)
+from backend.models.tensors import (
+                                    ShardWriter,
+                                    TensorEntry,
+                                    fingerprint,
+                                    index_tensors,
+                                    read_tensor,
+                                    save_shards,
+                                    weight_files,
+)
 
 __all__ = ["ShardWriter", "TensorEntry", "fingerprint", "index_tensors", "read_tensor", "save_shards",
            "weight_files"]

@@ -104,6 +104,7 @@ def _eval(args: argparse.Namespace) -> int:
     params["tasks"] = [str(Path(t).expanduser().resolve()) if t.endswith(".jsonl") else t for t in params["tasks"]]
     MergeEvalParams.from_params(params)
     spec = JobSpec("merging.eval", params=params,
-                   inputs={"model": model_arg(args.model, check=True)}, device=args.device, label=f"merge-eval {args.model}")
+                   inputs={"model": model_arg(args.model, check=True)}, device=args.device,
+                   label=f"merge-eval {args.model}")
     return run_job(spec, args, summarize=lambda r: "  ".join(f"{t} {100 * a:.1f}%" for t, a in r["accuracy"].items())
                    + f"  (mean {100 * r['mean']:.1f}%)")

@@ -7,8 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.jobs import register_job
-from backend.merging.params import (TSWITCH, AutoSwitchParams, MergeEvalParams, MergeRunParams, MergeStudyParams,
-                                    TSwitchParams)
+from backend.merging.params import (
+    TSWITCH,
+    AutoSwitchParams,
+    MergeEvalParams,
+    MergeRunParams,
+    MergeStudyParams,
+    TSwitchParams,
+)
 
 
 @register_job("merging.merge", title="Merge models")
@@ -70,7 +76,8 @@ def study_job(spec, ctx) -> dict:
     p = MergeStudyParams.from_record(spec.params)
     out = Path(spec.inputs.get("out") or ctx.path("result"))
     res = run_study(spec.inputs["base"], dict(spec.inputs["finetunes"]), p.method, p.method_params(), out,
-                    progress=ctx.progress, cancel=ctx.check_cancelled, limit=p.limit, extra_evals=spec.inputs.get("evals"))
+                    progress=ctx.progress, cancel=ctx.check_cancelled, limit=p.limit,
+                    extra_evals=spec.inputs.get("evals"))
     ctx.artifact("tswitch" if p.method == TSWITCH else "model", out)
     for label, accs in res["accuracy"].items():
         if accs:

@@ -76,14 +76,15 @@ def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Pa
     from backend.compression.evaluate import load_examples, load_model, task_accuracy
     from backend.merging.config import parse_config
     from backend.merging.merge import run_merge
-    from backend.models.tensors import resolve_model as resolve
     from backend.merging.tswitch import build_tswitch, compose_state
+    from backend.models.tensors import resolve_model as resolve
 
     prog = progress or (lambda f, m: None)
     base_dir = resolve(base)
     ft_dirs = {t: resolve(p) for t, p in fts.items()}
     files = eval_files(ft_dirs, extra_evals)
-    result: dict = {"method": method, "params": params, "base": str(base_dir), "finetunes": {t: str(p) for t, p in ft_dirs.items()},
+    result: dict = {"method": method, "params": params, "base": str(base_dir),
+                    "finetunes": {t: str(p) for t, p in ft_dirs.items()},
                     "out": str(out), "tasks": list(files)}
     prog(0.05, "building the merge")
     densities = None

@@ -155,7 +155,8 @@ def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: floa
             save_file(arrays, str(path), metadata={"format": FORMAT, "task": task})
             size = path.stat().st_size
             info["tasks"][task] = {"finetune": str(folder), "file": path.name, "bytes": size,
-                                   "bits_per_param": 8 * size / n_params, "pct_of_fp32": 100 * 8 * size / (32 * n_params),
+                                   "bits_per_param": 8 * size / n_params,
+                                   "pct_of_fp32": 100 * 8 * size / (32 * n_params),
                                    "density_kept": kept_total / n_params, "per_tensor_density": density}
         info["params"] = n_params
         atomic_write_json(tmp / "tswitch.json", info)
@@ -175,7 +176,7 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
     path = folder / meta["tasks"][task]["file"]
     try:
         arrays = load_file(str(path))
-    except Exception as exc:  # safetensors raises its own types
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own types
         raise ValueError(f"{path}: cannot read packed switches ({exc})") from None
     out = {}
     for name, shape in meta["tensors"].items():

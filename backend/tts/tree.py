@@ -14,8 +14,8 @@ and fate (``kept``, ``pruned``, ``final``, ``truncated``) for the panel's drill-
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from backend.generation.policy import SamplingParams
@@ -65,7 +65,8 @@ def tree_search(searcher: Searcher, strategy: str, problems: list[Problem], n: i
         if not rows:
             break
         prompts = [searcher.prompt(problems[pi], beam.text) for pi, beam, _ in rows]
-        seeds = [derive_seed(cfg.seed, problems[pi].index, strategy, it, beam.sub, beam.node, j) for pi, beam, j in rows]
+        seeds = [derive_seed(cfg.seed, problems[pi].index, strategy, it, beam.sub, beam.node, j)
+                 for pi, beam, j in rows]
         outs = searcher._generate(prompts, seeds, params)
 
         children: list[list[tuple[_Beam, dict, Candidate | None]]] = [[] for _ in states]

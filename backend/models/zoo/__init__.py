@@ -8,8 +8,19 @@ calls :func:`zoo_status` at start-up).
 """
 from __future__ import annotations
 
-from backend.models.zoo.store import (PROFILES, current_workspace, finetune_data, finetune_task, job_workspace,
-                                      read_manifest, resolve_model, verify_zoo, zoo_data_path, zoo_root, zoo_status)
+from backend.models.zoo.store import (
+    PROFILES,
+    current_workspace,
+    finetune_data,
+    finetune_task,
+    job_workspace,
+    read_manifest,
+    resolve_model,
+    verify_zoo,
+    zoo_data_path,
+    zoo_root,
+    zoo_status,
+)
 
 
 def build_zoo(root, profile: str = "demo", progress=None, cancel=None, seed: int = 0, ctx=None,
