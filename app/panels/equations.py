@@ -11,20 +11,41 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget, QTextEdit, QVBoxLayout, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels.base import Panel, register_panel
+from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import PathPicker
 from app.widgets.plots import CurvePlot
+from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
+from backend.equations.settings import FitSettings
 from backend.jobs import JobSpec
+
+if TYPE_CHECKING:
+    from backend.workspace import RunRecord
 
 SYSTEMS = ["lorenz", "vanderpol", "duffing", "pendulum", "lotka_volterra", "sir", "pendulum_video"]
 DEFAULT_LIBRARY = {"pendulum": "poly1+trig1", "pendulum_video": "poly1+trig1", "lotka_volterra": "poly2", "sir": "poly2"}
@@ -64,7 +85,7 @@ class EquationsPanel(Panel):
     kinds = ("equations.fit", "equations.discover", "equations.system")
     order = 40
 
-    def __init__(self, context, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, context, parent=None) -> None:
         super().__init__(context, parent)
         self.current: str | None = None
         self.transcript: dict | None = None
@@ -80,8 +101,6 @@ class EquationsPanel(Panel):
     # -- building ---------------------------------------------------------------------------
     def _controls(self) -> QWidget:
         box = QWidget()
-        box.setMinimumWidth(300)
-        box.setMaximumWidth(380)
         v = QVBoxLayout(box)
         src = QGroupBox("Data")
         f = QFormLayout(src)
@@ -99,25 +118,25 @@ class EquationsPanel(Panel):
         for label, w in (("Source", self.source), ("System", self.system), ("Noise", self.noise), ("File", self.data),
                          ("Coordinates", self.coords)):
             f.addRow(label, w)
+
+        def source_changed(i: int) -> None:  # only the rows of the chosen source can be edited
+            for w in (self.system, self.noise):
+                w.setEnabled(i == 0)
+            self.data.setEnabled(i == 1)
+
+        self.source.currentIndexChanged.connect(source_changed)
+        source_changed(0)
         v.addWidget(src)
-        fit = QGroupBox("Library and optimizer")
+        fit = QGroupBox("Library and fit")
         f = QFormLayout(fit)
         self.library = QLineEdit("poly3")
-        self.library.setToolTip("polyN, trigN or a sum such as poly2+trig1")
+        self.library.setToolTip(FitSettings.info("library").help)
         self.terms = QLineEdit()
         self.terms.setPlaceholderText("extra terms, e.g. x*exp(-y), sin(2*x)")
-        self.derivative = QComboBox()
-        self.derivative.addItems(["finite_difference", "savgol", "spectral"])
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(["stlsq", "sr3", "sr3-l1"])
-        self.threshold = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=100.0, value=0.1, singleStep=0.05)
-        self.ensemble = QSpinBox(minimum=0, maximum=200)
-        self.ensemble.setToolTip("bagged models (0 = no ensemble)")
-        self.select = QCheckBox("choose the threshold by AIC")
-        for label, w in (("Library", self.library), ("Extra terms", self.terms), ("Derivative", self.derivative),
-                         ("Optimizer", self.optimizer), ("Threshold", self.threshold), ("Ensemble", self.ensemble),
-                         ("", self.select)):
-            f.addRow(label, w)
+        f.addRow("Library", self.library)
+        f.addRow("Extra terms", self.terms)
+        self.form = ParamsForm(FitSettings, exclude=("library", "custom_terms"))
+        f.addRow(self.form)
         v.addWidget(fit)
         prop = QGroupBox("Proposer loop")
         f = QFormLayout(prop)
@@ -134,22 +153,24 @@ class EquationsPanel(Panel):
                          ("API key", self.api_key), ("Rounds", self.rounds)):
             f.addRow(label, w)
         v.addWidget(prop)
-        row = QHBoxLayout()
-        self.fit_btn = QPushButton("Fit")
-        self.fit_btn.clicked.connect(lambda: self.start("fit"))
+        self.controls = RunControls(self.context, start_text="Fit")
+        self.controls.start_requested.connect(lambda: self.start("fit"))
+        self.fit_btn, self.stop_btn = self.controls.start_button, self.controls.stop_button
         self.loop_btn = QPushButton("Discover (loop)")
+        self.loop_btn.setToolTip("propose -> fit -> score rounds with the chosen proposer")
         self.loop_btn.clicked.connect(lambda: self.start("discover"))
-        self.stop_btn = QPushButton("Stop")
-        self.stop_btn.setEnabled(False)
-        self.stop_btn.clicked.connect(lambda: self.current and self.cancel(self.current))
-        for b in (self.fit_btn, self.loop_btn, self.stop_btn):
-            row.addWidget(b)
-        v.addLayout(row)
-        self.status = QLabel("Pick data and press Fit.")
-        self.status.setWordWrap(True)
-        v.addWidget(self.status)
+        self.controls.layout().itemAt(0).layout().insertWidget(1, self.loop_btn)
+        self.controls.all_finished.connect(lambda: self.loop_btn.setEnabled(True))
+        self.status = self.controls.status
+        v.addWidget(self.controls)
         v.addStretch(1)
-        return box
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(box)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(330)
+        scroll.setMaximumWidth(420)
+        return scroll
 
     def _views(self) -> QWidget:
         self.tabs = QTabWidget()
@@ -165,10 +186,18 @@ class EquationsPanel(Panel):
         self.eq_label = QLabel("No model yet.")
         self.eq_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.eq_label.setStyleSheet("background: white; padding: 8px;")
+        self.notes_label = QLabel("")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.metrics_table = DictTable()
         el.addWidget(self.eq_label)
+        el.addWidget(self.notes_label)
         el.addWidget(self.metrics_table, 1)
         self.tabs.addTab(eq, "Equations")
+        self.selection_plot = CurvePlot("model selection: held-out error by number of terms", "terms",
+                                        "held-out error (relative to the zero model)")
+        self.selection_plot.setLogMode(x=False, y=True)  # errors span decades between sizes
+        self.tabs.addTab(self.selection_plot, "Selection")
         self.extrap_plot = CurvePlot("data vs model past the training window", "t", "state")
         self.tabs.addTab(self.extrap_plot, "Extrapolation")
         self.resid_plot = CurvePlot("derivative residual (measured - model) on the training part", "t", "residual")
@@ -194,10 +223,9 @@ class EquationsPanel(Panel):
 
     # -- running ----------------------------------------------------------------------------
     def spec(self, mode: str) -> JobSpec:
-        params: dict = {"library": self.library.text().strip() or "poly3", "derivative": self.derivative.currentText(),
-                        "optimizer": self.optimizer.currentText(), "threshold": self.threshold.value(),
-                        "ensemble": self.ensemble.value(), "select": self.select.isChecked(),
+        params: dict = {**self.form.values(), "library": self.library.text().strip() or "poly3",
                         "custom_terms": [t.strip() for t in self.terms.text().split(",") if t.strip()]}
+        FitSettings.from_job_params(params)  # a bad value is named here, before anything runs
         if self.coords.currentText() != "auto":
             params["coords"] = self.coords.currentText()
         inputs: dict = {}
@@ -223,39 +251,47 @@ class EquationsPanel(Panel):
         try:
             spec = self.spec(mode)
         except ValueError as exc:
-            self.status.setText(str(exc))
+            self.controls.set_error(str(exc))
             return None
+        for plot in (self.series_plot, self.phase_plot, self.extrap_plot, self.resid_plot, self.selection_plot):
+            plot.clear_curves()  # the previous run's pictures must not pass for this one's
+        self.eq_label.setText("Fitting…")
+        self.notes_label.setText("")
         self.current = self.submit(spec)
-        for b in (self.fit_btn, self.loop_btn):
-            b.setEnabled(False)
-        self.stop_btn.setEnabled(True)
-        self.status.setText(f"running {spec.kind}…")
+        self.controls.track(self.current)
+        self.loop_btn.setEnabled(False)
         return self.current
 
-    def _idle(self) -> None:
-        for b in (self.fit_btn, self.loop_btn):
-            b.setEnabled(True)
-        self.stop_btn.setEnabled(False)
-
-    def on_event(self, event) -> None:  # noqa: ANN001
-        if event.type == "progress" and event.data.get("message"):
-            self.status.setText(event.data["message"])
-
-    def on_run_failed(self, run) -> None:  # noqa: ANN001
-        self._idle()
-        self.status.setText(f"{run.status}: {run.error or ''}")
+    def restore_settings(self, run: RunRecord) -> None:
+        """Put a run's settings back into the form (a run opened from the history)."""
+        p = run.spec.params
+        self.form.set_values(p)
+        if p.get("library"):
+            self.library.setText(str(p["library"]))
+        self.terms.setText(", ".join(p.get("custom_terms") or []))
+        if p.get("system"):
+            self.source.setCurrentIndex(0)
+            self.system.setCurrentText(str(p["system"]))
+            self.library.setText(str(p.get("library") or self.library.text()))
+        elif run.spec.inputs.get("data"):
+            self.source.setCurrentIndex(1)
+            self.data.set_value(run.spec.inputs["data"])
 
     # -- drawing ----------------------------------------------------------------------------
-    def show_run(self, run) -> None:  # noqa: ANN001
-        self._idle()
+    def show_run(self, run: RunRecord) -> None:
+        self.loop_btn.setEnabled(not self.controls.busy)
         res = run.result or {}
         if run.spec.kind == "equations.system":
-            self.status.setText(f"wrote {res.get('out')}")
+            self.controls.set_message(f"wrote {res.get('out')}")
             return
         m = res.get("metrics", {})
-        self.status.setText(f"{m.get('n_terms', '?')} terms; extrapolation rel. L2 "
-                            f"{m.get('extrapolation_rel_l2', float('nan')):.3g}")
+        score = (f"extrapolation rel. L2 {m['extrapolation_rel_l2']:.3g}" if "extrapolation_rel_l2" in m
+                 else f"held-out rel. error {m.get('heldout_rel_error', float('nan')):.3g}")
+        self.controls.report(f"{m.get('n_terms', '?')} terms; {score}; formulation {res.get('formulation', '?')}")
         self.eq_label.setPixmap(latex_pixmap(res.get("latex", [])))
+        notes = res.get("notes") or []
+        self.notes_label.setText("\n".join(f"• {n}" for n in notes))
+        self._draw_selection(res.get("selection"))
         self.metrics_table.set_rows([{"metric": k, "value": v} for k, v in m.items()])
         if res.get("series") and Path(res["series"]).is_file():
             self._draw_series(np.load(res["series"]))
@@ -272,7 +308,25 @@ class EquationsPanel(Panel):
             self.round_list.setCurrentRow(self.transcript["best_round"])
         self.tabs.setCurrentIndex(1)
 
-    def _draw_series(self, s) -> None:  # noqa: ANN001
+    def _draw_selection(self, sel: dict | None) -> None:
+        self.selection_plot.clear_curves()
+        if not sel:
+            return
+        for eq in sel["equations"]:
+            curve = [c for c in eq["curve"] if np.isfinite(c["cv_mse"])]
+            if not curve:
+                continue
+            zero = next((c["cv_mse"] for c in curve if c["n_terms"] == 0), None) or max(c["cv_mse"] for c in curve)
+            ks = [c["n_terms"] for c in curve]
+            err = [c["cv_mse"] / max(zero, 1e-300) for c in curve]
+            self.selection_plot.set_curve(f"d{eq['equation']}/dt", ks, err)
+            chosen = [(k, e) for k, e, c in zip(ks, err, curve) if c["chosen"]]
+            if chosen:
+                item = self.selection_plot.set_curve(f"d{eq['equation']}/dt chosen ({sel['criterion']})",
+                                                     [chosen[0][0]], [chosen[0][1]], symbol="star")
+                item.setSymbolSize(18)
+
+    def _draw_series(self, s) -> None:
         names = [str(n) for n in s["names"]]
         t, x, n_train = s["t"], s["x"], int(s["n_train"])
         step = max(1, len(t) // 3000)

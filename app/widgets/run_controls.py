@@ -56,6 +56,8 @@ class RunControls(QWidget):
         self._errors: dict[str, str] = {}
         self._statuses: dict[str, str] = {}
         self._started_at: float | None = None
+        self._report = ""
+        self._elapsed = 0.0
         self.start_button = QPushButton(start_text)
         self.start_button.setDefault(True)
         self.stop_button = QPushButton("Stop")
@@ -99,6 +101,7 @@ class RunControls(QWidget):
             self._errors.clear()
             self._statuses.clear()
             self._started_at = time.monotonic()
+            self._report = ""
         self._fractions[run_id] = 0.0
         self._statuses[run_id] = "queued"
         self._set_busy(True)
@@ -125,6 +128,13 @@ class RunControls(QWidget):
         self.status.setText(_escape(text))
         self.status.setToolTip("")
 
+    def report(self, text: str) -> None:
+        """A one-line summary of the result, shown after "Done in …" (panels call it from show_run,
+        which runs before the controls hear that the run finished)."""
+        self._report = text
+        if not self.busy:
+            self._render_final()
+
     # -- events -------------------------------------------------------------------------------
     def _on_event(self, event: JobEvent) -> None:
         rid = event.run_id
@@ -146,6 +156,7 @@ class RunControls(QWidget):
                 self._fractions[rid] = 1.0
             self.finished.emit(rid, status)
             if not self.busy:
+                self._elapsed = time.monotonic() - (self._started_at or time.monotonic())
                 self._set_busy(False)
                 self._render_final()
                 self.all_finished.emit()
@@ -186,8 +197,11 @@ class RunControls(QWidget):
         self.status.setToolTip("")
 
     def _render_final(self) -> None:
-        elapsed = time.monotonic() - (self._started_at or time.monotonic())
+        elapsed = self._elapsed
         statuses = list(self._statuses.values())
+        if not statuses:  # nothing run here (a run opened from the history): the report alone
+            self.set_message(self._report)
+            return
         failed = [rid for rid, s in self._statuses.items() if s in ("failed", "interrupted")]
         if failed:
             reason = self._errors.get(failed[0]) or self._stored_error(failed[0]) or "no reason was recorded"
@@ -198,7 +212,7 @@ class RunControls(QWidget):
             self.set_message(f"Cancelled after {format_duration(elapsed)}.")
         else:
             self.progress.setValue(1000)
-            self.set_message(f"Done in {format_duration(elapsed)}.")
+            self.set_message(f"Done in {format_duration(elapsed)}." + (f" {self._report}" if self._report else ""))
 
     def _stored_error(self, run_id: str) -> str | None:
         try:

@@ -10,18 +10,14 @@ from backend.cli.common import add_json_flag, run_job
 
 
 def _fit_args(p: argparse.ArgumentParser) -> None:
+    from backend.cli.params_args import add_params_arguments
+    from backend.equations.settings import FitSettings
+
     p.add_argument("data", help="CSV (header, 't' column), NPZ ('x' or 'frames', 't' or 'dt') or a folder of frames")
     p.add_argument("--out", required=True, help="output folder (must not exist)")
     p.add_argument("--time-column", help="name of the time column (default: t/time)")
     p.add_argument("--sample-rate", type=float, help="samples per time unit when there is no time column")
-    p.add_argument("--derivative", default="finite_difference", choices=["finite_difference", "savgol", "spectral"])
-    p.add_argument("--optimizer", default="stlsq", choices=["stlsq", "sr3", "sr3-l1"])
-    p.add_argument("--threshold", type=float, default=0.1, help="sparsity threshold on coefficients")
-    p.add_argument("--alpha", type=float, default=0.05, help="STLSQ ridge weight")
-    p.add_argument("--normalize", action="store_true", help="normalise library columns before thresholding")
-    p.add_argument("--ensemble", type=int, default=0, help="bagged models (0 = none)")
-    p.add_argument("--select", action="store_true", help="choose the threshold by AIC on held-out samples")
-    p.add_argument("--train-fraction", type=float, default=0.8, help="fit on this leading part; extrapolate the rest")
+    add_params_arguments(p, FitSettings, exclude=("library",), rename={"normalize_columns": "--normalize"})
     p.add_argument("--term", action="append", default=[], help="extra library term in sympy syntax (repeatable)")
     p.add_argument("--coords", choices=["none", "pca", "track", "autoencoder"], help="coordinates for frames")
     p.add_argument("--n-coords", type=int, default=2)
@@ -59,10 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _params(args: argparse.Namespace) -> dict:
-    params = {"library": args.library, "derivative": args.derivative, "optimizer": args.optimizer,
-              "threshold": args.threshold, "alpha": args.alpha, "normalize_columns": args.normalize,
-              "ensemble": args.ensemble, "select": args.select, "train_fraction": args.train_fraction,
-              "custom_terms": args.term, "out": str(Path(args.out).resolve()), "n_coords": args.n_coords}
+    from backend.cli.params_args import params_from_args
+    from backend.equations.settings import FitSettings
+
+    params = {**params_from_args(args, FitSettings), "library": args.library, "custom_terms": args.term,
+              "out": str(Path(args.out).resolve()), "n_coords": args.n_coords}
+    FitSettings.from_job_params(params)  # a bad combination fails here, before a run is recorded
     for k in ("time_column", "sample_rate", "coords"):
         if getattr(args, k) is not None:
             params[k] = getattr(args, k)

@@ -15,8 +15,8 @@ ways to get them from frames:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -82,7 +82,7 @@ def _stack_delays(x: np.ndarray, delays: int, lag: int) -> np.ndarray:
     return np.concatenate([x[i * lag: i * lag + n] for i in range(delays + 1)], axis=1)
 
 
-def _poly_torch(z, degree: int):  # noqa: ANN001, ANN202 - torch tensors
+def _poly_torch(z, degree: int):
     import itertools
 
     import torch

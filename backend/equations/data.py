@@ -89,13 +89,21 @@ def _time_axis(n: int, sample_rate: float | None, source: str) -> np.ndarray:
 
 def load_csv(path: Path, time_column: str | None = None, sample_rate: float | None = None) -> Dataset:
     source = str(path)
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(line for line in f if not line.startswith("#")))
+    try:  # utf-8-sig: spreadsheets write a byte-order mark before the header
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(line for line in f if not line.startswith("#")))
+    except UnicodeDecodeError as exc:
+        _fail(source, f"not a text CSV file (byte {exc.start} is not UTF-8; is it a binary or spreadsheet file?)")
+    except csv.Error as exc:
+        _fail(source, f"not a CSV file ({exc})")
     if not rows:
         _fail(source, "file is empty")
     header = [h.strip() for h in rows[0]]
     if all(_is_number(h) for h in header):
         _fail(source, "first line must be a header with column names (e.g. t,x,y,z)")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        _fail(source, f"duplicate column name(s) {', '.join(map(repr, dupes))} in the header; names must be unique")
     body = rows[1:]
     for i, row in enumerate(body):
         if len(row) != len(header):
@@ -131,8 +139,11 @@ def _is_number(s: str) -> bool:
 def load_npz(path: Path, sample_rate: float | None = None) -> Dataset:
     """NPZ with ``x`` (samples x states) or ``frames`` (samples x H x W), plus ``t`` or ``dt``."""
     source = str(path)
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (ValueError, OSError, EOFError) as exc:
+        _fail(source, f"not a readable NPZ file ({exc})")
     frames = None
     if "frames" in arrays:
         frames = np.asarray(arrays["frames"], dtype=np.float64)

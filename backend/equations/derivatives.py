@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import savgol_filter
 
-METHODS = ("finite_difference", "savgol", "spectral")
+from backend.equations.settings import DERIVATIVES as METHODS
 
 
 def finite_difference(x: np.ndarray, dt: float) -> np.ndarray:

@@ -13,11 +13,11 @@ import numpy as np
 from backend.jobs import register_job
 
 
-def _out_dir(spec, ctx) -> Path:  # noqa: ANN001
+def _out_dir(spec, ctx) -> Path:
     return Path(spec.params.get("out") or spec.inputs.get("out") or ctx.path("equations"))
 
 
-def _load(spec, ctx):  # noqa: ANN001, ANN202
+def _load(spec, ctx):
     """The trajectory to fit: a data file, or a built-in system simulated now; coordinates
     found first for high-dimensional data. Returns (t, x, names, truth, info, frames)."""
     from backend.equations import coords, data, systems
@@ -56,7 +56,7 @@ def _load(spec, ctx):  # noqa: ANN001, ANN202
     return t, x, names, truth, info, frames
 
 
-def _write_common(out: Path, fit, frames) -> dict:  # noqa: ANN001
+def _write_common(out: Path, fit, frames) -> dict:
     from backend.equations import prompts
     from backend.workspace.atomic import atomic_write_json
 
@@ -73,7 +73,7 @@ def _write_common(out: Path, fit, frames) -> dict:  # noqa: ANN001
 
 
 @register_job("equations.fit", title="Equation discovery: sparse regression fit")
-def fit_job(spec, ctx) -> dict:  # noqa: ANN001
+def fit_job(spec, ctx) -> dict:
     from backend.equations.model import FitSettings, fit_system
     from backend.workspace.atomic import atomic_dir, atomic_write_json
 
@@ -81,10 +81,12 @@ def fit_job(spec, ctx) -> dict:  # noqa: ANN001
     ctx.progress(0.0, "loading data")
     t, x, names, truth, info, frames = _load(spec, ctx)
     ctx.check_cancelled()
-    settings = FitSettings.from_params(spec.params)
+    settings = FitSettings.from_job_params(spec.params)
     ctx.progress(0.5, f"fitting {settings.library} with {settings.optimizer}")
     fit = fit_system(t, x, names, settings, truth=truth)
     ctx.check_cancelled()
+    for note in fit.notes:
+        ctx.log(note)
     for k, v in fit.metrics.items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             ctx.metric(k, v)
@@ -92,19 +94,20 @@ def fit_job(spec, ctx) -> dict:  # noqa: ANN001
         ctx.log(line)
     with atomic_dir(out, overwrite=bool(spec.params.get("overwrite"))) as tmp:
         images = _write_common(tmp, fit, frames)
-        summary = {**fit.summary(), "names": names, "coords": info, "n_samples": len(t), "truth": truth}
+        summary = {**fit.summary(), "names": fit.model.names, "coords": info, "n_samples": len(t), "truth": truth}
         atomic_write_json(tmp / "summary.json", summary)
     images = {k: str(out / Path(v).relative_to(tmp)) for k, v in images.items()}
     for k, v in images.items():
         ctx.artifact(k, v)
     ctx.progress(1.0, "done")
     return {"out": str(out), "equations": fit.model.text(), "latex": fit.model.latex(), "metrics": fit.metrics,
-            "names": names, "images": images, "series": str(out / "series.npz"), "model": str(out / "model.json"),
+            "names": fit.model.names, "images": images, "notes": fit.notes, "formulation": fit.formulation,
+            "selection": fit.selection, "series": str(out / "series.npz"), "model": str(out / "model.json"),
             "coords": {k: v for k, v in info.items() if k != "centroids"}}
 
 
 @register_job("equations.discover", title="Equation discovery: proposer loop")
-def discover_job(spec, ctx) -> dict:  # noqa: ANN001
+def discover_job(spec, ctx) -> dict:
     from backend.equations.loop import discover
     from backend.equations.model import FitSettings
     from backend.equations.proposers import make_proposer
@@ -112,12 +115,12 @@ def discover_job(spec, ctx) -> dict:  # noqa: ANN001
 
     p = spec.params
     out = _out_dir(spec, ctx)
-    t, x, names, truth, info, frames = _load(spec, ctx)
+    t, x, names, truth, _info, frames = _load(spec, ctx)
     prop = dict(p.get("proposer") or {"kind": "builtin"})
     if prop.get("kind") == "hf" and spec.inputs.get("proposer_model"):
         prop["folder"] = spec.inputs["proposer_model"]
     proposer = make_proposer(prop.pop("kind", "builtin"), device=ctx.device, **prop)
-    settings = FitSettings.from_params({"library": "poly1", **p})
+    settings = FitSettings.from_job_params(p, library="poly1")
     with atomic_dir(out, overwrite=bool(p.get("overwrite"))) as tmp:
         tr = discover(t, x, names, proposer, tmp, settings, rounds=int(p.get("rounds", 4)), truth=truth,
                       progress=lambda f, m: ctx.progress(0.1 + 0.85 * f, m), check_cancelled=ctx.check_cancelled)
@@ -141,7 +144,7 @@ def discover_job(spec, ctx) -> dict:  # noqa: ANN001
 
 
 @register_job("equations.system", title="Equation discovery: simulate a built-in system")
-def system_job(spec, ctx) -> dict:  # noqa: ANN001
+def system_job(spec, ctx) -> dict:
     from backend.equations import data, systems
     from backend.workspace.atomic import atomic_write_bytes, atomic_write_text
 

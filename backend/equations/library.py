@@ -51,7 +51,11 @@ def parse_term(text: str, names: list[str]) -> sp.Expr:
     if pos != len(text):
         raise ValueError(f"term {text!r}: unexpected character {text[pos]!r}")
     local = {n: s for n, s in zip(names, symbols_for(names))} | FUNCTIONS
-    from sympy.parsing.sympy_parser import parse_expr, standard_transformations, convert_xor
+    from sympy.parsing.sympy_parser import (
+        convert_xor,
+        parse_expr,
+        standard_transformations,
+    )
 
     try:
         expr = parse_expr(text, local_dict=local, global_dict={"Integer": sp.Integer, "Float": sp.Float,
@@ -74,11 +78,13 @@ class Library:
     """A list of candidate terms over named states, evaluated to the matrix Theta(x)."""
 
     def __init__(self, names: list[str], degree: int = 2, trig: int = 0, custom: list[str] | None = None,
-                 include_bias: bool = True) -> None:
+                 include_bias: bool = True, trig_states: list[str] | None = None) -> None:
         if degree < 0 or degree > 6:
             raise ValueError(f"polynomial degree must be 0..6, got {degree}")
         self.names = list(names)
         self.degree, self.trig, self.include_bias = degree, trig, include_bias
+        # sin/cos only of these states (second order: of positions, which may be angles, not velocities)
+        self.trig_states = list(trig_states) if trig_states is not None else None
         self.syms = symbols_for(self.names)
         n = len(names)
         self._mono: list[tuple[int, ...]] = []  # variable indices per monomial (PySINDy's order)
@@ -91,6 +97,8 @@ class Library:
         self._extra: list[Term] = []
         for k in range(1, trig + 1):
             for i, s in enumerate(self.syms):
+                if self.trig_states is not None and names[i] not in self.trig_states:
+                    continue
                 kk = "" if k == 1 else f"{k} "
                 self._extra.append(Term(f"sin({kk}{names[i]})", sp.sin(k * s)))
                 self._extra.append(Term(f"cos({kk}{names[i]})", sp.cos(k * s)))
@@ -107,7 +115,8 @@ class Library:
         self._fn = sp.lambdify(self.syms, [t.expr for t in self._extra], modules="numpy") if self._extra else None
 
     @classmethod
-    def from_spec(cls, spec: str, names: list[str], custom: list[str] | None = None) -> "Library":
+    def from_spec(cls, spec: str, names: list[str], custom: list[str] | None = None,
+                  trig_states: list[str] | None = None) -> Library:
         """``poly3``, ``poly2+trig1``, ``trig2``…; ``custom`` adds sympy-syntax terms."""
         degree, trig = 0, 0
         for part in (p.strip().lower() for p in spec.split("+") if p.strip()):
@@ -118,15 +127,16 @@ class Library:
                 degree = int(m.group(2))
             else:
                 trig = int(m.group(2))
-        return cls(names, degree=degree, trig=trig, custom=custom)
+        return cls(names, degree=degree, trig=trig, custom=custom, trig_states=trig_states)
 
     def spec(self) -> dict:
         return {"names": self.names, "degree": self.degree, "trig": self.trig, "custom": list(self.custom),
-                "include_bias": self.include_bias}
+                "include_bias": self.include_bias, "trig_states": self.trig_states}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Library":
-        return cls(d["names"], d["degree"], d["trig"], d.get("custom"), d.get("include_bias", True))
+    def from_dict(cls, d: dict) -> Library:
+        return cls(d["names"], d["degree"], d["trig"], d.get("custom"), d.get("include_bias", True),
+                   d.get("trig_states"))
 
     @property
     def feature_names(self) -> list[str]:

@@ -11,28 +11,32 @@ interrupted loop still leaves a readable record. The best round is the one with 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from backend.equations import catalogue, prompts
-from backend.equations.library import parse_term
+from backend.equations import catalogue, conditioning, prompts, selection
+from backend.equations.library import Library, parse_term
 from backend.equations.model import FitSettings, fit_system
 from backend.equations.proposers import ProposalRequest
 from backend.workspace.atomic import atomic_write_json
-
 
 TRUTH_METRICS = ("coef_rel_error", "coef_max_rel_error_true_terms", "support_correct", "false_terms", "missed_terms")
 
 
 def score_of(metrics: dict, sparsity_weight: float) -> float:
-    err = metrics.get("extrapolation_rel_l2", math.inf)
+    """Extrapolation error past the training window, or (with no held-out stretch) the
+    cross-validated error of the fit; plus a small price per term."""
+    if "extrapolation_rel_l2" in metrics:
+        err = metrics["extrapolation_rel_l2"]
+    else:
+        err = metrics.get("heldout_rel_error", math.inf)
     return (err if math.isfinite(err) else 1e6) + sparsity_weight * metrics.get("n_terms", 0)
 
 
-def _unused(model, custom: list[str]) -> list[str]:  # noqa: ANN001
+def _unused(model, custom: list[str]) -> list[str]:
     """Custom terms whose column has a zero coefficient in every equation."""
     out = []
     for c in custom:
@@ -43,7 +47,69 @@ def _unused(model, custom: list[str]) -> list[str]:  # noqa: ANN001
     return out
 
 
-def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path,  # noqa: ANN001
+def best_round(rounds: list[dict]) -> int:
+    """Lowest score; where rounds are scored by held-out error (no extrapolation horizon), the
+    round with fewest terms among those within 5% of the lowest, so noise does not buy terms."""
+    best = min(rounds, key=lambda r: r["score"])
+    if "extrapolation_rel_l2" in best["metrics"]:
+        return best["round"]
+    close = [r for r in rounds if r["score"] <= best["score"] * 1.05]
+    return min(close, key=lambda r: (r["metrics"].get("n_terms", 0), r["score"]))["round"]
+
+
+def _rank(fit, cat: list[str]) -> list[dict]:
+    """Catalogue terms by the share of the fit's residual they explain, in the fit's own formulation."""
+    terms, _ = catalogue.catalogue_columns(fit.x[: fit.n_train], fit.model.library, cat)
+    if not terms:
+        return []
+    cand = fit.candidate_system(terms)
+    targets = [fit.model.names[i] for i in fit.train.targets]
+    coef = fit.model.coef[fit.train.targets]
+    if fit.settings.select and len(fit.system.b) <= selection.LOO_MAX_ROWS and len(fit.model.library) <= 12:
+        return _rank_by_selection(fit, cand.a, terms, targets)
+    return catalogue.rank_columns(fit.system.a, fit.system.b, coef, cand.a, terms, targets, fit.system.nuisance)
+
+
+def _rank_by_selection(fit, cand: np.ndarray, terms: list[str], targets: list[str]) -> list[dict]:
+    """For short records: how much each candidate lowers the held-out error when selection may
+    also re-choose the other terms. Greedy residual gain misses interactions such as x*y when
+    the current (wrong) terms already soak up part of their effect; re-selection does not."""
+    s = fit.settings
+    names = fit.model.library.feature_names
+    base = selection.select_supports(fit.system.a, fit.system.b, names, targets, s.criterion, s.max_terms,
+                                     s.optimizer, s.alpha, fit.system.nuisance)
+    ranked = []
+    for j, term in enumerate(terms):
+        a = np.column_stack([fit.system.a, cand[:, j]])
+        trial = selection.select_supports(a, fit.system.b, names + [term], targets, s.criterion, s.max_terms,
+                                          s.optimizer, s.alpha, fit.system.nuisance)
+        for eq_base, eq_new in zip(base.equations, trial.equations):
+            if len(names) not in eq_new.chosen.support:  # the candidate was not chosen: no gain
+                continue
+            before, after = eq_base.chosen.cv_mse, eq_new.chosen.cv_mse
+            gain = (before - after) / max(before, 1e-300)
+            if gain > 0:
+                ranked.append({"equation": eq_new.name, "term": term, "gain": float(gain),
+                               "gain_of_derivative": float(gain), "residual_rms": float(np.sqrt(before))})
+    ranked.sort(key=lambda d: -d["gain"])
+    return ranked
+
+
+def _breaks_conditioning(fit, custom: list[str], term: str) -> str:
+    """Why adding ``term`` would make the library ill-conditioned on the training data ('' if not)."""
+    lib = fit.model.library
+    if parse_term(term, lib.names) in {t.expr for t in lib.terms}:
+        return "already in the library"
+    trial = Library(lib.names, lib.degree, lib.trig, custom + [term], lib.include_bias, lib.trig_states)
+    theta = trial.transform(fit.x[: fit.n_train])
+    cond = conditioning.check_columns(theta, trial.feature_names)
+    new = trial.feature_names[-1]
+    if new in cond.dropped:
+        return f"refused: {cond.dropped[new]}"
+    return ""
+
+
+def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path,
              settings: FitSettings | None = None, rounds: int = 4, sparsity_weight: float = 0.002,
              truth: dict | None = None, catalogue_terms: list[str] | None = None,
              progress: Callable[[float, str], None] | None = None,
@@ -51,21 +117,24 @@ def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path
     """Run the loop; returns the transcript dict (also in ``out/transcript.json``)."""
     out = Path(out)
     settings = settings or FitSettings(library="poly1")
-    cat = catalogue_terms or catalogue.default_catalogue(names)
+    cat = catalogue_terms
     custom = list(settings.custom_terms)
     transcript: dict = {"proposer": getattr(proposer, "name", type(proposer).__name__), "names": names,
                         "base_library": settings.library, "rounds": [], "best_round": None}
     history: list[dict] = []
+    tried: set[str] = set()
     for k in range(rounds):
         if check_cancelled:
             check_cancelled()
         if progress:
             progress(k / rounds, f"round {k + 1}/{rounds}: fitting {len(custom)} custom terms")
         fit = fit_system(t, x, names, replace(settings, custom_terms=custom), truth=truth)
+        if cat is None:  # the grammar is drawn from the states as fitted (with velocities for order 2)
+            cat = catalogue.default_catalogue(fit.model.names, fit.x[: fit.n_train])
         theta_fit = fit.model.rhs(fit.x[: fit.n_train])
-        images = prompts.render_round(out / f"round_{k}", t, fit.x, names, fit.n_train, fit.dx, theta_fit,
+        images = prompts.render_round(out / f"round_{k}", t, fit.x, fit.model.names, fit.n_train, fit.dx, theta_fit,
                                       fit.prediction)
-        ranked = catalogue.rank_terms(fit.x[: fit.n_train], fit.dx, fit.model.library, fit.model.coef, cat)
+        ranked = [r for r in _rank(fit, cat) if r["term"] not in tried]  # never re-propose a dropped term
         entry = {"round": k, "custom_terms": list(custom), "library_terms": fit.model.library.feature_names,
                  "equations": fit.model.text(), "latex": fit.model.latex(), "metrics": fit.metrics,
                  "score": score_of(fit.metrics, sparsity_weight),
@@ -74,12 +143,11 @@ def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path
         transcript["rounds"].append(entry)
         history.append({"round": k, "added": entry["custom_terms"],
                         "extrapolation_rel_l2": fit.metrics.get("extrapolation_rel_l2")})
-        best = min(transcript["rounds"], key=lambda r: r["score"])
-        transcript["best_round"] = best["round"]
+        transcript["best_round"] = best_round(transcript["rounds"])
         if k == rounds - 1:
             atomic_write_json(out / "transcript.json", transcript)
             break
-        req = ProposalRequest(k, names, fit.model.library.feature_names, list(custom), fit.model.text(),
+        req = ProposalRequest(k, fit.model.names, fit.model.library.feature_names, list(custom), fit.model.text(),
                               {m: v for m, v in fit.metrics.items()  # never leak the ground truth
                                if isinstance(v, (int, float)) and m not in TRUTH_METRICS},
                               ranked, images, history, _unused(fit.model, custom))
@@ -96,12 +164,16 @@ def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path
         accepted, rejected = [], []
         for term in proposal.add:
             try:
-                expr = parse_term(term, names)
+                expr = parse_term(term, fit.model.names)
             except ValueError as exc:
                 rejected.append({"term": term, "why": str(exc)})
                 continue
-            if str(expr) in {str(parse_term(c, names)) for c in custom} or term in accepted:
+            if str(expr) in {str(parse_term(c, fit.model.names)) for c in custom} or term in accepted:
                 rejected.append({"term": term, "why": "already in the library"})
+                continue
+            why = _breaks_conditioning(fit, custom + accepted, term)
+            if why:
+                rejected.append({"term": term, "why": why})
                 continue
             accepted.append(term)
         removed = [c for c in custom if c in proposal.remove]
@@ -112,6 +184,7 @@ def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path
             transcript["stopped"] = "the proposer had nothing new to add"
             atomic_write_json(out / "transcript.json", transcript)
             break
+        tried.update(removed)
         custom = [c for c in custom if c not in removed] + accepted
     if progress:
         progress(1.0, "done")

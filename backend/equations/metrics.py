@@ -12,7 +12,7 @@ import sympy as sp
 from backend.equations.library import parse_term
 
 
-def truth_matrix(truth: dict[str, str], library) -> tuple[np.ndarray, list[str]]:  # noqa: ANN001
+def truth_matrix(truth: dict[str, str], library) -> tuple[np.ndarray, list[str]]:
     """True coefficients in the library's basis; also the true terms the library lacks."""
     names = library.names
     index = {t.expr: j for j, t in enumerate(library.terms)}
@@ -29,7 +29,7 @@ def truth_matrix(truth: dict[str, str], library) -> tuple[np.ndarray, list[str]]
     return coef, missing
 
 
-def coefficient_error(model, truth: dict[str, str]) -> dict:  # noqa: ANN001
+def coefficient_error(model, truth: dict[str, str]) -> dict:
     """Relative Frobenius error, max relative error on the true terms, and the support match."""
     true, missing = truth_matrix(truth, model.library)
     est = model.coef

@@ -26,7 +26,7 @@ def _save(fig: Figure, path: Path) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def _grid(ax) -> None:  # noqa: ANN001
+def _grid(ax) -> None:
     ax.minorticks_on()
     ax.grid(True, which="major", alpha=0.6)
     ax.grid(True, which="minor", alpha=0.2)

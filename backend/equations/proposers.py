@@ -73,13 +73,13 @@ class Proposal:
 
 def parse_reply(text: str) -> Proposal:
     """The last JSON object in the reply with an ``add`` or ``remove`` key; else ``ADD:`` lines."""
-    for m in reversed(list(re.finditer(r"\{[^{}]*\}", text, flags=re.S))):
+    for m in reversed(list(re.finditer(r"\{[^{}]*\}", text, flags=re.DOTALL))):
         try:
             obj = json.loads(m.group())
         except json.JSONDecodeError:
             continue
         if isinstance(obj, dict) and ("add" in obj or "remove" in obj):
-            as_list = lambda v: [str(s) for s in v] if isinstance(v, list) else ([str(v)] if v else [])  # noqa: E731
+            as_list = lambda v: [str(s) for s in v] if isinstance(v, list) else ([str(v)] if v else [])
             return Proposal(as_list(obj.get("add")), as_list(obj.get("remove")), str(obj.get("reason", "")), text)
     adds = [s.strip() for line in text.splitlines() if line.upper().startswith("ADD:")
             for s in line[4:].split(",") if s.strip()]
@@ -99,13 +99,18 @@ class ResidualProposer:
         self.per_round, self.min_gain, self.min_total = per_round, min_gain, min_total
 
     def propose(self, req: ProposalRequest) -> Proposal:
+        """Each equation's ``per_round`` best terms (an equation whose best is already picked for
+        another equation adds nothing more this round: one change at a time per equation)."""
         picked: list[str] = []
+        per_eq: dict[str, int] = {}
         for r in req.ranked:
-            if (r["gain"] >= self.min_gain and r.get("gain_of_derivative", 1.0) >= self.min_total
-                    and r["term"] not in picked):
-                picked.append(r["term"])
-            if len(picked) == self.per_round:
-                break
+            eq = r.get("equation", "")
+            if per_eq.get(eq, 0) >= self.per_round:
+                continue
+            if r["gain"] >= self.min_gain and r.get("gain_of_derivative", 1.0) >= self.min_total:
+                if r["term"] not in picked:
+                    picked.append(r["term"])
+                per_eq[eq] = per_eq.get(eq, 0) + 1
         why = ("; ".join(f"{r['term']} explains {100 * r['gain']:.0f}% of the d{r['equation']}/dt residual"
                          for r in req.ranked if r["term"] in picked) or "no catalogue term explains enough residual")
         unused = [c for c in req.custom_terms if c in req.unused_terms]

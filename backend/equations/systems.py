@@ -8,8 +8,8 @@ thing for every system. The high-dimensional system is a rendered pendulum (Cham
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from scipy.integrate import solve_ivp

@@ -1,8 +1,6 @@
 """The equation-discovery panel submits small real jobs and draws what they found."""
 from __future__ import annotations
 
-import pytest
-
 
 def _wait(qtbot, ctx, panel, run_id):
     qtbot.waitUntil(lambda: ctx.workspace.get_run(run_id).status in ("succeeded", "failed", "cancelled"), timeout=60_000)
@@ -40,3 +38,38 @@ def test_panel_fits_and_runs_the_loop(qtbot, app_context, tmp_path):
 
     panel.source.setCurrentIndex(1)
     assert panel.start("fit") is None and "choose a data file" in panel.status.text()
+
+
+def test_panel_second_order_selection_and_restore(qtbot, app_context, tmp_path):
+    """An encoder angle fitted second order with selection: the selection curve marks the chosen
+    support, notes say what the fit decided, and a run opened later restores its form."""
+    import numpy as np
+
+    from app.panels.equations import EquationsPanel
+    from backend.equations import data, systems
+
+    t, x, _ = systems.simulate("pendulum", 0.0, 0, t_end=10.0, dt=0.01)
+    csv = tmp_path / "angle.csv"
+    csv.write_text(data.to_csv_text(t, np.rad2deg(x[:, :1]), ["theta"]))
+    app_context.set_device_getter(lambda: "cpu")
+    panel = EquationsPanel(app_context)
+    qtbot.addWidget(panel)
+    panel.resize(1280, 720)
+    panel.show()
+    panel.source.setCurrentIndex(1)
+    panel.data.set_value(str(csv))
+    panel.library.setText("poly1+trig1")
+    panel.form.set_values({"order": 2, "degrees": True, "select": True, "formulation": "weak",
+                           "derivative": "savgol", "window": 31})
+    run = _wait(qtbot, app_context, panel, panel.start("fit"))
+    assert run.result["equations"][0] == "dtheta/dt = 1.0*theta_t"
+    assert any("chosen" in n for n in panel.selection_plot.curve_names())
+    assert "degrees to radians" in panel.notes_label.text()
+    assert "formulation weak" in panel.status.text()
+
+    panel.form.set_values({"order": 1, "degrees": False})
+    panel.library.setText("poly3")
+    panel.restore_settings(app_context.workspace.get_run(run.id))  # as when opened from the history
+    assert panel.form.values()["order"] == 2 and panel.form.values()["degrees"] is True
+    assert panel.library.text() == "poly1+trig1"
+    assert panel.form.editor("train_fraction").minimum() == 0.1   # limits come from FitSettings

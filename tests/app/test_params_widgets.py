@@ -70,6 +70,8 @@ def test_run_controls_follow_success_failure_and_stop(qtbot, app_context):
         rc.track(_submit(app_context, steps=3))
         assert rc.busy and not rc.start_button.isEnabled()
     assert "Done in" in rc.status.text() and rc.start_button.isEnabled()
+    rc.report("3 terms")
+    assert rc.status.text().endswith("3 terms")
 
     with qtbot.waitSignal(rc.all_finished, timeout=10000):
         rc.track(_submit(app_context, steps=5, fail_at=2))
