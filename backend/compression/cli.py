@@ -65,7 +65,11 @@ def _compress(args: argparse.Namespace) -> int:
     from backend.compression.methods import default_settings
     from backend.jobs import JobSpec
 
+    from backend.compression.names import check_bits
+
     params = params_from_args(args, CompressParams)
+    if "bits" in params:  # NaN, inf and budgets out of the method's range fail here, named as the option
+        check_bits(params.get("method", CompressParams().method), params["bits"])
     if args.no_eval:
         params["evaluate"] = False
     p = CompressParams.from_params(params)         # bad settings fail here, before a run is recorded

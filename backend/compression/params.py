@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backend.compression.names import DISTILL_STEPS, METHODS, TITLES
+from backend.compression.names import DISTILL_STEPS, MAX_BITS, METHODS, TITLES, check_bits
 from backend.params import Params, param
 
 
@@ -19,9 +19,9 @@ class CompressParams(Params):
     label = "compress"
     method: str = param("delta-dct", title="Method", choices=METHODS,
                         help="; ".join(f"{k}: {v}" for k, v in TITLES.items()))
-    bits: float = param(1.0, title="Budget", min=0.0, min_exclusive=True, max=16.0, step=0.25, decimals=2,
-                        help="payload bits per compressed parameter; metadata (scales, bit map, index) is "
-                             "reported on top")
+    bits: float = param(1.0, title="Budget", min=0.0, min_exclusive=True, max=max(MAX_BITS.values()), step=0.25,
+                        decimals=2, help="payload bits per compressed parameter; metadata (scales, bit map, index) "
+                                         "is reported on top; each method's own range applies (names.MAX_BITS)")
     patch: int = param(16, title="Patch size", min=1, max=1024, help="Delta-DCT patch size")
     quantizer: str = param("uniform", title="Quantizer", choices=("uniform", "minmax"),
                            help="Delta-DCT per-patch quantizer")
@@ -49,6 +49,10 @@ class CompressParams(Params):
                                           help="… at these budgets")
 
     def check(self) -> None:
+        try:
+            check_bits(self.method, self.bits, "Budget (compress setting bits)")
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
         bad = [m for m in self.sweep_methods if m not in METHODS]
         if bad:
             self.fail("sweep_methods", f"unknown method {bad[0]!r} (choose among {', '.join(METHODS)})")
