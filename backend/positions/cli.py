@@ -11,7 +11,11 @@ from backend.cli.common import add_json_flag, run_job
 
 def register(sub: argparse._SubParsersAction) -> None:
     from backend.cli.params_args import add_params_arguments
-    from backend.positions.settings import FopeConvertParams, FopeEvalParams, FopeTrainParams
+    from backend.positions.settings import (
+        FopeConvertParams,
+        FopeEvalParams,
+        FopeTrainParams,
+    )
 
     p = sub.add_parser("fope", help="position embeddings lab: RoPE, FoPE, NoPE, ALiBi length generalization",
                        description="Train tiny LMs with different position embeddings, measure perplexity and "

@@ -26,7 +26,7 @@ NAMES = ("pydoc", "stdlib")
 
 
 def pydoc_topics() -> str:
-    import pydoc_data.topics as topics
+    from pydoc_data import topics
 
     return "\n\n".join(topics.topics[k] for k in sorted(topics.topics))
 

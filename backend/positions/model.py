@@ -12,7 +12,6 @@ that way computes something else. :func:`load_model` re-applies the scheme and i
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,7 @@ def _position_tensors(folder: Path) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for file in sorted(folder.glob("*.safetensors")):
         with safe_open(str(file), framework="pt") as f:
-            for key in f.keys():
+            for key in f:
                 if ".positions." in key:
                     out[key] = f.get_tensor(key)
     return out

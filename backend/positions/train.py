@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from backend.positions.data import CharTokenizer, need_length, needle_window, random_windows, read_text, split, text_digest
+from backend.positions.data import (
+    CharTokenizer,
+    need_length,
+    needle_window,
+    random_windows,
+    read_text,
+    split,
+    text_digest,
+)
 from backend.positions.settings import FopeTrainParams
 
 

@@ -11,7 +11,13 @@ import torch
 from backend.positions.attention import apply_positions
 from backend.positions.data import VALUE_LEN, CharTokenizer, needle_window
 from backend.positions.encodings import Fourier, alibi_slopes
-from backend.positions.model import build_tiny, convert, load_model, save_model, spectrum
+from backend.positions.model import (
+    build_tiny,
+    convert,
+    load_model,
+    save_model,
+    spectrum,
+)
 from backend.positions.settings import PositionConfig
 
 
