@@ -48,19 +48,24 @@ def perplexity(model: Any, ids: np.ndarray, lengths: list[int], windows: int = 2
 
 @torch.no_grad()
 def recall(model: Any, tok: CharTokenizer, ids: np.ndarray, length: int, trials: int, seed: int,
-           device: str = "cpu") -> float:
-    """Share of needle trials whose four value digits are all the argmax (teacher forcing)."""
+           device: str = "cpu", digits: dict | None = None) -> float:
+    """Share of needle trials whose four value digits are all the argmax (teacher forcing).
+    ``digits`` (if given) receives the per-digit accuracy under ``str(length)`` (chance: 0.1)."""
     prng = random.Random(seed * 7919 + length)
     rows, first = [], 0
     for _ in range(trials):
         seq, first = needle_window(tok, ids, length, prng)
         rows.append(seq)
-    hits = 0
+    hits, right = 0, 0
     arr = np.stack(rows)
     for i in range(0, len(arr), 8):
         batch = torch.from_numpy(arr[i: i + 8]).to(device)
         pred = model(batch[:, :-1]).logits[:, first: first + VALUE_LEN].argmax(-1)
-        hits += int((pred == batch[:, first + 1: first + 1 + VALUE_LEN]).all(dim=1).sum())
+        ok = pred == batch[:, first + 1: first + 1 + VALUE_LEN]
+        hits += int(ok.all(dim=1).sum())
+        right += int(ok.sum())
+    if digits is not None:
+        digits[str(length)] = right / max(1, trials * VALUE_LEN)
     return hits / max(1, trials)
 
 
@@ -80,7 +85,7 @@ def evaluate(model_dir: str | Path, text_path: str | Path, lengths: list[int], w
     what = "the held-out part (last 10 %) of the training text" if own else "the text"
     need_length(ids, max(lengths), what, text_path)
     unknown = float((ids == 0).mean())
-    ppl, tail, acc = {}, {}, {}
+    ppl, tail, acc, digit_acc = {}, {}, {}, {}
     total = len(lengths) * (2 if trials else 1)
     done = 0
     for length in lengths:
@@ -92,7 +97,7 @@ def evaluate(model_dir: str | Path, text_path: str | Path, lengths: list[int], w
             ctx.metric("perplexity", ppl[str(length)], length)
             ctx.progress(done / total, f"length {length}: perplexity {ppl[str(length)]:.3f}")
         if trials:
-            acc[str(length)] = recall(model, tok, ids, length, trials, seed, device)
+            acc[str(length)] = recall(model, tok, ids, length, trials, seed, device, digit_acc)
             done += 1
             if ctx is not None:
                 ctx.metric("recall", acc[str(length)], length)
@@ -100,7 +105,7 @@ def evaluate(model_dir: str | Path, text_path: str | Path, lengths: list[int], w
     return {"model": str(model_dir), "pos": cfg.kind if cfg else "rope (plain HF)",
             "train_len": cfg.train_len if cfg else None, "text": str(Path(text_path).resolve()),
             "held_out": own, "unknown_char_share": round(unknown, 5), "perplexity": ppl,
-            "perplexity_last_quarter": tail, "recall": acc}
+            "perplexity_last_quarter": tail, "recall": acc, "recall_digits": digit_acc}
 
 
 def _training_digest(model_dir: Path) -> str | None:

@@ -59,7 +59,7 @@ def _position_tensors(folder: Path) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for file in sorted(folder.glob("*.safetensors")):
         with safe_open(str(file), framework="pt") as f:
-            for key in f:
+            for key in f.keys():  # noqa: SIM118 - safe_open is not iterable
                 if ".positions." in key:
                     out[key] = f.get_tensor(key)
     return out
@@ -73,7 +73,8 @@ def load_model(folder: str | Path, device: str = "cpu") -> tuple[Any, PositionCo
     folder = Path(folder)
     cfg = position_config(folder)
     level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()   # the coefficient keys are "unexpected" to HF; they are loaded below
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()   # the coefficient keys are "unexpected" to HF; they are loaded below
     try:
         model = AutoModelForCausalLM.from_pretrained(str(folder), attn_implementation="sdpa",
                                                      dtype=torch.float32)
@@ -104,6 +105,9 @@ def save_model(model: Any, folder: str | Path, extra_files: dict[str, Any] | Non
     from backend.workspace.atomic import atomic_dir
 
     folder = Path(folder)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()       # job output is progress events, not tqdm bars
     with atomic_dir(folder, overwrite=overwrite) as tmp:
         model.save_pretrained(str(tmp), safe_serialization=True)
         cfg = getattr(model.config, CONFIG_KEY, None)
