@@ -10,7 +10,7 @@ from backend.cli.parser import main
 
 @pytest.fixture(autouse=True)
 def _only_our_commands(monkeypatch):
-    import backend.cli.parser as parser
+    from backend.cli import parser
 
     monkeypatch.setattr(parser, "_command_modules", lambda: ["backend.cli.runs", "backend.positions.cli"])
 
