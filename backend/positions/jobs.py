@@ -33,10 +33,12 @@ def train_job(spec, ctx) -> dict:
     ctx.artifact("model", out)
     if lengths:
         from backend.positions.evaluate import evaluate
+        from backend.positions.train import cpu_threads
 
-        e = FopeEvalParams.from_params({"lengths": lengths, "seed": p.seed})
-        result["eval"] = evaluate(out, spec.inputs["text"], list(e.lengths), e.windows, e.trials, e.seed,
-                                  ctx=_Scaled(ctx, 0.85, 1.0), device=ctx.device)
+        e = FopeEvalParams.from_params({"lengths": lengths, "seed": p.seed, "threads": p.threads})
+        with cpu_threads(e.threads, ctx.device):
+            result["eval"] = evaluate(out, spec.inputs["text"], list(e.lengths), e.windows, e.trials, e.seed,
+                                      ctx=_Scaled(ctx, 0.85, 1.0), device=ctx.device)
     ctx.progress(1.0, "done")
     return result
 
@@ -45,11 +47,13 @@ def train_job(spec, ctx) -> dict:
 def eval_job(spec, ctx) -> dict:
     from backend.positions.evaluate import evaluate
     from backend.positions.settings import FopeEvalParams
+    from backend.positions.train import cpu_threads
 
     p = FopeEvalParams.from_params(spec.params)
     _need(spec.inputs, "model", "text")
-    return evaluate(spec.inputs["model"], spec.inputs["text"], list(p.lengths), p.windows, p.trials, p.seed,
-                    ctx=ctx, device=ctx.device)
+    with cpu_threads(p.threads, ctx.device):
+        return evaluate(spec.inputs["model"], spec.inputs["text"], list(p.lengths), p.windows, p.trials, p.seed,
+                        ctx=ctx, device=ctx.device)
 
 
 @register_job("fope.convert", title="FoPE lab: add FoPE to an HF model")

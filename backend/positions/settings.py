@@ -90,6 +90,9 @@ class FopeTrainParams(Params):
                        help="divide each coefficient column by its sum (appendix-style reproduction)")
     learnable: bool = param(False, title="FoPE learnable", advanced=True,
                             help="train the coefficients (fixed in the released configs)")
+    threads: int = param(1, title="CPU threads", min=1, max=256, advanced=True,
+                         help="torch threads while the job runs on CPU; these models are too small to split "
+                              "across threads, and on a busy machine more threads are much slower")
 
     def check(self) -> None:
         if self.d_model % self.heads:
@@ -114,6 +117,8 @@ class FopeEvalParams(Params):
                          help="text windows per length for perplexity (fewer when the text is short)")
     trials: int = param(32, title="Recall trials", min=0, max=10000, help="needle trials per length (0 = skip)")
     seed: int = param(0, title="Seed", min=0, help="needle placement and values")
+    threads: int = param(1, title="CPU threads", min=1, max=256, advanced=True,
+                         help="torch threads while the job runs on CPU")
 
     def check(self) -> None:
         if not self.lengths:
