@@ -2,9 +2,10 @@
 
     python bench/fope_panel.py [--out docs/screenshots] [--steps 300] [--seeds 0,1]
 
-Runs the panel's own jobs (all four variants × the seeds, tiny settings so it takes a few minutes on
-CPU) on the built-in pydoc text, grabs each tab in the light theme, then opens the same runs in a
-fresh panel in the dark theme and grabs again.
+Builds the panel's own jobs (all four variants × the seeds, tiny settings so it takes a few minutes
+on CPU) on the built-in pydoc text and runs them to the end before drawing. A first version
+painted while the jobs trained and once died in PySide6 ("none_dealloc") under heavy load. Then it
+opens the runs as from the history and grabs each tab, in the light theme and in the dark one.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from _common import grab_when  # noqa: E402
+from _common import grab_when
 
 
 def main() -> int:
@@ -37,28 +38,25 @@ def main() -> int:
     ctx = create_context(tempfile.mkdtemp(prefix="fope-shot-"), settings_file=os.path.join(tempfile.mkdtemp(), "s.ini"))
     ctx.set_device_getter(lambda: "cpu")
     out = Path(args.out)
-    panel = PositionsPanel(ctx)
-    panel.resize(1280, 720)
-    panel.show()
-    for cb in panel.variant_boxes.values():
+    setup = PositionsPanel(ctx)
+    for cb in setup.variant_boxes.values():
         cb.setChecked(True)
-    panel.seeds.setText(args.seeds)
-    panel.form.set_values({"steps": args.steps, "d_model": 64, "heads": 2, "batch": 16})
-    ids = panel.start()
-    grab_when(app, panel, lambda: not panel.controls.busy and len(panel.results) == len(ids),
-              out / "fope_loss_light.png", timeout=3600)
-    for i, name in ((1, "length"), (2, "spectrum")):
-        panel.tabs.setCurrentIndex(i)
-        grab_when(app, panel, lambda: True, out / f"fope_{name}_light.png")
-    apply_theme(app, "dark")
-    dark = PositionsPanel(ctx)
-    dark.resize(1280, 720)
-    dark.show()
-    for rid in ids:
-        dark.show_run(ctx.workspace.get_run(rid))
-    for i, name in ((0, "loss"), (1, "length"), (2, "spectrum")):
-        dark.tabs.setCurrentIndex(i)
-        grab_when(app, dark, lambda: True, out / f"fope_{name}_dark.png")
+    setup.seeds.setText(args.seeds)
+    setup.form.set_values({"steps": args.steps, "d_model": 64, "heads": 2, "batch": 16})
+    handles = [ctx.runner.submit(spec) for spec in setup.specs()]
+    for h in handles:
+        h.wait()
+        print(f"{h.run_id}: {h.status}", flush=True)
+    for theme in ("light", "dark"):
+        apply_theme(app, theme)
+        panel = PositionsPanel(ctx)     # built after the theme, as the app builds its panels
+        panel.resize(1280, 720)
+        panel.show()
+        for h in handles:
+            panel.show_run(ctx.workspace.get_run(h.run_id))
+        for i, name in ((0, "loss"), (1, "length"), (2, "spectrum")):
+            panel.tabs.setCurrentIndex(i)
+            grab_when(app, panel, lambda: True, out / f"fope_{name}_{theme}.png")
     ctx.runner.shutdown(timeout=60)
     print(f"screenshots in {out}")
     return 0
