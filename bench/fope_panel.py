@@ -26,6 +26,7 @@ def main() -> int:
     ap.add_argument("--out", default="docs/screenshots")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--from-workspace", help="redraw the fope.train runs of this workspace instead of training")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from app.application import create_context, make_app
@@ -35,7 +36,8 @@ def main() -> int:
     app = make_app()
     app.setProperty("benchtop_no_dialogs", True)
     apply_theme(app, "light")
-    ctx = create_context(tempfile.mkdtemp(prefix="fope-shot-"), settings_file=os.path.join(tempfile.mkdtemp(), "s.ini"))
+    ctx = create_context(args.from_workspace or tempfile.mkdtemp(prefix="fope-shot-"),
+                         settings_file=os.path.join(tempfile.mkdtemp(), "s.ini"))
     ctx.set_device_getter(lambda: "cpu")
     out = Path(args.out)
     setup = PositionsPanel(ctx)
@@ -43,17 +45,20 @@ def main() -> int:
         cb.setChecked(True)
     setup.seeds.setText(args.seeds)
     setup.form.set_values({"steps": args.steps, "d_model": 64, "heads": 2, "batch": 16})
-    handles = [ctx.runner.submit(spec) for spec in setup.specs()]
-    for h in handles:
-        h.wait()
-        print(f"{h.run_id}: {h.status}", flush=True)
+    if args.from_workspace:
+        run_ids = [r.id for r in reversed(ctx.workspace.list_runs("fope.train")) if r.status == "succeeded"]
+    else:
+        handles = [ctx.runner.submit(spec) for spec in setup.specs()]
+        for h in handles:
+            h.wait()
+            print(f"{h.run_id}: {h.status}", flush=True)
+        run_ids = [h.run_id for h in handles]
     for theme in ("light", "dark"):
         apply_theme(app, theme)
         panel = PositionsPanel(ctx)     # built after the theme, as the app builds its panels
         panel.resize(1280, 720)
         panel.show()
-        for h in handles:
-            panel.show_run(ctx.workspace.get_run(h.run_id))
+        panel.show_runs([ctx.workspace.get_run(rid) for rid in run_ids])
         for i, name in ((0, "loss"), (1, "length"), (2, "spectrum")):
             panel.tabs.setCurrentIndex(i)
             grab_when(app, panel, lambda: True, out / f"fope_{name}_{theme}.png")

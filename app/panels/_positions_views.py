@@ -92,7 +92,10 @@ class SpectrumView(QWidget):
         lay.addLayout(row)
         lay.addWidget(self.heatmap, 1)
         lay.addWidget(self.note)
-        self._floor_line = None
+        self._floor_line = pg.InfiniteLine(pos=0, angle=90,
+                                           pen=pg.mkPen("#e04040", width=2, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self._floor_line.setVisible(False)       # one marker, moved and shown as needed
+        self.heatmap.plot.addItem(self._floor_line)
         self._pinned = False       # the user picked a model: keep it when more runs arrive
         self.run_box.activated.connect(lambda _: setattr(self, "_pinned", True))
         self.run_box.currentTextChanged.connect(self._run_changed)
@@ -129,9 +132,7 @@ class SpectrumView(QWidget):
 
     def _draw(self) -> None:
         spec = self.spectra.get(self.run_box.currentText())
-        if self._floor_line is not None:
-            self.heatmap.plot.removeItem(self._floor_line)
-            self._floor_line = None
+        self._floor_line.setVisible(False)
         if not spec or not spec["layers"]:
             self.heatmap.set_matrix(np.zeros((1, 1)))
             return
@@ -146,9 +147,8 @@ class SpectrumView(QWidget):
         self.heatmap.plot.setLabel("left", "rotary pair (output dimension)")
         kind = spec.get("kind", "rope")
         if spec.get("floor") and kept and len(kept) < grid.shape[1]:
-            self._floor_line = pg.InfiniteLine(pos=max(kept) + 1, angle=90,
-                                               pen=pg.mkPen("#e04040", width=2, style=pg.QtCore.Qt.PenStyle.DashLine))
-            self.heatmap.plot.addItem(self._floor_line)
+            self._floor_line.setValue(max(kept) + 1)
+            self._floor_line.setVisible(True)
         self.heatmap.plot.setTitle(f"{self.run_box.currentText()}: layer {self.layer_box.currentIndex()}, "
                                    f"head {self.head_box.currentIndex()}  (|coefficient|, cos and sin averaged)")
         if kind == "fope":

@@ -138,8 +138,10 @@ class PositionsPanel(Panel):
         length = QWidget()
         ll = QVBoxLayout(length)
         plots = QHBoxLayout()
-        self.ppl_plot = LengthPlot("held-out perplexity vs length (mean ± std over seeds)", "perplexity", logy=True)
-        self.recall_plot = LengthPlot("key-value recall vs length (all 4 digits)", "accuracy")
+        self.ppl_plot = LengthPlot("held-out perplexity (mean ± std)", "perplexity", logy=True)
+        self.recall_plot = LengthPlot("key-value recall (all 4 digits)", "accuracy")
+        self.recall_plot.setYRange(0, 1.05)
+        self.recall_plot.enableAutoRange(axis="y", enable=False)
         plots.addWidget(self.ppl_plot, 1)
         plots.addWidget(self.recall_plot, 1)
         ll.addLayout(plots, 3)
@@ -227,7 +229,13 @@ class PositionsPanel(Panel):
                 self.loss_plot.set_curve(self.labels.get(rid, rid), [p[0] for p in pts], [p[1] for p in pts],
                                          symbol=None)
 
-    def show_run(self, run: RunRecord) -> None:
+    def show_runs(self, runs: list[RunRecord]) -> None:
+        """Several finished runs drawn together, with one redraw (opening a whole comparison)."""
+        for run in runs:
+            self.show_run(run, redraw=False)
+        self._redraw_results()
+
+    def show_run(self, run: RunRecord, redraw: bool = True) -> None:
         if run.kind != "fope.train" or not run.result:
             return
         result = run.result
@@ -238,7 +246,8 @@ class PositionsPanel(Panel):
             self.losses[run.id] = [(s or 0, v) for s, v in series]
             self._dirty = True
         self.results[run.id] = result
-        self._redraw_results()
+        if redraw:
+            self._redraw_results()
 
     def _redraw_results(self) -> None:
         results = list(self.results.values())
