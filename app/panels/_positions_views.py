@@ -36,7 +36,7 @@ class LengthPlot(CurvePlot):
         self._logy = logy
         self._extra: list = []
 
-    def show(self, data: dict, train_len: int | None) -> None:
+    def set_data(self, data: dict, train_len: int | None) -> None:
         self.clear_curves()
         for item in self._extra:
             self.removeItem(item)

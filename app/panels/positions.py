@@ -252,8 +252,8 @@ class PositionsPanel(Panel):
     def _redraw_results(self) -> None:
         results = list(self.results.values())
         train_len = results[0]["train_len"] if results else None
-        self.ppl_plot.show(aggregate(results, "perplexity"), train_len)
-        self.recall_plot.show(aggregate(results, "recall"), train_len)
+        self.ppl_plot.set_data(aggregate(results, "perplexity"), train_len)
+        self.recall_plot.set_data(aggregate(results, "recall"), train_len)
         rows = []
         for rid, r in self.results.items():
             row = {"run": self.labels.get(rid, rid), "final loss": round(r["final_loss"], 3),
