@@ -53,6 +53,11 @@ CASES = [
          rename={"normalize_columns": "--normalize"}),
     Case("backend.equations.settings:FitSettings", ("equations", "discover"), None,
          cli_skip={"custom_terms": "--term, repeatable"}, rename={"normalize_columns": "--normalize"}),
+    Case("backend.positions.settings:FopeTrainParams", ("fope", "train"), "app.panels.positions:PositionsPanel",
+         gui_skip={"pos": "the panel's variant checkboxes (several at once)",
+                   "seed": "the panel's seed list (several at once)"}),
+    Case("backend.positions.settings:FopeEvalParams", ("fope", "eval"), None),
+    Case("backend.positions.settings:FopeConvertParams", ("fope", "convert"), None),
 ]
 
 
