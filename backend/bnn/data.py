@@ -49,15 +49,15 @@ def load_arrays(source: str) -> tuple[np.ndarray, np.ndarray, str]:
         raise FileNotFoundError(f"{source}: no such file (built-in data sets: {', '.join(BUILTIN)})")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in ("X", "y") if k not in npz.files]
-            if missing:
-                raise ValueError(f"{path}: missing key(s) {', '.join(missing)} (found: {', '.join(npz.files) or 'none'}); "
-                                 "expected X (N×features or N×H×W[×C]) and y (class ids)")
-            x, y = npz["X"], npz["y"]
-    except ValueError:
-        raise
+            files = list(npz.files)
+            arrays = {k: npz[k] for k in ("X", "y") if k in files}
     except Exception as exc:  # noqa: BLE001 - zip/pickle/format errors all mean "not a usable .npz"
-        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+        raise ValueError(f"{path}: not a readable .npz file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    missing = [k for k in ("X", "y") if k not in arrays]
+    if missing:
+        raise ValueError(f"{path}: missing key(s) {', '.join(missing)} (found: {', '.join(files) or 'none'}); "
+                         "expected X (N×features or N×H×W[×C]) and y (class ids)")
+    x, y = arrays["X"], arrays["y"]
     return _validate(x, y, str(path)) + (path.stem,)
 
 
