@@ -15,6 +15,7 @@ binarised network starts near the pretrained one; hidden layers are followed by 
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -37,12 +38,12 @@ def calibration(w: torch.Tensor) -> torch.Tensor:
 
 class _Binarize(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, w: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+    def forward(ctx, w: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(w)
         return 2 * torch.round(pre_quantized(w)) - 1
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (w,) = ctx.saved_tensors
         return grad * calibration(w)
 
@@ -103,7 +104,7 @@ class BinaryNet(nn.Module):
             layers.append(BinaryLayer((n_classes, feat), False, gen))
         else:
             dims = (input_shape[0], hidden, hidden)
-            for a, b in zip(dims[:-1], dims[1:]):
+            for a, b in itertools.pairwise(dims):
                 layers.append(BinaryLayer((b, a), False, gen))
                 norms.append(nn.BatchNorm1d(b))
             layers.append(BinaryLayer((n_classes, dims[-1]), False, gen))

@@ -15,6 +15,8 @@ net sees unit-scale inputs whatever the loss scale; the output is used as the sl
 """
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -26,7 +28,7 @@ class FastNet(nn.Module):
         dims = (1, hidden, hidden, 1)
         self.weights = nn.ParameterList()
         if kind != "one":
-            for a, b in zip(dims[:-1], dims[1:]):
+            for a, b in itertools.pairwise(dims):
                 bound = (1 / a) ** 0.5
                 self.weights.append(nn.Parameter((torch.rand((b, a), generator=gen) * 2 - 1) * bound))
 

@@ -14,7 +14,7 @@ from backend.jobs.registry import register_job
 
 
 @register_job("bnn.train", title="Binary network: STE vs learned gradients")
-def train_job(spec, ctx) -> dict:  # noqa: ANN001
+def train_job(spec, ctx) -> dict:
     import torch
 
     from backend.bnn.params import BnnTrainParams

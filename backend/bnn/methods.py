@@ -26,14 +26,14 @@ from backend.bnn.hypernets import FastNet, SlowNet
 from backend.bnn.params import BnnTrainParams
 
 
-def make_optimizer(kind: str, params, lr: float) -> torch.optim.Optimizer:  # noqa: ANN001
+def make_optimizer(kind: str, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr) if kind == "sgd" else torch.optim.Adam(params, lr=lr)
 
 
 class StepResult:
     """What one step leaves for the metrics: the loss, STE-equivalent and applied gradients."""
 
-    __slots__ = ("loss", "ste_grads", "applied")
+    __slots__ = ("applied", "loss", "ste_grads")
 
     def __init__(self, loss: float, ste_grads: list[torch.Tensor], applied: list[torch.Tensor]) -> None:
         self.loss, self.ste_grads, self.applied = loss, ste_grads, applied

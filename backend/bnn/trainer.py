@@ -48,7 +48,7 @@ def _cosine(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(F.cosine_similarity(a.flatten().double(), b.flatten().double(), dim=0))
 
 
-def pretrain(model: BinaryNet, ds: Dataset, p: BnnTrainParams, tensors, report) -> list[float]:  # noqa: ANN001
+def pretrain(model: BinaryNet, ds: Dataset, p: BnnTrainParams, tensors, report) -> list[float]:
     """Full-precision training with Adam (lr 1e-3); returns the mean loss of each epoch."""
     xtr, ytr = tensors
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -80,7 +80,7 @@ def model_tensors(model: BinaryNet) -> dict[str, torch.Tensor]:
     return out
 
 
-def train(data: str, p: BnnTrainParams, out: str | Path | None = None, ctx=None) -> dict[str, Any]:  # noqa: ANN001, C901
+def train(data: str, p: BnnTrainParams, out: str | Path | None = None, ctx=None) -> dict[str, Any]:
     """One full run; ``ctx`` (a JobContext) gets progress, metrics and cancellation checks."""
     t_start = time.perf_counter()
     ds = prepare(data, p.seed, p.test_fraction)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from backend.bnn.methods import GradientMethod
 from backend.bnn.params import BnnTrainParams
 from backend.bnn.trainer import model_tensors, train
 
-TINY = dict(epochs=2, pretrain_epochs=3, hidden=32, batch_size=64, seed=3)
+TINY = {"epochs": 2, "pretrain_epochs": 3, "hidden": 32, "batch_size": 64, "seed": 3}
 
 
 @pytest.fixture(autouse=True)
@@ -129,12 +130,12 @@ def _npz(path, **arrays):
 ])
 def test_malformed_npz_is_refused_with_one_line_naming_the_file(tmp_path, arrays, message):
     path = _npz(tmp_path / "bad.npz", **arrays)
-    before = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    before = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     with pytest.raises(ValueError) as err:
         load_arrays(path)
     text = str(err.value)
     assert message in text and "bad.npz" in text and "\n" not in text
-    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == before
+    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == before
 
 
 def test_not_an_npz_and_missing_file(tmp_path):
