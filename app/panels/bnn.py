@@ -22,14 +22,24 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QSpinBox,
-    QSplitter, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels.base import Panel, register_panel
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import PathPicker
-from app.widgets.plots import CurvePlot, add_legend, series_color
+from app.widgets.plots import CurvePlot, series_color
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.bnn.data import BUILTIN
@@ -90,7 +100,7 @@ class BnnPanel(Panel):
     kinds = (KIND,)
     order = 70
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, context, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._runs: dict[str, dict] = {}       # run id -> {"method", "seed", "series", "result", "hist"}
         self._dirty = False
@@ -237,7 +247,7 @@ class BnnPanel(Panel):
         return ids
 
     # -- live events ------------------------------------------------------------------------
-    def on_event(self, event) -> None:  # noqa: ANN001
+    def on_event(self, event) -> None:
         run = self._runs.get(event.run_id)
         if run is None or event.type != "metric":
             return
@@ -245,7 +255,7 @@ class BnnPanel(Panel):
         run["series"].setdefault(d["name"], {})[d.get("step")] = d["value"]
         self._dirty = True
 
-    def show_run(self, run) -> None:  # noqa: ANN001
+    def show_run(self, run) -> None:
         """A finished run: its result and histograms; from the history, its whole batch."""
         if run.id not in self._runs:
             self._load_batch(run)
@@ -262,7 +272,7 @@ class BnnPanel(Panel):
         self._dirty = True
         self._redraw()
 
-    def _load_batch(self, run) -> None:  # noqa: ANN001
+    def _load_batch(self, run) -> None:
         m = _BATCH_RE.search(run.label or "")
         members = [r for r in self.context.workspace.list_runs(kind=KIND, limit=500)
                    if m and (r.label or "").endswith(f"[{m.group(1)}]")] if m else [run]
@@ -360,7 +370,7 @@ class BnnPanel(Panel):
             if m != "ste-sgd":
                 pairs = [(r["result"]["test_accuracy"], base_acc[r["seed"]]) for r in fin if r["seed"] in base_acc]
                 t = paired_test([a for a, _ in pairs], [b for _, b in pairs])
-                row["Δacc vs STE-SGD (paired t p)"] = (f"{t['mean_diff']:+.4f} (p={t['t_p']:.3g})"
+                row["Δacc vs STE-SGD (paired t p)"] = (f"{t['mean_diff']:+.4f} (p={t['t_p']:.3g})" if t["t_p"] is not None else f"{t['mean_diff']:+.4f} (p n/a)"
                                                       if t["mean_diff"] is not None else "needs 2+ seeds")
             else:
                 row["Δacc vs STE-SGD (paired t p)"] = "baseline"

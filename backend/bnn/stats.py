@@ -30,10 +30,11 @@ def paired_test(a: Sequence[float], b: Sequence[float]) -> dict[str, float | Non
         return out
     d = x - y
     out["mean_diff"] = float(d.mean())
-    if np.allclose(d, d[0]):                      # no variation: the tests are undefined
-        out["t_p"] = out["wilcoxon_p"] = 1.0 if d[0] == 0 else 0.0
+    if np.all(d == 0):
+        out["t_p"] = out["wilcoxon_p"] = 1.0
         return out
-    out["t_p"] = float(stats.ttest_rel(x, y).pvalue)
+    if not np.allclose(d, d[0]):                  # a constant difference leaves the t-test undefined
+        out["t_p"] = float(stats.ttest_rel(x, y).pvalue)
     out["wilcoxon_p"] = float(stats.wilcoxon(x, y).pvalue) if np.any(d != 0) else 1.0
     return out
 
