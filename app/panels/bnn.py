@@ -67,24 +67,34 @@ class AccuracyBars(pg.PlotWidget):
         self.getAxis("left").enableAutoSIPrefix(False)
         self.setMinimumHeight(180)
         self.setMouseEnabled(x=False)
+        self._items: list = []
+        self._shown: list | None = None
 
     def set_data(self, rows: list[tuple[str, list[float]]]) -> None:
-        self.clear()
+        """Redraw only when the numbers changed (runs finish rarely; the panel redraws often)."""
+        if rows == self._shown:
+            return
+        self._shown = [(m, list(a)) for m, a in rows]
+        for item in self._items:
+            self.removeItem(item)
+        self._items = []
         ticks, lows = [], []
         for i, (method, accs) in enumerate(rows):
             if not accs:
                 continue
             mean, std = mean_std(accs)
             color = _color(method)
-            self.addItem(pg.BarGraphItem(x=[i], height=[mean], width=0.6, brush=pg.mkBrush(color + "99"),
-                                         pen=pg.mkPen(color)))
-            self.addItem(pg.ErrorBarItem(x=np.array([i]), y=np.array([mean]), height=np.array([2 * std]),
-                                         beam=0.2, pen=pg.mkPen(color, width=2)))
             jitter = np.linspace(-0.15, 0.15, len(accs)) if len(accs) > 1 else np.zeros(1)
-            self.addItem(pg.ScatterPlotItem(x=i + jitter, y=accs, size=6, brush=pg.mkBrush(color),
-                                            pen=pg.mkPen(self.backgroundBrush().color().darker(150))))
+            self._items += [
+                pg.BarGraphItem(x=[i], height=[mean], width=0.6, brush=pg.mkBrush(color + "99"), pen=pg.mkPen(color)),
+                pg.ErrorBarItem(x=np.array([i]), y=np.array([mean]), height=np.array([2 * std]), beam=0.2,
+                                pen=pg.mkPen(color, width=2)),
+                pg.ScatterPlotItem(x=i + jitter, y=accs, size=6, brush=pg.mkBrush(color),
+                                   pen=pg.mkPen(self.backgroundBrush().color().darker(150)))]
             ticks.append((i, METHOD_TITLES.get(method, method).split(" (")[0]))
             lows.append(min(accs + [mean - std]))
+        for item in self._items:
+            self.addItem(item)
         self.getAxis("bottom").setTicks([ticks])
         if lows:
             lo = max(0.0, min(lows) - 0.02)
@@ -229,7 +239,9 @@ class BnnPanel(Panel):
                     params = {**base, "method": m, "seed": seed}
                     BnnTrainParams.from_params(params)
                     label = f"bnn {m} {Path(data).stem} s{seed} [{batch}]"
-                    specs.append(JobSpec(KIND, params=params, inputs={"data": data}, device="cpu", label=label))
+                    # isolate: the training runs in a child process, so the GUI process only draws
+                    specs.append(JobSpec(KIND, params=params, inputs={"data": data}, device="cpu", label=label,
+                                         isolate=True))
         except (ValueError, FileNotFoundError) as exc:
             self.controls.set_error(str(exc))
             return []
@@ -263,6 +275,9 @@ class BnnPanel(Panel):
         if entry is None:
             return
         entry["result"] = run.result or {}
+        losses = entry["result"].get("train_loss_iter")
+        if losses:                                  # live points were means of a few iterations
+            entry["series"]["train_loss"] = {i + 1: v for i, v in enumerate(losses)}
         path = (run.result or {}).get("metrics_file") or run.artifacts.get("metrics")
         if path and Path(path).is_file():
             try:
@@ -287,6 +302,12 @@ class BnnPanel(Panel):
                 self.show_run(r)
         if self._runs:
             self.form.set_values(run.spec.params)
+            methods = {e["method"] for e in self._runs.values()}
+            for m, cb in self.method_boxes.items():
+                cb.setChecked(m in methods)
+            self.seeds.setValue(len({e["seed"] for e in self._runs.values()}))
+            data = run.spec.inputs.get("data", "")
+            self.summary.setText(f"Batch of {len(self._runs)} runs on {Path(data).name or data}, opened from the history.")
 
     # -- drawing ----------------------------------------------------------------------------
     def _clear_views(self) -> None:
@@ -294,6 +315,7 @@ class BnnPanel(Panel):
             p.clear_curves()
         self.acc_plot.set_data([])
         self.table.set_rows([])
+        self._table_key = None
         self.hist_method.blockSignals(True)
         self.hist_method.clear()
         self.hist_method.blockSignals(False)
@@ -316,10 +338,16 @@ class BnnPanel(Panel):
                 self.loss_plot.set_curve(name, xs, smooth(ys, 10), symbol=None).setPen(pg.mkPen(_color(m), width=2))
             fx, fy = mean_curve([r["series"].get("flip_share", {}) for r in runs])
             if fx:
-                self.flip_plot.set_curve(name, fx, [100 * v for v in fy]).setPen(pg.mkPen(_color(m), width=2))
+                item = self.flip_plot.set_curve(name, fx, [100 * v for v in fy])
+                item.setPen(pg.mkPen(_color(m), width=2))
+                item.setSymbolBrush(pg.mkBrush(_color(m)))
+                item.setSymbolPen(pg.mkPen(_color(m)))
         self.acc_plot.set_data([(m, [r["result"]["test_accuracy"] for r in runs if r["result"]])
                                 for m, runs in groups.items()])
-        self._fill_table(groups)
+        table_key = [(m, r["seed"], bool(r["result"])) for m, runs in groups.items() for r in runs]
+        if table_key != getattr(self, "_table_key", None):
+            self._table_key = table_key
+            self._fill_table(groups)
         done = [m for m, runs in groups.items() if any(r["hist"] for r in runs)]
         if done != [self.hist_method.itemData(i) for i in range(self.hist_method.count())]:
             self.hist_method.blockSignals(True)

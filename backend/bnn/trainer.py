@@ -23,6 +23,8 @@ from backend.bnn.methods import GradientMethod
 from backend.bnn.params import BnnTrainParams
 from backend.workspace.atomic import atomic_write_bytes, atomic_write_json
 
+METRIC_INTERVAL_S = 0.1
+
 
 def batches(n: int, size: int, gen: torch.Generator) -> list[torch.Tensor]:
     order = torch.randperm(n, generator=gen)
@@ -113,7 +115,7 @@ def train(data: str, p: BnnTrainParams, out: str | Path | None = None, ctx=None)
     signs = model.signs()
     hist = {"epoch_loss": [], "iter_loss": [], "test_accuracy": [], "flip_share": [], "epoch_time_s": [],
             "grad_cosine": [], "grad_hist": []}
-    it = 0
+    it, pending, last_emit = 0, [], 0.0
     for epoch in range(1, p.epochs + 1):
         t0 = time.perf_counter()
         total, count, last = 0.0, 0, None
@@ -122,10 +124,17 @@ def train(data: str, p: BnnTrainParams, out: str | Path | None = None, ctx=None)
             it += 1
             hist["iter_loss"].append(last.loss)
             total, count = total + last.loss * len(idx), count + len(idx)
-            if ctx is not None:
-                ctx.metric("train_loss", last.loss, it)
+            pending.append(last.loss)
+            if ctx is not None and time.monotonic() - last_emit >= METRIC_INTERVAL_S:
+                # live curve: the mean of the iterations since the last point, at most ~10 per second
+                # (STE runs hundreds of iterations a second; every one is in the result and metrics.json)
+                ctx.metric("train_loss", sum(pending) / len(pending), it)
+                pending, last_emit = [], time.monotonic()
             report(None)
         elapsed = time.perf_counter() - t0
+        if ctx is not None and pending:
+            ctx.metric("train_loss", sum(pending) / len(pending), it)
+            pending, last_emit = [], time.monotonic()
         new_signs = model.signs()
         flipped = sum(int((a != b).sum()) for a, b in zip(signs, new_signs))
         flip = flipped / sum(s.numel() for s in signs)
