@@ -58,6 +58,9 @@ CASES = [
                    "seed": "the panel's seed list (several at once)"}),
     Case("backend.positions.settings:FopeEvalParams", ("fope", "eval"), None),
     Case("backend.positions.settings:FopeConvertParams", ("fope", "convert"), None),
+    Case("backend.bnn.params:BnnTrainParams", ("bnn", "train"), "app.panels.bnn:BnnPanel",
+         gui_skip={"method": "the panel's method checkboxes (several at once)",
+                   "seed": "the panel's number of seeds"}),
 ]
 
 
