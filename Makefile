@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench zoo clean-venv
+.PHONY: run test bench zoo package clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	for b in bench/*.py; do QT_QPA_PLATFORM=offscreen $(BIN)/python $$b || exit 1; done
+
+# A one-folder bundle that runs without Python (dist/benchtop/) and its archive; see docs/packaging.md.
+package: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[package]'
+	$(BIN)/python packaging/build.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -30,8 +30,31 @@ def _workspace_arg(argv: list[str]) -> str | None:
     return None
 
 
+_PY_FLAGS = {"-I", "-S", "-B", "-E", "-s", "-u"}
+
+
+def _as_python(argv: list[str]) -> int | None:
+    """In the packaged app there is no ``python``: the launcher itself runs ``[flags] -c CODE ARGS``
+    (how the sandbox starts its child interpreters). Returns None when argv is not such a call."""
+    i = 0
+    while i < len(argv) and argv[i] in _PY_FLAGS:
+        i += 1
+    if i >= len(argv) - 1 or argv[i] != "-c":
+        return None
+    code, sys.argv = argv[i + 1], ["-c", *argv[i + 2:]]
+    exec(compile(code, "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})  # noqa: S102
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if getattr(sys, "frozen", False):
+        import multiprocessing
+
+        multiprocessing.freeze_support()  # isolated jobs start the bundle as their interpreter
+        ran = _as_python(argv)
+        if ran is not None:
+            return ran
     if "--self-test" in argv:
         from app.self_test import run_self_test
 

@@ -43,8 +43,9 @@ from backend.agents.model import STATUSES, Run, Step, Task
 from backend.agents.params import ReplayExportParams
 from backend.agents.reader import open_run
 from backend.jobs import JobSpec
+from backend.resources import resource_path
 
-SAMPLES = Path(__file__).resolve().parents[3] / "resources" / "sample_runs"
+SAMPLES = resource_path("sample_runs")
 STATUS_COLORS = {"pass": "#2e7d32", "partial": "#f9a825", "fail": "#c62828", "crashed": "#6a1b9a", "skipped": "#757575"}
 
 
