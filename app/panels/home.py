@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
 from app.panels.base import Panel, register_panel
+from app.widgets.run_controls import RunControls
 from backend.jobs import JobSpec
 
 INTRO = (
@@ -49,21 +50,22 @@ class HomePanel(Panel):
         self.zoo_figures = QLabel()  # the manifest's measured figures, when the zoo is ready
         self.zoo_figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.zoo_figures.setStyleSheet("font-family: monospace;")
-        self.zoo_progress = QProgressBar()
-        self.zoo_progress.setVisible(False)
-        self.build_button = QPushButton("Build the demo zoo")
-        self.build_button.clicked.connect(self.build_zoo)
+        # RunControls: progress with elapsed time and ETA, Stop, and the reason when a build fails.
+        # (clicked(bool) must not reach build_zoo's ``profile``: the lambdas drop it.)
+        self.zoo_controls = RunControls(context, start_text="Build the demo zoo")
+        self.zoo_controls.setMaximumWidth(860)
+        self.build_button = self.zoo_controls.start_button
+        self.zoo_controls.start_requested.connect(lambda *_: self.build_zoo("demo"))
         self.tiny_button = QPushButton("Build the tiny zoo (seconds)")
-        self.tiny_button.clicked.connect(lambda: self.build_zoo(profile="tiny"))
+        self.tiny_button.setToolTip("smaller models trained for fewer steps, so every panel has something to open "
+                                    "within seconds; numbers are far weaker than the demo zoo's")
+        self.tiny_button.clicked.connect(lambda *_: self.build_zoo("tiny"))
+        self.zoo_controls.layout().itemAt(0).layout().insertWidget(1, self.tiny_button)
+        self.zoo_controls.all_finished.connect(self.refresh_zoo)
         zl = QVBoxLayout(zoo_box)
         zl.addWidget(self.zoo_label)
         zl.addWidget(self.zoo_figures)
-        row = QHBoxLayout()
-        row.addWidget(self.build_button)
-        row.addWidget(self.tiny_button)
-        row.addStretch(1)
-        zl.addLayout(row)
-        zl.addWidget(self.zoo_progress)
+        zl.addWidget(self.zoo_controls)
 
         check_box = QGroupBox("Check the runner")
         self.check_label = QLabel("Runs a small counting job through the real runner.")
@@ -106,23 +108,23 @@ class HomePanel(Panel):
         self.zoo_figures.setVisible(bool(figures))
         self.build_button.setText("Rebuild the demo zoo" if state == "ready" else "Build the demo zoo")
 
-    def build_zoo(self, profile: str = "demo") -> None:
-        self.zoo_progress.setVisible(True)
-        self.zoo_progress.setRange(0, 1000)
-        self.zoo_progress.setValue(0)
-        self._zoo_run = self.submit(JobSpec("zoo.build", {"profile": profile}, label=f"build {profile} zoo"))
+    def build_zoo(self, profile: str = "demo") -> str:
+        """Build the zoo the panels read (``<workspace>/zoo/demo``) with ``profile``'s sizes."""
+        if not isinstance(profile, str):  # a signal's checked flag must never become a profile
+            raise TypeError(f"profile must be a name, got {profile!r}")
+        spec = JobSpec("zoo.build", {"profile": profile, "force": True},
+                       inputs={"root": str(self.context.zoo_root())}, label=f"build the {profile} zoo")
+        self._zoo_run = self.submit(spec)
+        self.zoo_controls.track(self._zoo_run)
+        self.tiny_button.setEnabled(False)
+        return self._zoo_run
 
     def run_demo(self) -> None:
         self.submit(JobSpec("demo.count", {"steps": 20, "delay": 0.05}, label="demo job"))
 
     def on_event(self, event) -> None:  # noqa: ANN001
-        if event.run_id == self._zoo_run and event.type == "progress":
-            frac = event.data.get("fraction")
-            if frac is not None:
-                self.zoo_progress.setValue(int(1000 * frac))
-            self.zoo_progress.setFormat(f"%p%  {event.data.get('message', '')}")
         if event.run_id == self._zoo_run and event.type == "finished":
-            self.zoo_progress.setVisible(event.data.get("status") != "succeeded")
+            self.tiny_button.setEnabled(True)
             self.refresh_zoo()
 
     def show_run(self, run) -> None:  # noqa: ANN001
