@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.log_view = LogView(context.runner)
         self.history_view = HistoryView(context.workspace, context.runner)
         self.history_view.open_run.connect(self.open_run)
+        self.history_view.rerun_run.connect(self.rerun)
         self.jobs_dock = self._dock("Jobs", self.jobs_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.log_dock = self._dock("Log", self.log_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.history_dock = self._dock("Run history", self.history_view, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -202,16 +203,37 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Run not found", str(exc.args[0]))
             return
         cls = panel_for_kind(run.kind)
-        if cls is None or run.status != "succeeded":
+        panel = self.show_panel(cls.panel_id) if cls is not None else None
+        if isinstance(panel, Panel):
+            try:  # the form shows the settings that produced the run next to its result
+                panel.restore_settings(run)
+            except Exception:  # noqa: BLE001
+                self.log_view.append_line(f"could not restore the settings of {run_id}: "
+                                          f"{traceback.format_exc().strip().splitlines()[-1]}")
+        if panel is None or run.status != "succeeded":
             RunDialog(run, self.context.workspace.metrics(run.id), self).show()
             return
-        panel = self.show_panel(cls.panel_id)
         try:
             panel.show_run(run)
         except Exception:  # noqa: BLE001
             from app.error_dialog import report_exception
 
             report_exception(f"Could not show run {run_id}", traceback.format_exc(), self)
+
+    def rerun(self, run_id: str) -> str | None:
+        """Run a past run again with its settings, in (and followed by) the panel that owns its kind."""
+        try:
+            run = self.context.workspace.get_run(run_id)
+        except KeyError as exc:
+            QMessageBox.warning(self, "Run not found", str(exc.args[0]))
+            return None
+        cls = panel_for_kind(run.kind)
+        if cls is None:
+            from backend.jobs import JobSpec
+
+            return self.context.runner.submit(JobSpec.from_dict(run.spec.to_dict())).run_id
+        panel = self.show_panel(cls.panel_id)
+        return panel.rerun(run) if isinstance(panel, Panel) else None
 
     # -- settings ---------------------------------------------------------------------------
     def _restore_settings(self) -> None:

@@ -14,6 +14,8 @@ To add one, create ``app/panels/<name>.py`` with::
             ...                                # build widgets
         def show_run(self, run): ...            # draw a finished run (also from the history)
         def on_event(self, event): ...          # optional: live progress/metrics of own runs
+        def restore_settings(self, run): ...    # optional: put a run's settings back in the form
+                                                # (default: every ParamsForm gets run.spec.params)
 """
 from __future__ import annotations
 
@@ -110,6 +112,29 @@ class Panel(QWidget):
     def on_run_failed(self, run: "RunRecord") -> None:
         """An own run failed or was cancelled; the jobs dock already shows the error."""
 
+    def restore_settings(self, run: "RunRecord") -> None:
+        """Put ``run``'s settings back into this panel's form, so what is shown next to a run opened
+        from the history is what produced it. The default hands the spec's params to every
+        :class:`~app.widgets.params_form.ParamsForm` in the panel (keys a form lacks are ignored);
+        panels with other editors (model pickers, files) override it and may call ``super()``."""
+        from app.widgets.params_form import ParamsForm
+
+        for form in self.findChildren(ParamsForm):
+            form.set_values(dict(run.spec.params))
+
+    def rerun(self, run: "RunRecord") -> str:
+        """Run ``run``'s spec again (same kind, params, inputs and device) and follow it here."""
+        from backend.jobs import JobSpec
+
+        self.restore_settings(run)
+        spec = JobSpec.from_dict(run.spec.to_dict())
+        spec.label = f"{run.spec.label or run.kind} (re-run of {run.id})"
+        run_id = self.submit(spec)
+        controls = getattr(self, "controls", None)
+        if controls is not None and hasattr(controls, "track"):
+            controls.track(run_id)
+        return run_id
+
     # -- plumbing ---------------------------------------------------------------------------
     def _route_event(self, event: "JobEvent") -> None:
         if event.run_id not in self._own_runs:
@@ -126,6 +151,30 @@ class Panel(QWidget):
             from app.error_dialog import report_exception
 
             report_exception(f"Panel '{self.title}' failed to show run {event.run_id}", traceback.format_exc(), self)
+
+
+def restore_widgets(editors: dict[str, QWidget], values: dict) -> None:
+    """Set each editor named in ``editors`` to ``values[name]`` (missing names are left alone), for
+    panels whose settings are plain widgets rather than a ParamsForm."""
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+
+    for name, editor in editors.items():
+        if name not in values or values[name] is None:
+            continue
+        value = values[name]
+        if hasattr(editor, "set_value"):  # model and path pickers
+            editor.set_value(str(value))
+        elif isinstance(editor, QSpinBox):
+            editor.setValue(int(value))
+        elif isinstance(editor, QDoubleSpinBox):
+            editor.setValue(float(value))
+        elif isinstance(editor, QComboBox):
+            idx = editor.findData(value)
+            editor.setCurrentIndex(idx if idx >= 0 else editor.findText(str(value)))
+        elif isinstance(editor, QAbstractButton):
+            editor.setChecked(bool(value))
+        elif isinstance(editor, QLineEdit):
+            editor.setText(",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value))
 
 
 def placeholder(text: str) -> QLabel:

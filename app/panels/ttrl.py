@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QTabWidget, QVBoxLayout, QWidget,
 )
 
-from app.panels.base import Panel, register_panel
+from app.panels.base import Panel, register_panel, restore_widgets
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
 from app.widgets.tables import DictTable
@@ -247,6 +247,13 @@ class TTRLPanel(Panel):
         self.start_btn.setEnabled(not running)
         self.resume_btn.setEnabled(not running)
         self.stop_btn.setEnabled(running)
+
+    def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
+        restore_widgets({"steps": self.steps, "prompts_per_step": self.per_step, "n_votes": self.votes,
+                         "n_train": self.train_n, "lr": self.lr, "kl_coef": self.kl, "eval_every": self.eval_every,
+                         "eval_n": self.eval_n}, run.spec.params)
+        restore_widgets({"policy": self.policy, "prompts": self.prompts, "eval": self.labelled}, run.spec.inputs)
+        self._last_run = run
 
     # -- live events ------------------------------------------------------------------------
     def on_event(self, event) -> None:  # noqa: ANN001

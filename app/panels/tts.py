@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels._tts_tree import SearchTreeView, chains_as_tree
-from app.panels.base import Panel, register_panel
+from app.panels.base import Panel, register_panel, restore_widgets
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart
 from app.widgets.tables import DictTable
@@ -249,6 +249,21 @@ class TTSPanel(Panel):
 
     def on_run_failed(self, run) -> None:  # noqa: ANN001
         self.status.setText(f"Run {run.id} {run.status}: {run.error or ''}")
+
+    def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
+        p = run.spec.params
+        if p.get("strategies"):
+            for name, box in self.checks.items():
+                box.setChecked(name in p["strategies"])
+        elif p.get("strategy"):  # a tts.run: one strategy at one N
+            for name, box in self.checks.items():
+                box.setChecked(name == p["strategy"])
+        restore_widgets({"ns": self.ns, "beam_width": self.width_, "max_steps": self.steps, "temperature": self.temp,
+                         "agg": self.agg, "seed": self.seed}, p)
+        if p.get("n") is not None and "ns" not in p:
+            self.ns.setText(str(p["n"]))
+        self.limit.setValue(int(p.get("limit") or 0))
+        restore_widgets({"policy": self.policy, "prm": self.prm, "data": self.data}, run.spec.inputs)
 
     # -- drawing ----------------------------------------------------------------------------
     def show_run(self, run) -> None:  # noqa: ANN001
