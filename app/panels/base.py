@@ -97,6 +97,9 @@ class Panel(QWidget):
             spec.device = self.context.device()
         handle = self.context.runner.submit(spec)
         self._own_runs.add(handle.run_id)
+        from app.widgets.plots import mark_stale
+
+        mark_stale(self, True)  # until this run's results are drawn
         self.run_started.emit(handle.run_id)
         return handle.run_id
 
@@ -144,6 +147,9 @@ class Panel(QWidget):
             if event.type == "finished":
                 run = self.context.workspace.get_run(event.run_id)
                 if run.status == "succeeded":
+                    from app.widgets.plots import mark_stale
+
+                    mark_stale(self, False)
                     self.show_run(run)
                 else:
                     self.on_run_failed(run)
@@ -175,6 +181,21 @@ def restore_widgets(editors: dict[str, QWidget], values: dict) -> None:
             editor.setChecked(bool(value))
         elif isinstance(editor, QLineEdit):
             editor.setText(",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value))
+
+
+def scrollable(widget: QWidget, min_width: int = 300) -> QWidget:
+    """``widget`` (a settings column) in a vertical scroll area, so a small window scrolls the
+    form instead of crushing its rows."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFrame, QScrollArea
+
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(widget)
+    area.setMinimumWidth(max(min_width, widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width()))
+    return area
 
 
 def placeholder(text: str) -> QLabel:

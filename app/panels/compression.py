@@ -211,6 +211,9 @@ class CompressionPanel(Panel):
             self.cancel_btn.setEnabled(False)
             self.status.setText(f"Run {event.data.get('status')}.")
 
+    def on_run_failed(self, run) -> None:  # noqa: ANN001 - the reason, not just "Run failed."
+        self.status.setText(f"Run {run.status}: {run.error or 'no reason was recorded (see the Log dock)'}")
+
     def _suggest_calibration(self, *_) -> None:
         """Fill in the fine-tune's own training prompts when the zoo has them (the text that kept
         most of each gain, docs/compression.md), else the zoo's chain problems; a path the user

@@ -214,7 +214,8 @@ def add_export_button(view: QGraphicsView, name_getter) -> QToolButton:  # noqa:
 
 
 def place_corner(view: QWidget, button: QToolButton) -> None:
-    button.move(view.width() - button.width() - 4, 2)
+    """Bottom-left corner: below the y-axis labels, where titles and legends never are."""
+    button.move(2, view.height() - button.height() - 2)
     button.raise_()
 
 

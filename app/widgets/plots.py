@@ -70,6 +70,24 @@ def restyle_plots(root: QWidget) -> int:
     return len(views)
 
 
+def mark_stale(root: QWidget, stale: bool) -> int:
+    """Grey every plot under ``root`` while a new run is on its way (so the previous run's
+    pictures cannot pass for the new one's), or restore them; returns how many."""
+    from PySide6.QtWidgets import QGraphicsOpacityEffect
+
+    views = [w for w in [root, *root.findChildren(pg.GraphicsView)] if isinstance(w, pg.GraphicsView)]
+    for view in views:
+        if stale:
+            effect = QGraphicsOpacityEffect(view)
+            effect.setOpacity(0.35)
+            view.setGraphicsEffect(effect)
+            view.setToolTip("from the previous run; the new run's results replace it when it finishes")
+        elif view.graphicsEffect() is not None:
+            view.setGraphicsEffect(None)
+            view.setToolTip("")
+    return len(views)
+
+
 class _ExportCorner:
     """Mixin: an "Export…" button in the top-right corner of a pyqtgraph view."""
 
@@ -104,7 +122,7 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         self._bars: dict[str, pg.ErrorBarItem] = {}
         self.smoothing = 0.0
         self.hover = HoverReadout(self.getPlotItem())
-        self.setMinimumHeight(180)
+        self.setMinimumHeight(150)
         self._init_export(title)
 
     def setTitle(self, title: str) -> None:  # noqa: N802 - keeps the export file name in step
@@ -190,7 +208,7 @@ class GroupedBarChart(_ExportCorner, pg.PlotWidget):
         self.showGrid(y=True, alpha=0.25)
         add_legend(self)
         self.getAxis("left").enableAutoSIPrefix(False)
-        self.setMinimumHeight(180)
+        self.setMinimumHeight(150)
         self.hover = HoverReadout(self.getPlotItem(), fmt=lambda name, x, y: f"{name}\n{y:.4g}")
         self._items: list = []
         self._init_export(title)

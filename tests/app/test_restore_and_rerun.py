@@ -25,7 +25,7 @@ def test_opening_a_ttrl_run_restores_its_learning_rate_and_inputs(main_window, q
                    inputs={"policy": "zoo:arith-policy", "prompts": "/data/p.jsonl"}, label="ttrl p")
     rid = _record(ws, spec, status="failed")  # failed runs restore too (and show their error)
     main_window.open_run(rid)
-    assert main_window.stack.currentWidget() is panel
+    assert main_window.current_panel() is panel
     assert abs(panel.lr.value() - 5e-5) < 1e-12
     assert panel.steps.value() == 3 and panel.votes.value() == 6 and panel.train_n.value() == 3
     assert panel.prompts.value() == "/data/p.jsonl"

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from app.panels.base import Panel, register_panel, restore_widgets
+from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.panels.prm.cards import StepColumn
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
@@ -115,7 +115,7 @@ class PRMPanel(Panel):
         right.addWidget(self.col_a)
         right.addWidget(self.col_b)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(box)
+        split.addWidget(scrollable(box))
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([360, 900])
@@ -236,7 +236,7 @@ class PRMPanel(Panel):
         dlay.addWidget(self.disagree)
         results.addWidget(dl)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(box)
+        split.addWidget(scrollable(box))
         split.addWidget(results)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 930])
