@@ -7,8 +7,19 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFrame, QScrollArea, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QPlainTextEdit, QSplitter,
-    QStackedWidget, QToolBar, QWidget,
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
 )
 
 from app.context import AppContext
@@ -35,11 +46,11 @@ def app_version() -> str:
         import re
 
         text = (DOCS_DIR.parent / "pyproject.toml").read_text(encoding="utf-8")
-        m = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
+        m = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
         return m.group(1) if m else "unknown"
 
 
-def docs_page(cls) -> Path | None:  # noqa: ANN001 - a Panel class
+def docs_page(cls) -> Path | None:
     name = getattr(cls, "docs_page", None) or DOCS_PAGES.get(cls.panel_id)
     return DOCS_DIR / name if name else None
 
@@ -184,8 +195,8 @@ class MainWindow(QMainWindow):
     def about_text(self) -> str:
         import platform
 
-        import PySide6
         import pyqtgraph
+        import PySide6
 
         return (f"<b>Benchtop {app_version()}</b><br>Run, watch and compare recent ML methods on your own "
                 f"models and GPUs.<br><br>Workspace: {self.context.workspace.root}<br>"
@@ -353,7 +364,7 @@ class MainWindow(QMainWindow):
         elif ids:
             self.panel_list.setCurrentRow(0)
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def closeEvent(self, event) -> None:
         s = self.context.settings
         s.setValue("geometry", self.saveGeometry())
         s.setValue("window_state", self.saveState())

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels.base import Panel, register_panel
@@ -20,7 +25,7 @@ INTRO = (
 )
 
 
-def zoo_state(root) -> str:  # noqa: ANN001
+def zoo_state(root) -> str:
     """``ready``, ``partial`` or ``missing``; asks the zoo package when it is installed."""
     try:
         from backend.models.zoo import zoo_status
@@ -37,7 +42,7 @@ class HomePanel(Panel):
     kinds = ("zoo.build", "demo.*")
     order = 0
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, context, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
@@ -122,12 +127,12 @@ class HomePanel(Panel):
     def run_demo(self) -> None:
         self.submit(JobSpec("demo.count", {"steps": 20, "delay": 0.05}, label="demo job"))
 
-    def on_event(self, event) -> None:  # noqa: ANN001
+    def on_event(self, event) -> None:
         if event.run_id == self._zoo_run and event.type == "finished":
             self.tiny_button.setEnabled(True)
             self.refresh_zoo()
 
-    def show_run(self, run) -> None:  # noqa: ANN001
+    def show_run(self, run) -> None:
         if run.kind == "demo.count":
             self.check_label.setText(f"Demo job {run.id} finished: counted {run.result.get('steps')} steps "
                                      f"(total {run.result.get('total')}).")

@@ -6,7 +6,15 @@ import time
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QHBoxLayout, QHeaderView, QLineEdit, QMenu, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 COLUMNS = ("Started", "Kind", "Label", "Status", "Duration", "Run id")
@@ -19,7 +27,7 @@ class HistoryView(QWidget):
     open_run = Signal(str)
     rerun_run = Signal(str)
 
-    def __init__(self, workspace, runner, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, workspace, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.filter = QLineEdit()
@@ -59,7 +67,7 @@ class HistoryView(QWidget):
         runner.event.connect(self._on_event)
         self.refresh()
 
-    def _on_event(self, event) -> None:  # noqa: ANN001
+    def _on_event(self, event) -> None:
         if event.type in ("queued", "started", "finished"):
             self._pending.start()
 
@@ -108,7 +116,7 @@ class HistoryView(QWidget):
         if rid:
             self.rerun_run.emit(rid)
 
-    def _context_menu(self, pos) -> None:  # noqa: ANN001
+    def _context_menu(self, pos) -> None:
         row = self.table.rowAt(pos.y())
         if row < 0:
             return

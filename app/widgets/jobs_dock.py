@@ -6,8 +6,16 @@ import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout, QHeaderView, QLabel, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.runner_bridge import QtRunner
@@ -104,7 +112,7 @@ class JobsView(QWidget):
         self.table.setCellWidget(row, BUTTONS_COL, buttons)
         return row
 
-    def _on_event(self, event) -> None:  # noqa: ANN001
+    def _on_event(self, event) -> None:
         rid = event.run_id
         if event.type == "queued":
             label = event.data.get("label") or event.data.get("kind", "job")

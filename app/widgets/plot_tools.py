@@ -6,8 +6,8 @@ Kept apart from :mod:`app.widgets.plots` (the plot classes) so each module has o
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -53,7 +53,7 @@ class SideLegend(pg.LegendItem):
         super().__init__(offset=None, verSpacing=-4, labelTextSize="9pt")
         self.setSizePolicy(pg.QtWidgets.QSizePolicy.Policy.Fixed, pg.QtWidgets.QSizePolicy.Policy.Fixed)
 
-    def updateSize(self) -> None:  # noqa: N802 - pyqtgraph's name
+    def updateSize(self) -> None:
         width = height = 0.0
         for row in range(self.layout.rowCount()):
             row_w = row_h = 0.0
@@ -70,10 +70,10 @@ class SideLegend(pg.LegendItem):
         self.setMaximumHeight(height)
         self.updateGeometry()
 
-    def setOffset(self, offset) -> None:  # noqa: ANN001, N802 - the layout places it
+    def setOffset(self, offset) -> None:
         pass
 
-    def anchor(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def anchor(self, *args, **kwargs) -> None:
         pass
 
     def set_text_color(self, color: QColor) -> None:
@@ -94,7 +94,7 @@ def install_side_legend(plot_item: pg.PlotItem) -> SideLegend:
 class HoverReadout:
     """Shows the data point nearest the mouse (within 20 px): its series, x and y."""
 
-    def __init__(self, plot_item: pg.PlotItem, fmt=None) -> None:  # noqa: ANN001
+    def __init__(self, plot_item: pg.PlotItem, fmt=None) -> None:
         self.plot_item = plot_item
         self.fmt = fmt or (lambda name, x, y: f"{name}\nx = {x:.4g}\ny = {y:.4g}")
         self.text = pg.TextItem("", anchor=(0, 1), border=pg.mkPen(120, 120, 120), fill=pg.mkBrush(255, 255, 255, 220),
@@ -107,7 +107,7 @@ class HoverReadout:
         self.last: tuple[str, float, float] | None = None
         plot_item.scene().sigMouseMoved.connect(self._moved)
 
-    def _series(self):  # noqa: ANN202
+    def _series(self):
         for item in self.plot_item.listDataItems():
             if item is self.dot or not item.isVisible():
                 continue
@@ -115,7 +115,7 @@ class HoverReadout:
             if x is not None and len(x):
                 yield item.name() or "", np.asarray(x, float), np.asarray(y, float)
 
-    def nearest(self, scene_pos) -> tuple[str, float, float] | None:  # noqa: ANN001
+    def nearest(self, scene_pos) -> tuple[str, float, float] | None:
         vb = self.plot_item.vb
         if not vb.sceneBoundingRect().contains(scene_pos):
             return None
@@ -128,7 +128,7 @@ class HoverReadout:
                     best, best_d = (name, float(x), float(y)), d
         return best
 
-    def _moved(self, scene_pos) -> None:  # noqa: ANN001
+    def _moved(self, scene_pos) -> None:
         hit = self.nearest(scene_pos)
         self.last = hit
         self.text.setVisible(hit is not None)
@@ -172,8 +172,8 @@ def export_figure(view: QGraphicsView, path: str | Path, scale: float = 2.0) -> 
         view.scene().render(painter, QRectF(0, 0, size.width(), size.height()), source)
         painter.end()
     elif suffix == ".pdf":
-        from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
         from PySide6.QtCore import QMarginsF, QSizeF
+        from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
 
         writer = QPdfWriter(str(path))
         writer.setResolution(96)
@@ -199,7 +199,7 @@ def ask_export_figure(view: QGraphicsView, name: str = "figure") -> Path | None:
     return export_figure(view, path)
 
 
-def add_export_button(view: QGraphicsView, name_getter) -> QToolButton:  # noqa: ANN001
+def add_export_button(view: QGraphicsView, name_getter) -> QToolButton:
     """A small "Export…" button in the view's top-right corner (kept there on resize)."""
     button = QToolButton(view)
     button.setText("Export…")

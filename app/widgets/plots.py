@@ -7,7 +7,7 @@ one convention (0–1, Wilson 95 % intervals, n in the axis label).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,7 +15,14 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QWidget
 
 from app.widgets.plot_tools import (
-    HoverReadout, SideLegend, add_export_button, ema, install_side_legend, place_corner, safe_name, wilson_interval,
+    HoverReadout,
+    SideLegend,
+    add_export_button,
+    ema,
+    install_side_legend,
+    place_corner,
+    safe_name,
+    wilson_interval,
 )
 
 # A colour-blind-safe palette (Okabe–Ito), cycled for series.
@@ -95,7 +102,7 @@ class _ExportCorner:
         self._export_name = safe_name(title)
         self.export_button = add_export_button(self, lambda: self._export_name)
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         button = self.__dict__.get("export_button")  # resizeEvent runs inside pyqtgraph's __init__
         if button is not None:
@@ -125,7 +132,7 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         self.setMinimumHeight(150)
         self._init_export(title)
 
-    def setTitle(self, title: str) -> None:  # noqa: N802 - keeps the export file name in step
+    def setTitle(self, title: str) -> None:
         self.getPlotItem().setTitle(title)
         self.getPlotItem().titleLabel.item.setToolTip(title)
         self._export_name = safe_name(title)
@@ -139,7 +146,7 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         self._raw[name] = (x, y)
         shown = ema(y, self.smoothing) if self.smoothing else y
         pen = pg.mkPen(color, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if dashed else pg.QtCore.Qt.PenStyle.SolidLine)
-        kwargs = dict(pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=color)
+        kwargs = {"pen": pen, "symbol": symbol, "symbolSize": 6, "symbolBrush": color, "symbolPen": color}
         if name in self._curves:
             self._curves[name].setData(x, shown)
         else:
@@ -163,7 +170,7 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
             else:
                 self.removeItem(self._faint.pop(name))
 
-    def _set_interval(self, name: str, x: list[float], y: list[float], n, color: str) -> None:  # noqa: ANN001
+    def _set_interval(self, name: str, x: list[float], y: list[float], n, color: str) -> None:
         ns = [int(n)] * len(y) if np.isscalar(n) else [int(v) for v in n]
         lo_hi = [wilson_interval(v * k, k) for v, k in zip(y, ns)]
         top = np.array([hi - v for v, (_lo, hi) in zip(y, lo_hi)])
@@ -294,19 +301,19 @@ class Heatmap(_ExportCorner, pg.GraphicsLayoutWidget):
             step = max(1, int(np.ceil(len(self.col_labels) * (7 * longest + 10) / width)))
             self.plot.getAxis("bottom").setTicks([[(i + 0.5, t) for i, t in enumerate(self.col_labels) if i % step == 0]])
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if getattr(self, "matrix", np.zeros(0)).size:
             self._label_axes()
 
-    def cell_at(self, scene_pos) -> tuple[int, int] | None:  # noqa: ANN001
+    def cell_at(self, scene_pos) -> tuple[int, int] | None:
         if not self.plot.vb.sceneBoundingRect().contains(scene_pos):
             return None
         p = self.plot.vb.mapSceneToView(scene_pos)
         r, c = int(np.floor(p.y())), int(np.floor(p.x()))
         return (r, c) if 0 <= r < self.matrix.shape[0] and 0 <= c < self.matrix.shape[1] else None
 
-    def _hover(self, scene_pos) -> None:  # noqa: ANN001
+    def _hover(self, scene_pos) -> None:
         cell = self.cell_at(scene_pos) if self.matrix.size else None
         self.readout.setVisible(cell is not None)
         if cell is None:

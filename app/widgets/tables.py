@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QHeaderView, QMenu, QTableWidget, QTableWidgetItem, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHeaderView,
+    QMenu,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QWidget,
+)
 
 TABLE_FILTERS = "CSV table (*.csv);;JSON rows (*.json)"
 
@@ -64,7 +73,7 @@ class DictTable(QTableWidget):
         self._columns: list[str] = []
         self._headers: list[str] = []
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - keep the button in the header's corner
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         b = self.export_button
         b.adjustSize()
@@ -115,7 +124,7 @@ class DictTable(QTableWidget):
                                    for c in cols))
         return "\n".join(lines)
 
-    def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802
+    def keyPressEvent(self, event) -> None:
         if event.matches(QKeySequence.StandardKey.Copy):
             QGuiApplication.clipboard().setText(self.selection_tsv())
             event.accept()
@@ -152,7 +161,7 @@ class DictTable(QTableWidget):
             path += ".json" if chosen.startswith("JSON") else ".csv"
         return self.export(path)
 
-    def _context_menu(self, pos) -> None:  # noqa: ANN001
+    def _context_menu(self, pos) -> None:
         menu = QMenu(self)
         menu.addAction("Copy (Ctrl+C)", lambda: QGuiApplication.clipboard().setText(self.selection_tsv()))
         menu.addAction("Export table…", self.ask_export)

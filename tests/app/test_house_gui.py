@@ -99,8 +99,8 @@ def test_prm_shows_ground_truth_and_a_disagreement_replaces_the_form(app_context
     panel.bench_threshold.setValue(0.3)
     panel._bench_samples = [{**rec, "subset": "arith", "predicted": -1, "match": False,
                              "scores": [0.9, 0.8], "step_scores": [0.9, 0.8]}]
-    from PySide6.QtWidgets import QListWidgetItem
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QListWidgetItem
 
     item = QListWidgetItem("x1")
     item.setData(Qt.ItemDataRole.UserRole, 0)
