@@ -75,6 +75,9 @@ class MainWindow(QMainWindow):
         self.context = context
         self.setWindowTitle(f"Benchtop — {context.workspace.root}")
         self.resize(1360, 860)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None and (screen.width() < 1360 or screen.height() < 860):
+            self.resize(min(1360, screen.width()), min(860, screen.height()))  # e.g. a 1280x720 display
         self._panel_classes = discover_panels()
         self._panels: dict[str, Panel] = {}
         self._holders: dict[str, QScrollArea] = {}  # each panel scrolls rather than crushing its rows

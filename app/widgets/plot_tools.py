@@ -87,7 +87,28 @@ def install_side_legend(plot_item: pg.PlotItem) -> SideLegend:
     legend = SideLegend()
     plot_item.layout.addItem(legend, 2, 3, alignment=Qt.AlignmentFlag.AlignTop)
     plot_item.legend = legend
+    legend.below = False
     return legend
+
+
+def place_legend(plot_item: pg.PlotItem, width: int) -> None:
+    """Right of the data in a wide plot; under the x axis, in columns, in a narrow one (where a
+    column of names would squeeze the data or be cut off)."""
+    legend = plot_item.legend
+    if not isinstance(legend, SideLegend):
+        return
+    below = width < 560
+    if below == legend.below:
+        return
+    plot_item.layout.removeItem(legend)
+    if below:
+        plot_item.layout.addItem(legend, 4, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
+        legend.setColumnCount(2)
+    else:
+        plot_item.layout.addItem(legend, 2, 3, alignment=Qt.AlignmentFlag.AlignTop)
+        legend.setColumnCount(1)
+    legend.below = below
+    legend.updateSize()
 
 
 # -- hover readout ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from app.widgets.plot_tools import (
     ema,
     install_side_legend,
     place_corner,
+    place_legend,
     safe_name,
     wilson_interval,
 )
@@ -107,6 +108,9 @@ class _ExportCorner:
         button = self.__dict__.get("export_button")  # resizeEvent runs inside pyqtgraph's __init__
         if button is not None:
             place_corner(self, button)
+            item = self.getPlotItem() if isinstance(self, pg.PlotWidget) else None
+            if item is not None:  # None once the widget is closed
+                place_legend(item, self.width())
 
 
 class CurvePlot(_ExportCorner, pg.PlotWidget):

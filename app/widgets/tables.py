@@ -68,6 +68,7 @@ class DictTable(QTableWidget):
         self.export_button.setStyleSheet("QToolButton { font-size: 8pt; padding: 0px 3px; color: palette(mid); }"
                                          "QToolButton:hover { color: palette(text); }")
         self.export_button.clicked.connect(self.ask_export)
+        self.export_button.setVisible(False)  # shown while the mouse is over a filled table
         self.export_name = "table"
         self._rows: list[dict[str, Any]] = []
         self._columns: list[str] = []
@@ -103,7 +104,15 @@ class DictTable(QTableWidget):
                         item.setToolTip(item.text()[:2000])
                 self.setItem(i, j, item)
         self.setSortingEnabled(True)
-        self.export_button.setVisible(bool(columns))
+        self.export_button.setVisible(bool(columns) and self.underMouse())
+
+    def enterEvent(self, event) -> None:  # noqa: ANN001, N802 - the button covers no header text at rest
+        super().enterEvent(event)
+        self.export_button.setVisible(bool(self._columns))
+
+    def leaveEvent(self, event) -> None:  # noqa: ANN001, N802
+        super().leaveEvent(event)
+        self.export_button.setVisible(False)
 
     def cell_text(self, row: int, col: int) -> str:
         item = self.item(row, col)

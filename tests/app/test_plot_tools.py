@@ -31,6 +31,10 @@ def test_legend_sits_beside_the_data_not_over_it(qtbot):
     legend, data = p.plotItem.legend.sceneBoundingRect(), p.plotItem.vb.sceneBoundingRect()
     assert legend.width() > 20 and legend.height() > 20
     assert legend.left() >= data.right() - 1  # beside the view box (sub-pixel rounding allowed)
+    p.resize(400, 300)  # narrow: the legend moves under the x axis rather than squeezing the data
+    qtbot.wait(50)
+    legend, data = p.plotItem.legend.sceneBoundingRect(), p.plotItem.vb.sceneBoundingRect()
+    assert legend.top() >= data.bottom() - 1 and legend.right() <= p.width()
     b = _shown(qtbot, GroupedBarChart("per task", "exact match"))
     b.set_data(["add", "sub"], {"base": [0.1, 0.2], "merged": [0.9, 0.8]}, n=50)
     qtbot.wait(50)
