@@ -98,17 +98,24 @@ def place_legend(plot_item: pg.PlotItem, width: int) -> None:
     if not isinstance(legend, SideLegend):
         return
     below = width < 560
-    if below == legend.below:
+    columns = 2 if below and width >= 420 else 1
+    if below == legend.below and columns == legend.columnCount:
         return
-    plot_item.layout.removeItem(legend)
-    if below:
-        plot_item.layout.addItem(legend, 4, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
-        legend.setColumnCount(2)
-    else:
-        plot_item.layout.addItem(legend, 2, 3, alignment=Qt.AlignmentFlag.AlignTop)
-        legend.setColumnCount(1)
-    legend.below = below
+    if below != legend.below:
+        plot_item.layout.removeItem(legend)
+        if below:
+            plot_item.layout.addItem(legend, 4, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
+        else:
+            plot_item.layout.addItem(legend, 2, 3, alignment=Qt.AlignmentFlag.AlignTop)
+        legend.below = below
+    legend.setColumnCount(columns)
     legend.updateSize()
+
+
+def elided_title(title: str, width: int) -> str:
+    """``title`` cut with an ellipsis to what fits ``width`` pixels (about 10 px a character: a title label never shrinks below its text)."""
+    room = max(8, (width - 30) // 10)
+    return title if len(title) <= room else title[: room - 1].rstrip() + "…"
 
 
 # -- hover readout ---------------------------------------------------------------------------------

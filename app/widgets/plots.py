@@ -18,6 +18,7 @@ from app.widgets.plot_tools import (
     HoverReadout,
     SideLegend,
     add_export_button,
+    elided_title,
     ema,
     install_side_legend,
     place_corner,
@@ -136,10 +137,19 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         self.setMinimumHeight(150)
         self._init_export(title)
 
-    def setTitle(self, title: str) -> None:
-        self.getPlotItem().setTitle(title)
+    def setTitle(self, title: str) -> None:  # keeps the export file name in step; elides in narrow plots
+        self._full_title = title or ""
+        self.getPlotItem().setTitle(elided_title(self._full_title, self.width()) if title else None)
         self.getPlotItem().titleLabel.item.setToolTip(title)
         self._export_name = safe_name(title)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        title = self.__dict__.get("_full_title")
+        if title and self.getPlotItem() is not None:
+            shown = elided_title(title, self.width())
+            if shown != self.getPlotItem().titleLabel.text:
+                self.getPlotItem().setTitle(shown)
 
     def set_curve(self, name: str, x: Sequence[float], y: Sequence[float], symbol: str | None = "o",
                   dashed: bool = False, n: int | Sequence[int] | None = None) -> pg.PlotDataItem:
