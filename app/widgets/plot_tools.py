@@ -64,6 +64,7 @@ class SideLegend(pg.LegendItem):
                     row_h = max(row_h, item.height())
             width, height = max(width, row_w), height + row_h
         width = width + 8 if self.items else 0
+        height = height + 6 if self.items else 0  # room for the text descent
         self.setMinimumWidth(width)
         self.setMaximumWidth(width)
         self.setMinimumHeight(height)
