@@ -32,18 +32,18 @@ if TYPE_CHECKING:
     from backend.jobs import JobEvent, JobSpec
     from backend.workspace import RunRecord
 
-_PANELS: dict[str, type["Panel"]] = {}
+_PANELS: dict[str, type[Panel]] = {}
 _BROKEN: dict[str, str] = {}
 
 
-def register_panel(cls: type["Panel"]) -> type["Panel"]:
+def register_panel(cls: type[Panel]) -> type[Panel]:
     if not cls.panel_id:
         raise ValueError(f"{cls.__name__} has no panel_id")
     _PANELS[cls.panel_id] = cls
     return cls
 
 
-def discover_panels() -> list[type["Panel"]]:
+def discover_panels() -> list[type[Panel]]:
     """Import every module in ``app.panels`` and return registered panels by ``order``.
 
     A panel module that fails to import is recorded in :func:`broken_panels` instead of
@@ -66,7 +66,7 @@ def broken_panels() -> dict[str, str]:
     return dict(_BROKEN)
 
 
-def panel_for_kind(kind: str) -> type["Panel"] | None:
+def panel_for_kind(kind: str) -> type[Panel] | None:
     for cls in _PANELS.values():
         if any(kind == k or (k.endswith(".*") and kind.startswith(k[:-1])) for k in cls.kinds):
             return cls
@@ -84,14 +84,14 @@ class Panel(QWidget):
 
     run_started = Signal(str)  # run id
 
-    def __init__(self, context: "AppContext", parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self._own_runs: set[str] = set()
         context.runner.event.connect(self._route_event)
 
     # -- for subclasses ---------------------------------------------------------------------
-    def submit(self, spec: "JobSpec") -> str:
+    def submit(self, spec: JobSpec) -> str:
         """Run ``spec`` on the shared runner (device from the toolbar unless the spec names one)."""
         if spec.device in ("", "auto", None):
             spec.device = self.context.device()
@@ -106,16 +106,16 @@ class Panel(QWidget):
     def cancel(self, run_id: str) -> None:
         self.context.runner.cancel(run_id)
 
-    def show_run(self, run: "RunRecord") -> None:
+    def show_run(self, run: RunRecord) -> None:
         """Draw a run's result. Called when an own run finishes and when opened from history."""
 
-    def on_event(self, event: "JobEvent") -> None:
+    def on_event(self, event: JobEvent) -> None:
         """Live events (progress, metrics, logs) of runs this panel submitted."""
 
-    def on_run_failed(self, run: "RunRecord") -> None:
+    def on_run_failed(self, run: RunRecord) -> None:
         """An own run failed or was cancelled; the jobs dock already shows the error."""
 
-    def restore_settings(self, run: "RunRecord") -> None:
+    def restore_settings(self, run: RunRecord) -> None:
         """Put ``run``'s settings back into this panel's form, so what is shown next to a run opened
         from the history is what produced it. The default hands the spec's params to every
         :class:`~app.widgets.params_form.ParamsForm` in the panel (keys a form lacks are ignored);
@@ -125,7 +125,7 @@ class Panel(QWidget):
         for form in self.findChildren(ParamsForm):
             form.set_values(dict(run.spec.params))
 
-    def rerun(self, run: "RunRecord") -> str:
+    def rerun(self, run: RunRecord) -> str:
         """Run ``run``'s spec again (same kind, params, inputs and device) and follow it here."""
         from backend.jobs import JobSpec
 
@@ -139,7 +139,7 @@ class Panel(QWidget):
         return run_id
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _route_event(self, event: "JobEvent") -> None:
+    def _route_event(self, event: JobEvent) -> None:
         if event.run_id not in self._own_runs:
             return
         try:
@@ -162,7 +162,13 @@ class Panel(QWidget):
 def restore_widgets(editors: dict[str, QWidget], values: dict) -> None:
     """Set each editor named in ``editors`` to ``values[name]`` (missing names are left alone), for
     panels whose settings are plain widgets rather than a ParamsForm."""
-    from PySide6.QtWidgets import QAbstractButton, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QComboBox,
+        QDoubleSpinBox,
+        QLineEdit,
+        QSpinBox,
+    )
 
     for name, editor in editors.items():
         if name not in values or values[name] is None:

@@ -106,11 +106,11 @@ class DictTable(QTableWidget):
         self.setSortingEnabled(True)
         self.export_button.setVisible(bool(columns) and self.underMouse())
 
-    def enterEvent(self, event) -> None:  # noqa: ANN001, N802 - the button covers no header text at rest
+    def enterEvent(self, event) -> None:
         super().enterEvent(event)
         self.export_button.setVisible(bool(self._columns))
 
-    def leaveEvent(self, event) -> None:  # noqa: ANN001, N802
+    def leaveEvent(self, event) -> None:
         super().leaveEvent(event)
         self.export_button.setVisible(False)
 
