@@ -23,10 +23,7 @@ def create_context(workspace: str | Path | None, settings_org: str = "Benchtop",
     from backend.jobs import Runner
     from backend.workspace import Workspace, default_workspace_dir
 
-    from backend.models.zoo import use_workspace
-
-    ws = Workspace(workspace or default_workspace_dir())
-    use_workspace(ws.root)  # zoo:NAME in jobs resolves in this workspace's zoo
+    ws = Workspace(workspace or default_workspace_dir())  # the runner hands it to every job (ctx.workspace)
     if settings_file is not None:
         settings = QSettings(str(settings_file), QSettings.Format.IniFormat)
     else:

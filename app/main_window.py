@@ -33,7 +33,8 @@ from app.widgets.run_view import RunDialog
 DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
 # a panel's page under docs/ (a panel class may name its own with ``docs_page``)
 DOCS_PAGES = {"home": "zoo.md", "merging": "merging.md", "compression": "compression.md", "prm": "prm.md",
-              "tts": "tts.md", "ttrl": "ttrl.md", "equations": "equations.md", "replay": "replay.md"}
+              "tts": "tts.md", "ttrl": "ttrl.md", "equations": "equations.md", "replay": "replay.md",
+              "positions": "fope.md"}
 
 
 def app_version() -> str:

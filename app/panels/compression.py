@@ -1,11 +1,12 @@
 """Delta compression panel: compress a fine-tune against its base with Delta-DCT or a baseline.
 
-Left: base and fine-tuned model (zoo names or folders), method, budget (payload bits per
-parameter), Delta-DCT settings, whether to measure task accuracy and rate–distortion curves,
-Compress / Cancel and the exports. Right: a summary line, the rate–distortion plots (bits/param
-vs relative L2 error of the delta and vs task accuracy, one curve per method), the bit
-allocation of the chosen tensor as a heatmap (one cell per patch), and tables of sizes and
-accuracies per budget and of per-tensor errors.
+Left: base and fine-tuned model (zoo names or folders), then forms bound to
+``backend.compression.params.CompressParams`` (method, budget in payload bits per parameter,
+Delta-DCT settings, scale distillation, accuracy), the rate–distortion curves switch, the run
+controls (Compress / Stop, progress, the reason of a failure) and the exports. Right: a summary
+line, the rate–distortion plots (bits/param vs relative L2 error of the delta and vs task
+accuracy, one curve per method), the bit allocation of the chosen tensor as a heatmap (one cell
+per patch), and tables of sizes and accuracies per budget and of per-tensor errors.
 """
 from __future__ import annotations
 
@@ -13,17 +14,31 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
-)
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.panels.base import Panel, register_panel
+from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, Heatmap, accuracy_axis
+from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
-from backend.compression.names import DISTILL_STEPS, DISTILLABLE, TITLES
+from backend.compression.names import DISTILLABLE, TITLES
+from backend.compression.params import CompressParams
 from backend.jobs import JobSpec
 
 KIND, DECOMPRESS = "compression.compress", "compression.decompress"
@@ -40,29 +55,28 @@ class CompressionPanel(Panel):
     kinds = (KIND, DECOMPRESS)
     order = 60
 
-    def __init__(self, context, parent=None):
+    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001 - an AppContext
         super().__init__(context, parent)
         self._run = None
-        self._active: str | None = None
         self._bitmaps: dict[str, np.ndarray] = {}
         zoo = self.context.zoo_root()
         self.base = ModelPicker(zoo, default="zoo:arith-base", name_filter="base")
         self.ft = ModelPicker(zoo, default="zoo:arith-ft-add", name_filter="ft")
-        self.method = QComboBox()
-        for key, label in METHODS.items():
-            self.method.addItem(label, key)
-        self.bits = QDoubleSpinBox()
-        self.bits.setRange(0.25, 16.0)
-        self.bits.setSingleStep(0.25)
-        self.bits.setValue(1.0)
+        # every setting (default, range, tooltip) comes from CompressParams, in three groups
+        self.form = ParamsForm(CompressParams, fields=("method", "bits", "evaluate", "which", "exclude"), parent=self)
+        self.dct_form = ParamsForm(CompressParams, fields=("patch", "quantizer", "rescale", "scope", "mix"),
+                                   parent=self)
+        self.distill_form = ParamsForm(CompressParams, fields=("distill_steps", "distill_lr"), parent=self)
+        self.forms = (self.form, self.dct_form, self.distill_form)
+        self.method, self.bits = self.form.editor("method"), self.form.editor("bits")
+        for i in range(self.method.count()):
+            self.method.setItemText(i, METHODS.get(self.method.itemData(i), self.method.itemText(i)))
         self.bits.setSuffix(" bits/param")
-        self.bits.setToolTip("payload budget; metadata (scales, bit map, index) is reported on top")
-        self.patch = QComboBox()
-        self.patch.addItems(["16", "8", "32"])
-        self.quantizer = QComboBox()
-        self.quantizer.addItems(["uniform", "minmax"])
-        self.rescale = QComboBox()
-        self.rescale.addItems(["mean-abs", "ls", "none"])
+        self.evaluate = self.form.editor("evaluate")
+        self.patch, self.quantizer = self.dct_form.editor("patch"), self.dct_form.editor("quantizer")
+        self.rescale = self.dct_form.editor("rescale")
+        self.distill_steps = self.distill_form.editor("distill_steps")
+        self.method.currentIndexChanged.connect(self._method_changed)
         # scale distillation: off by default (Delta-DCT as published is data-free)
         self.distill = QGroupBox("Scale distillation on calibration text (Delta-DCT, BitDelta)")
         self.distill.setCheckable(True)
@@ -74,56 +88,53 @@ class CompressionPanel(Panel):
         self._zoo, self._auto_calibration = zoo, ""
         self.ft.changed.connect(self._suggest_calibration)
         self._suggest_calibration()
-        self.distill_steps = QSpinBox()
-        self.distill_steps.setRange(1, 100_000)
-        self.distill_steps.setValue(DISTILL_STEPS)
-        qform = QFormLayout(self.distill)
+        qv = QVBoxLayout(self.distill)
+        qform = QFormLayout()
         qform.addRow("Text", self.calibration)
-        qform.addRow("Steps", self.distill_steps)
-        self.evaluate = QCheckBox("measure task accuracy (zoo fine-tunes)")
-        self.evaluate.setChecked(True)
-        self.curves = QCheckBox(f"rate–distortion curves: all methods at {', '.join(f'{b:g}' for b in SWEEP_BITS)} bits")
+        qv.addLayout(qform)
+        qv.addWidget(self.distill_form)
+        budgets = ", ".join(f"{b:g}" for b in SWEEP_BITS)
+        self.curves = QCheckBox(f"rate–distortion curves: all methods at {budgets} bits")
         self.curves.setChecked(True)
-        self.start_btn = QPushButton("Compress")
-        self.start_btn.clicked.connect(self.start)
-        self.cancel_btn = QPushButton("Cancel")
-        self.cancel_btn.setEnabled(False)
-        self.cancel_btn.clicked.connect(lambda: self._active and self.cancel(self._active))
+        self.controls = RunControls(context, start_text="Compress", parent=self)
+        self.controls.start_requested.connect(self.start)
+        self.start_btn, self.cancel_btn = self.controls.start_button, self.controls.stop_button
+        self.status = self.controls.status
         self.export_art_btn = QPushButton("Export artifact…")
         self.export_art_btn.clicked.connect(lambda: self._ask_dir(self.export_artifact))
         self.export_model_btn = QPushButton("Export reconstructed model…")
         self.export_model_btn.clicked.connect(lambda: self._ask_dir(self.export_model))
         for b in (self.export_art_btn, self.export_model_btn):
             b.setEnabled(False)
-        self.status = QLabel("Pick a base model and its fine-tune, then Compress.")
-        self.status.setWordWrap(True)
+        self.controls.set_message("Pick a base model and its fine-tune, then Compress.")
 
-        form = QFormLayout()
+        models = QGroupBox("Models")
+        form = QFormLayout(models)
         form.addRow("Base", self.base)
         form.addRow("Fine-tuned", self.ft)
-        form.addRow("Method", self.method)
-        form.addRow("Budget", self.bits)
-        dct = QGroupBox("Delta-DCT settings")
-        dform = QFormLayout(dct)
-        dform.addRow("Patch size", self.patch)
-        dform.addRow("Quantizer", self.quantizer)
-        dform.addRow("Rescale", self.rescale)
+        settings = QGroupBox("Compression")
+        QVBoxLayout(settings).addWidget(self.form)
+        self.dct = QGroupBox("Delta-DCT settings")
+        QVBoxLayout(self.dct).addWidget(self.dct_form)
         left = QWidget()
         lv = QVBoxLayout(left)
-        lv.addLayout(form)
-        lv.addWidget(dct)
+        lv.addWidget(models)
+        lv.addWidget(settings)
+        lv.addWidget(self.dct)
         lv.addWidget(self.distill)
-        lv.addWidget(self.evaluate)
         lv.addWidget(self.curves)
+        lv.addWidget(self.controls)
         row = QHBoxLayout()
-        row.addWidget(self.start_btn)
-        row.addWidget(self.cancel_btn)
+        row.addWidget(self.export_art_btn)
+        row.addWidget(self.export_model_btn)
         lv.addLayout(row)
-        lv.addWidget(self.export_art_btn)
-        lv.addWidget(self.export_model_btn)
-        lv.addWidget(self.status)
         lv.addStretch(1)
-        left.setMaximumWidth(420)
+        scroll = QScrollArea()  # the form is taller than a 720-pixel window once Advanced is open
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setMaximumWidth(440)
+        scroll.setMinimumWidth(360)
 
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
@@ -165,54 +176,53 @@ class CompressionPanel(Panel):
         rv.addWidget(self.summary)
         rv.addWidget(right_split, 1)
         split = QSplitter()
-        split.addWidget(left)
+        split.addWidget(scroll)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         outer = QVBoxLayout(self)
         outer.addWidget(split)
 
     # -- actions -----------------------------------------------------------------------------
-    def spec(self) -> JobSpec:
-        method = self.method.currentData()
-        settings = ({"patch": int(self.patch.currentText()), "quantizer": self.quantizer.currentText(),
-                     "rescale": self.rescale.currentText()} if method == "delta-dct" else {})
-        params = {"method": method, "bits": self.bits.value(), "settings": settings,
-                  "evaluate": self.evaluate.isChecked()}
+    def _method_changed(self) -> None:
+        self.dct.setEnabled(self.method.currentData() == "delta-dct")
+
+    def settings(self) -> CompressParams:
+        """The forms' settings, validated (ValueError naming the setting)."""
+        values: dict = {}
+        for f in self.forms:
+            values.update(f.values())
         if self.curves.isChecked():
-            params["sweep"] = {"methods": list(METHODS), "bits": list(SWEEP_BITS)}
+            values.update(sweep_methods=list(METHODS), sweep_bits=list(SWEEP_BITS))
+        return CompressParams.from_params(values)
+
+    def spec(self) -> JobSpec:
+        p = self.settings()
         inputs = {"base": self.base.value(), "ft": self.ft.value()}
+        params = p.to_dict()
         if self.distill.isChecked():
             inputs["calibration"] = self.calibration.value()
-            params["distill"] = {"steps": self.distill_steps.value()}
+        else:
+            params.pop("distill_steps"), params.pop("distill_lr")
         return JobSpec(KIND, params=params, inputs=inputs,
-                       label=f"compress {Path(self.ft.value()).name} ({method}, {self.bits.value():g} bits)")
+                       label=f"compress {Path(self.ft.value()).name} ({p.method}, {p.bits:g} bits)")
 
     def start(self) -> str | None:
         if self.distill.isChecked():
             if not self.calibration.value():
-                self.status.setText("Choose a calibration text for scale distillation, or switch it off.")
+                self.controls.set_error("Choose a calibration text for scale distillation, or switch it off.")
                 return None
             if self.method.currentData() not in DISTILLABLE:
-                self.status.setText(f"Scale distillation applies to Delta-DCT and BitDelta, not "
-                                    f"{self.method.currentText()}: switch it off or pick one of those.")
+                self.controls.set_error(f"Scale distillation applies to Delta-DCT and BitDelta, not "
+                                        f"{self.method.currentText()}: switch it off or pick one of those.")
                 return None
-        self._active = self.submit(self.spec())
-        self.start_btn.setEnabled(False)
-        self.cancel_btn.setEnabled(True)
-        self.status.setText("Compressing…")
-        return self._active
-
-    def on_event(self, event) -> None:
-        if event.type == "progress" and event.run_id == self._active:
-            frac = event.data.get("fraction")
-            self.status.setText(f"{'' if frac is None else f'{100 * frac:.0f}% '}{event.data.get('message', '')}")
-        elif event.type == "finished" and event.run_id == self._active:
-            self.start_btn.setEnabled(True)
-            self.cancel_btn.setEnabled(False)
-            self.status.setText(f"Run {event.data.get('status')}.")
-
-    def on_run_failed(self, run) -> None:  # noqa: ANN001 - the reason, not just "Run failed."
-        self.status.setText(f"Run {run.status}: {run.error or 'no reason was recorded (see the Log dock)'}")
+        try:
+            spec = self.spec()
+        except ValueError as exc:
+            self.controls.set_error(str(exc))
+            return None
+        run_id = self.submit(spec)
+        self.controls.track(run_id)
+        return run_id
 
     def _suggest_calibration(self, *_) -> None:
         """Fill in the fine-tune's own training prompts when the zoo has them (the text that kept
@@ -241,7 +251,7 @@ class CompressionPanel(Panel):
         src = Path(self._run.result["out"])
         with atomic_dir(dest) as tmp:
             shutil.copytree(src, tmp, dirs_exist_ok=True)
-        self.status.setText(f"Artifact copied to {dest}")
+        self.controls.set_message(f"Artifact copied to {dest}")
         return Path(dest)
 
     def export_model(self, dest: str) -> str:
@@ -249,16 +259,25 @@ class CompressionPanel(Panel):
         r = self._run.result
         spec = JobSpec(DECOMPRESS, inputs={"art": r["out"], "base": r["base"], "out": str(dest)},
                        label=f"decompress {Path(r['ft']).name}")
-        self.status.setText(f"Writing the reconstructed model to {dest}…")
-        return self.submit(spec)
+        self.controls.set_message(f"Writing the reconstructed model to {dest}…")
+        run_id = self.submit(spec)
+        self.controls.track(run_id)
+        return run_id
 
     # -- drawing -----------------------------------------------------------------------------
     def show_run(self, run) -> None:
         if run.spec.kind == DECOMPRESS:
-            self.status.setText(f"Reconstructed model written to {run.result.get('out')}")
+            self.controls.set_message(f"Reconstructed model written to {run.result.get('out')}")
             return
         self._run = run
         r = run.result
+        try:  # a run opened from the history puts its settings back in the forms
+            p = CompressParams.from_record(run.spec.params)
+            for f in self.forms:
+                f.set_values(p.to_dict())
+            self.curves.setChecked(bool(p.sweep_methods))
+        except ValueError:
+            pass  # a record with settings this version no longer has
         s = r["sizes"]
         acc = r.get("accuracy")
         acc_text = ""
@@ -267,7 +286,8 @@ class CompressionPanel(Panel):
             acc_text = (f" · accuracy {acc['compressed']:.3f} (base {acc['base']:.3f}, fine-tune "
                         f"{acc['finetuned']:.3f}; gain kept {kept}, n={acc['n']})")
         self.summary.setText(
-            f"<b>{METHODS.get(r['method'], r['method'])}</b>, budget {r['bits']:g} bits/param: payload {s['payload_bpp']:.3f} "
+            f"<b>{METHODS.get(r['method'], r['method'])}</b>, budget {r['bits']:g} bits/param: "
+            f"payload {s['payload_bpp']:.3f} "
             f"+ metadata = {s['total_bpp']:.3f} bits/param · file {s['file_bytes']:,} bytes "
             f"({s['ratio_vs_fp32_delta']:.1f}× smaller than an fp32 delta; accounting off by "
             f"{100 * s['accounting_deviation']:.2f}%) · rel. error {r['rel_err']:.3f}{acc_text} · "
@@ -320,7 +340,8 @@ class CompressionPanel(Panel):
         acc = r.get("accuracy")
         if acc:
             xs = [min(p["payload_bpp"] for p in rows), max(p["payload_bpp"] for p in rows)] if rows else [0, r["bits"]]
-            self.acc_plot.set_curve(f"fine-tune ({acc['finetuned']:.2f})", xs, [acc["finetuned"]] * 2, symbol=None, dashed=True)
+            self.acc_plot.set_curve(f"fine-tune ({acc['finetuned']:.2f})", xs, [acc["finetuned"]] * 2, symbol=None,
+                                    dashed=True)
             self.acc_plot.set_curve(f"base ({acc['base']:.2f})", xs, [acc["base"]] * 2, symbol=None, dashed=True)
         accuracy_axis(self.acc_plot, what="greedy exact match")
         self.err_plot.setYRange(0, min(1.6, max([p["rel_err"] for p in rows] + [r["rel_err"]]) * 1.05))

@@ -10,7 +10,6 @@ Everything is redrawn from the run's output folder, so runs open from the histor
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -299,7 +298,9 @@ class EquationsPanel(Panel):
         self.transcript = None
         self.round_list.clear()
         if res.get("transcript") and Path(res["transcript"]).is_file():
-            self.transcript = json.loads(Path(res["transcript"]).read_text(encoding="utf-8"))
+            from backend.readers import read_equations_transcript
+
+            self.transcript = read_equations_transcript(res["transcript"])
             self.transcript_dir = Path(res["transcript"]).parent
             for r in self.transcript["rounds"]:
                 best = " (best)" if r["round"] == self.transcript["best_round"] else ""

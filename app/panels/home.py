@@ -1,19 +1,21 @@
 """The start panel: what Benchtop is, the workspace, and the demo zoo (build it on first launch)."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.panels.base import Panel, register_panel
+from app.widgets.params_form import ParamsForm
 from app.widgets.run_controls import RunControls
 from backend.jobs import JobSpec
+from backend.models.params import ZooBuildParams
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from backend.workspace import RunRecord
 
 INTRO = (
     "<h2>Benchtop</h2>"
@@ -25,7 +27,7 @@ INTRO = (
 )
 
 
-def zoo_state(root) -> str:
+def zoo_state(root: Path) -> str:
     """``ready``, ``partial`` or ``missing``; asks the zoo package when it is installed."""
     try:
         from backend.models.zoo import zoo_status
@@ -42,7 +44,7 @@ class HomePanel(Panel):
     kinds = ("zoo.build", "demo.*")
     order = 0
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
@@ -55,30 +57,30 @@ class HomePanel(Panel):
         self.zoo_figures = QLabel()  # the manifest's measured figures, when the zoo is ready
         self.zoo_figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.zoo_figures.setStyleSheet("font-family: monospace;")
-        # RunControls: progress with elapsed time and ETA, Stop, and the reason when a build fails.
-        # (clicked(bool) must not reach build_zoo's ``profile``: the lambdas drop it.)
-        self.zoo_controls = RunControls(context, start_text="Build the demo zoo")
-        self.zoo_controls.setMaximumWidth(860)
-        self.build_button = self.zoo_controls.start_button
-        self.zoo_controls.start_requested.connect(lambda *_: self.build_zoo("demo"))
-        self.tiny_button = QPushButton("Build the tiny zoo (seconds)")
-        self.tiny_button.setToolTip("smaller models trained for fewer steps, so every panel has something to open "
-                                    "within seconds; numbers are far weaker than the demo zoo's")
-        self.tiny_button.clicked.connect(lambda *_: self.build_zoo("tiny"))
-        self.zoo_controls.layout().itemAt(0).layout().insertWidget(1, self.tiny_button)
+        self.zoo_form = ParamsForm(ZooBuildParams, parent=self)   # profile; seed and rebuild under Advanced
+        self.zoo_form.changed.connect(self.refresh_zoo)
+        self.zoo_controls = RunControls(context, start_text="Build the demo zoo", parent=self)
+        self.zoo_controls.start_requested.connect(self.build_zoo)
         self.zoo_controls.all_finished.connect(self.refresh_zoo)
+        self.build_button = self.zoo_controls.start_button
         zl = QVBoxLayout(zoo_box)
         zl.addWidget(self.zoo_label)
         zl.addWidget(self.zoo_figures)
+        settings = QHBoxLayout()
+        settings.addWidget(self.zoo_form)
+        settings.addStretch(1)
+        zl.addLayout(settings)
+        self.zoo_controls.setMaximumWidth(560)
         zl.addWidget(self.zoo_controls)
 
         check_box = QGroupBox("Check the runner")
         self.check_label = QLabel("Runs a small counting job through the real runner.")
-        check_button = QPushButton("Run a demo job")
-        check_button.clicked.connect(self.run_demo)
-        cl = QHBoxLayout(check_box)
-        cl.addWidget(self.check_label, 1)
-        cl.addWidget(check_button)
+        self.check_controls = RunControls(context, start_text="Run a demo job", parent=self)
+        self.check_controls.start_requested.connect(self.run_demo)
+        cl = QVBoxLayout(check_box)
+        cl.addWidget(self.check_label)
+        self.check_controls.setMaximumWidth(560)
+        cl.addWidget(self.check_controls)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 16, 24, 16)
@@ -86,16 +88,20 @@ class HomePanel(Panel):
         layout.addWidget(zoo_box)
         layout.addWidget(check_box)
         layout.addStretch(1)
-        self._zoo_run: str | None = None
         self.refresh_zoo()
 
+    def profile(self) -> str:
+        return str(self.zoo_form.values()["profile"])
+
     def refresh_zoo(self) -> None:
-        root = self.context.zoo_root()
+        profile = self.profile()
+        root = self.context.zoo_root(profile)
         state = zoo_state(root)
+        what = "demo zoo" if profile == "demo" else f"{profile} zoo"
         text = {
-            "ready": f"The demo zoo is built in {root}. Panels list its models as <code>zoo:NAME</code>.",
-            "partial": f"The demo zoo in {root} is incomplete (an interrupted build); build it again.",
-            "missing": "The demo zoo is not built yet. It trains tiny real models (a base model, task "
+            "ready": f"The {what} is built in {root}. Panels list its models as <code>zoo:NAME</code>.",
+            "partial": f"The {what} in {root} is incomplete (an interrupted build); build it again.",
+            "missing": f"The {what} is not built yet. It trains tiny real models (a base model, task "
                        "fine-tunes, a policy, a process reward model and a verifier) on this machine in "
                        "a few minutes, so every panel has something real to work on.",
         }[state]
@@ -111,28 +117,27 @@ class HomePanel(Panel):
                 figures = f"Measured when it was built ({manifest.get('build_seconds')} s):\n{figures}"
         self.zoo_figures.setText(figures)
         self.zoo_figures.setVisible(bool(figures))
-        self.build_button.setText("Rebuild the demo zoo" if state == "ready" else "Build the demo zoo")
+        if not self.zoo_controls.busy:
+            self.build_button.setText(f"Rebuild the {what}" if state == "ready" else f"Build the {what}")
 
-    def build_zoo(self, profile: str = "demo") -> str:
-        """Build the zoo the panels read (``<workspace>/zoo/demo``) with ``profile``'s sizes."""
-        if not isinstance(profile, str):  # a signal's checked flag must never become a profile
-            raise TypeError(f"profile must be a name, got {profile!r}")
-        spec = JobSpec("zoo.build", {"profile": profile, "force": True},
-                       inputs={"root": str(self.context.zoo_root())}, label=f"build the {profile} zoo")
-        self._zoo_run = self.submit(spec)
-        self.zoo_controls.track(self._zoo_run)
-        self.tiny_button.setEnabled(False)
-        return self._zoo_run
+    def build_zoo(self, profile: str | None = None) -> str | None:
+        if profile is not None:
+            self.zoo_form.set_values({"profile": profile})
+        try:
+            p = self.zoo_form.params()
+        except ValueError as exc:
+            self.zoo_controls.set_error(str(exc))
+            return None
+        run_id = self.submit(JobSpec("zoo.build", p.changed(), label=f"build {p.profile} zoo"))
+        self.zoo_controls.track(run_id)
+        return run_id
 
-    def run_demo(self) -> None:
-        self.submit(JobSpec("demo.count", {"steps": 20, "delay": 0.05}, label="demo job"))
+    def run_demo(self) -> str:
+        run_id = self.submit(JobSpec("demo.count", {"steps": 20, "delay": 0.05}, label="demo job"))
+        self.check_controls.track(run_id)
+        return run_id
 
-    def on_event(self, event) -> None:
-        if event.run_id == self._zoo_run and event.type == "finished":
-            self.tiny_button.setEnabled(True)
-            self.refresh_zoo()
-
-    def show_run(self, run) -> None:
+    def show_run(self, run: RunRecord) -> None:
         if run.kind == "demo.count":
             self.check_label.setText(f"Demo job {run.id} finished: counted {run.result.get('steps')} steps "
                                      f"(total {run.result.get('total')}).")

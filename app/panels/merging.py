@@ -1,7 +1,8 @@
 """Model merging panel: T-Switch / Auto-Switch and the mergekit family over one base model.
 
 Left: the base and the fine-tunes (zoo names or folders), the method and its parameters, YAML
-import/export, Run / Cancel and the export of the result. Right: the per-task accuracy table
+import/export, the run controls (Run / Stop, progress, the reason of a failure) and the export of the
+result. The settings form is bound to ``backend.merging.params.MergeStudyParams``. Right: the per-task accuracy table
 and bar chart (base, each fine-tune, the merge or oracle T-Switch), the storage table, a
 per-layer heatmap (density kept per task, sign conflicts between task vectors) and an
 Auto-Switch box that routes a typed prompt over the T-Switch result and shows the task weights
@@ -16,32 +17,34 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels.base import Panel, register_panel
+from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker
 from app.widgets.plots import GroupedBarChart, Heatmap, accuracy_axis
+from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
+from backend.merging.params import TSWITCH, AutoSwitchParams, MergeStudyParams
+from backend.merging.registry import METHODS as TABLE
 
 STUDY, AUTO = "merging.study", "merging.autoswitch"
-METHODS = {"tswitch": "T-Switch (binarized switches)", "task_arithmetic": "Task arithmetic", "ties": "TIES",
-           "dare_ties": "DARE + TIES", "dare_linear": "DARE (linear)", "breadcrumbs": "Model breadcrumbs",
-           "linear": "Linear (weighted average)", "model_stock": "Model Stock", "slerp": "SLERP (base ↔ one model)"}
-TASK_VECTOR = ("task_arithmetic", "ties", "dare_ties", "dare_linear", "breadcrumbs")
+METHODS = {TSWITCH: "T-Switch (binarized switches)", **{m.name: m.title for m in TABLE.values()}}
 ZOO_FTS = ("zoo:arith-ft-add", "zoo:arith-ft-sub", "zoo:arith-ft-mul", "zoo:arith-ft-upper")
-
-
-def _spin(lo: float, hi: float, value: float, step: float, tip: str) -> QDoubleSpinBox:
-    s = QDoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setSingleStep(step)
-    s.setDecimals(2)
-    s.setValue(value)
-    s.setToolTip(tip)
-    return s
 
 
 def _task_of(model: str) -> str:
@@ -58,10 +61,9 @@ class MergingPanel(Panel):
     kinds = (STUDY, AUTO)
     order = 55
 
-    def __init__(self, context, parent=None):
+    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001 - an AppContext
         super().__init__(context, parent)
         self._run = None
-        self._active: str | None = None
         zoo = self.context.zoo_root()
         self.base = ModelPicker(zoo, default="zoo:arith-base", name_filter="base")
         self.ft_pick = ModelPicker(zoo, default="zoo:arith-ft-add", name_filter="ft")
@@ -74,25 +76,19 @@ class MergingPanel(Panel):
         add, remove = QPushButton("Add"), QPushButton("Remove")
         add.clicked.connect(self._add_ft)
         remove.clicked.connect(lambda: [self.fts.takeItem(self.fts.row(i)) for i in self.fts.selectedItems()])
-        self.method = QComboBox()
-        for k, v in METHODS.items():
-            self.method.addItem(v, k)
+        # every setting (its default, range and tooltip) comes from MergeStudyParams
+        self.form = ParamsForm(MergeStudyParams, parent=self)
+        self.method = self.form.editor("method")
+        for i in range(self.method.count()):
+            self.method.setItemText(i, METHODS.get(self.method.itemData(i), self.method.itemText(i)))
+        self.drop, self.knob = self.form.editor("drop"), self.form.editor("knob")
+        self.weight, self.density = self.form.editor("weight"), self.form.editor("density")
+        self.lam, self.t, self.limit = self.form.editor("lam"), self.form.editor("t"), self.form.editor("limit")
         self.method.currentIndexChanged.connect(self._method_changed)
-        self.drop = _spin(0.0, 0.99, 0.6, 0.05, "T-Switch drop ratio r: share of each sign's entries dropped")
-        self.weight = _spin(0.0, 4.0, 1.0, 0.1, "per-model weight (mergekit 'weight')")
-        self.density = _spin(0.01, 1.0, 0.5, 0.05, "share of each task vector kept (mergekit 'density')")
-        self.lam = _spin(0.0, 4.0, 1.0, 0.1, "scale of the merged task vector (mergekit 'lambda')")
-        self.t = _spin(0.0, 1.0, 0.5, 0.05, "SLERP position: 0 = base, 1 = the fine-tune (mergekit 't')")
-        self.row_knob = QCheckBox("one knob per row (not the paper's)")
-        self.row_knob.setToolTip("T-Switch option: same mask and signs, one scale per matrix row instead of per "
-                                 "tensor (32 bits more per row, counted in the storage table)")
-        self.limit = _spin(4, 1000, 60, 4, "examples per task for the accuracy table")
-        self.limit.setDecimals(0)
-        self.run_btn = QPushButton("Run")
-        self.run_btn.clicked.connect(self.start)
-        self.cancel_btn = QPushButton("Cancel")
-        self.cancel_btn.setEnabled(False)
-        self.cancel_btn.clicked.connect(lambda: self._active and self.cancel(self._active))
+        self.controls = RunControls(context, start_text="Run", parent=self)
+        self.controls.start_requested.connect(self.start)
+        self.run_btn, self.status = self.controls.start_button, self.controls.status
+        self.controls.set_message("Pick a base and its fine-tunes, a method, then Run.")
         self.open_yaml = QPushButton("Open YAML…")
         self.open_yaml.clicked.connect(self._open_yaml)
         self.save_yaml = QPushButton("Export YAML…")
@@ -100,10 +96,9 @@ class MergingPanel(Panel):
         self.export_btn = QPushButton("Export result folder…")
         self.export_btn.setEnabled(False)
         self.export_btn.clicked.connect(self._export)
-        self.status = QLabel("Pick a base and its fine-tunes, a method, then Run.")
-        self.status.setWordWrap(True)
 
-        form = QFormLayout()
+        models = QGroupBox("Models")
+        form = QFormLayout(models)
         form.addRow("Base", self.base)
         form.addRow("Fine-tune", self.ft_pick)
         ftrow = QHBoxLayout()
@@ -111,24 +106,18 @@ class MergingPanel(Panel):
         ftrow.addWidget(remove)
         form.addRow("", ftrow)
         form.addRow("Fine-tunes", self.fts)
-        form.addRow("Method", self.method)
-        form.addRow("Drop r", self.drop)
-        form.addRow("", self.row_knob)
-        form.addRow("Weight", self.weight)
-        form.addRow("Density", self.density)
-        form.addRow("Lambda", self.lam)
-        form.addRow("t (SLERP)", self.t)
-        form.addRow("Eval examples", self.limit)
+        method = QGroupBox("Method")
+        QVBoxLayout(method).addWidget(self.form)
         left = QWidget()
         lv = QVBoxLayout(left)
-        lv.addLayout(form)
-        for pair in ((self.run_btn, self.cancel_btn), (self.open_yaml, self.save_yaml)):
-            row = QHBoxLayout()
-            for b in pair:
-                row.addWidget(b)
-            lv.addLayout(row)
+        lv.addWidget(models)
+        lv.addWidget(method)
+        lv.addWidget(self.controls)
+        row = QHBoxLayout()
+        for b in (self.open_yaml, self.save_yaml):
+            row.addWidget(b)
+        lv.addLayout(row)
         lv.addWidget(self.export_btn)
-        lv.addWidget(self.status)
         lv.addWidget(self._build_autoswitch())
         lv.addStretch(1)
         left.setMaximumWidth(430)
@@ -192,42 +181,30 @@ class MergingPanel(Panel):
         return [self.fts.item(i).text() for i in range(self.fts.count())]
 
     def _method_changed(self) -> None:
-        m = self.method.currentData()
-        self.drop.setEnabled(m == "tswitch")
-        self.row_knob.setEnabled(m == "tswitch")
-        self.weight.setEnabled(m in TASK_VECTOR or m == "linear")
-        self.lam.setEnabled(m in TASK_VECTOR)
-        self.t.setEnabled(m == "slerp")
-        self.density.setEnabled(m in ("ties", "dare_ties", "dare_linear", "breadcrumbs"))
+        used = MergeStudyParams.used_by(self.method.currentData())
+        for name in ("drop", "knob", "weight", "density", "lam", "t"):
+            self.form.editor(name).setEnabled(name in used)
+
+    def settings(self) -> MergeStudyParams:
+        """The form's settings, validated (ValueError naming the setting)."""
+        return self.form.params()
 
     def params(self) -> dict:
-        m = self.method.currentData()
-        if m == "tswitch":
-            return {"drop": self.drop.value(), **({"knob": "row"} if self.row_knob.isChecked() else {})}
-        if m == "slerp":
-            return {"t": self.t.value()}
-        if m == "model_stock":
-            return {}
-        p = {"weight": self.weight.value()}
-        if m != "linear":
-            p["lambda"] = self.lam.value()
-        if self.density.isEnabled():
-            p["density"] = self.density.value()
-        return p
+        """What the chosen method reads, by mergekit's names (see ``MergeStudyParams.method_params``)."""
+        return self.settings().method_params()
 
     def spec(self) -> JobSpec:
         fts = {}
         for f in self.finetunes():
             fts[_task_of(f)] = f
-        m = self.method.currentData()
-        return JobSpec(STUDY, params={"method": m, "params": self.params(), "limit": int(self.limit.value())},
-                       inputs={"base": self.base.value(), "finetunes": fts},
-                       label=f"{m} of {len(fts)} fine-tunes")
+        p = self.settings()
+        return JobSpec(STUDY, params=p.to_dict(), inputs={"base": self.base.value(), "finetunes": fts},
+                       label=f"{p.method} of {len(fts)} fine-tunes")
 
     def config_dict(self) -> dict:
         """The current settings as a mergekit config (T-Switch has no mergekit form)."""
         m = self.method.currentData()
-        if m == "tswitch":
+        if m == TSWITCH:
             raise ValueError("T-Switch has no mergekit YAML form; choose a static merge method to export")
         p = self.params()
         per = {k: p[k] for k in ("weight", "density") if k in p}
@@ -244,22 +221,24 @@ class MergingPanel(Panel):
         try:
             cfg = load_config(path)
         except (ValueError, OSError) as exc:
-            self.status.setText(f"<span style='color:#c0392b'>{exc}</span>")
+            self.controls.set_error(str(exc))
             return
-        self.method.setCurrentIndex(max(0, self.method.findData(cfg.merge_method)))
+        values: dict = {"method": cfg.merge_method}
         if cfg.base_model:
             self.base.set_value(cfg.base_model)
         self.fts.clear()
         self.fts.addItems([m.model for m in cfg.models])
         first = cfg.models[0].parameters
-        for key, box in (("weight", self.weight), ("density", self.density)):
+        for key in ("weight", "density"):
             v = first.get(key, cfg.parameters.get(key))
             if isinstance(v, (int, float)):
-                box.setValue(float(v))
-        for key, box in (("lambda", self.lam), ("t", self.t)):
+                values[key] = float(v)
+        for key, name in (("lambda", "lam"), ("t", "t")):
             if isinstance(cfg.parameters.get(key), (int, float)):
-                box.setValue(float(cfg.parameters[key]))
-        self.status.setText(f"Loaded {path}")
+                values[name] = float(cfg.parameters[key])
+        self.form.set_values(values)
+        self._method_changed()
+        self.controls.set_message(f"Loaded {path}")
 
     def _open_yaml(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a mergekit config", "", "YAML (*.yml *.yaml)")
@@ -273,9 +252,9 @@ class MergingPanel(Panel):
         try:
             atomic_write_text(path, dump_config(parse_config(self.config_dict())))
         except ValueError as exc:
-            self.status.setText(f"<span style='color:#c0392b'>{exc}</span>")
+            self.controls.set_error(str(exc))
             return
-        self.status.setText(f"Config written to {path}")
+        self.controls.set_message(f"Config written to {path}")
 
     def _save_yaml(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the merge as a mergekit config", "merge.yml",
@@ -286,39 +265,36 @@ class MergingPanel(Panel):
     # -- jobs --------------------------------------------------------------------------------
     def start(self) -> str | None:
         if not self.finetunes():
-            self.status.setText("Add at least one fine-tune.")
+            self.controls.set_error("Add at least one fine-tune.")
             return None
-        self._active = self.submit(self.spec())
-        self.run_btn.setEnabled(False)
-        self.cancel_btn.setEnabled(True)
-        self.status.setText("Running…")
-        return self._active
+        try:
+            spec = self.spec()
+        except ValueError as exc:
+            self.controls.set_error(str(exc))
+            return None
+        run_id = self.submit(spec)
+        self.controls.track(run_id)
+        return run_id
 
     def route(self) -> str | None:
-        if self._run is None or self._run.result.get("method") != "tswitch":
+        if self._run is None or self._run.result.get("method") != TSWITCH:
             return None
         r = self._run.result
-        spec = JobSpec(AUTO, params={"prompt": self.prompt.text(), "hard": self.hard.isChecked()},
-                       inputs={"base": r["base"], "tswitch": r["out"]}, label=f"auto-switch {self.prompt.text()!r}")
+        try:
+            p = AutoSwitchParams.from_params({"prompt": self.prompt.text(), "hard": self.hard.isChecked()})
+        except ValueError as exc:
+            self.route_out.setText(f"<span style='color:#c0392b'>{exc}</span>")
+            return None
+        spec = JobSpec(AUTO, params=p.to_dict(), inputs={"base": r["base"], "tswitch": r["out"]},
+                       label=f"auto-switch {p.prompt!r}")
         self.route_out.setText("Routing…")
         return self.submit(spec)
 
-    def on_event(self, event) -> None:
-        if event.run_id != self._active:
-            return
-        if event.type == "progress":
-            frac = event.data.get("fraction")
-            self.status.setText(f"{'' if frac is None else f'{100 * frac:.0f}% '}{event.data.get('message', '')}")
-        elif event.type == "finished":
-            self.run_btn.setEnabled(True)
-            self.cancel_btn.setEnabled(False)
-            self.status.setText(f"Run {event.data.get('status')}.")
-
-    def on_run_failed(self, run) -> None:
-        last = (run.error or "").strip().splitlines()
-        msg = last[-1] if last else run.status
-        target = self.route_out if run.spec.kind == AUTO else self.status
-        target.setText(f"<span style='color:#c0392b'>Run {run.status}: {msg}</span>")
+    def on_run_failed(self, run) -> None:  # noqa: ANN001 - a RunRecord
+        if run.spec.kind == AUTO:  # the study's failures are shown by the run controls
+            last = (run.error or "").strip().splitlines()
+            msg = last[-1] if last else run.status
+            self.route_out.setText(f"<span style='color:#c0392b'>Run {run.status}: {msg}</span>")
 
     def _export(self) -> None:
         dest, _ = QFileDialog.getSaveFileName(self, "New folder to create")
@@ -331,7 +307,7 @@ class MergingPanel(Panel):
 
         with atomic_dir(dest) as tmp:
             shutil.copytree(self._run.result["out"], tmp, dirs_exist_ok=True)
-        self.status.setText(f"Copied to {dest}")
+        self.controls.set_message(f"Copied to {dest}")
         return Path(dest)
 
     # -- drawing -----------------------------------------------------------------------------
@@ -343,6 +319,11 @@ class MergingPanel(Panel):
             return
         self._run = run
         r = run.result
+        try:  # a run opened from the history puts its settings back in the form
+            self.form.set_values(MergeStudyParams.from_record(run.spec.params).to_dict())
+            self._method_changed()
+        except ValueError:
+            pass  # a record from an older version with settings this form no longer has
         tasks = r.get("tasks") or []
         acc = r.get("accuracy") or {}
         rows = []
@@ -372,8 +353,9 @@ class MergingPanel(Panel):
             own = [acc[f"ft-{t}"].get(t) for t in tasks if f"ft-{t}" in acc]
             parts.append(f"fine-tunes on their own task: mean {np.mean([o for o in own if o is not None]):.3f}")
         st = r.get("storage") or []
-        if r["method"] == "tswitch" and st:
-            parts.append(f"switches {np.mean([s['% of fp32'] for s in st]):.2f}% of fp32 each (measured from the files)")
+        if r["method"] == TSWITCH and st:
+            share = np.mean([s["% of fp32"] for s in st])
+            parts.append(f"switches {share:.2f}% of fp32 each (measured from the files)")
         self.summary.setText(" · ".join(parts))
         self.export_btn.setEnabled(True)
-        self.route_btn.setEnabled(r["method"] == "tswitch")
+        self.route_btn.setEnabled(r["method"] == TSWITCH)

@@ -51,15 +51,10 @@ def out_dir_of(run) -> Path:  # noqa: ANN001 - a RunRecord
 
 
 def read_history(out: Path) -> dict[str, list[tuple[float, float]]]:
-    """Metric series of a TTRL output folder (all steps, across resumes)."""
-    series: dict[str, list[tuple[float, float]]] = {}
-    path = out / "metrics.jsonl"
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                series.setdefault(row["name"], []).append((row["step"], row["value"]))
-    return series
+    """Metric series of a TTRL output folder (all steps, across resumes; safe while it is written)."""
+    from backend.readers import ttrl_metric_series
+
+    return ttrl_metric_series(out)
 
 
 @register_panel

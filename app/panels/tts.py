@@ -11,7 +11,6 @@ file, strategies, budgets N and search settings; Run sweep / Stop. Right, three 
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -46,14 +45,9 @@ def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
 
 def read_details(path: str | Path) -> dict[tuple[str, int, int], dict]:
     """Per-problem results of a run keyed by (strategy, N, problem index)."""
-    out = {}
-    p = Path(path)
-    if p.is_file():
-        for line in p.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                d = json.loads(line)
-                out[(d["strategy"], int(d["n"]), int(d["index"]))] = d
-    return out
+    from backend.readers import read_tts_details
+
+    return read_tts_details(path)
 
 
 @register_panel

@@ -10,7 +10,9 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from backend.agents.params import ReplayExportParams
     from backend.cli.common import add_json_flag
+    from backend.cli.params_args import add_params_arguments
 
     p = sub.add_parser("replay", help="summarize or export computer-using-agent runs (ScienceBoard, OSWorld)",
                        description="Read ScienceBoard or OSWorld run folders: scores per task, domain and "
@@ -25,8 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("rundir", metavar="RUNDIR")
     e.add_argument("--html", required=True, metavar="OUT", help="report file to write")
     e.add_argument("--tasks", metavar="DIR", help="task JSON folder")
-    e.add_argument("--images", choices=("embed", "copy", "none"), default="embed",
-                   help="embed screenshots as base64 (default), copy them into OUT_files/, or leave them out")
+    add_params_arguments(e, ReplayExportParams)
     e.set_defaults(func=_export)
 
 
@@ -52,11 +53,14 @@ def _summarize(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from backend.agents.params import ReplayExportParams
     from backend.agents.reader import open_run
     from backend.agents.report import export_html
+    from backend.cli.params_args import params_from_args
 
+    p = ReplayExportParams.from_params(params_from_args(args, ReplayExportParams))
     run = open_run(args.rundir, args.tasks)
-    out = export_html(run, args.html, images=args.images)
+    out = export_html(run, args.html, images=p.images)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {len(run.tasks)} tasks)", file=sys.stderr)
     print(out)
     return 0

@@ -35,16 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "workspace", None):
-        from backend.models.zoo import use_workspace
-
-        use_workspace(Path(args.workspace).expanduser())  # before any command resolves zoo:NAME
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 2
+    from backend.models.zoo.store import job_workspace
+
+    workspace = Path(args.workspace).expanduser() if getattr(args, "workspace", None) else None
     try:
-        return int(func(args) or 0)
+        with job_workspace(workspace):  # the command's own checks of zoo:NAME look in --workspace
+            return int(func(args) or 0)
     except (FileNotFoundError, FileExistsError, ValueError, KeyError, PermissionError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {msg}", file=sys.stderr)

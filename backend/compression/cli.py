@@ -6,33 +6,25 @@ import argparse
 from pathlib import Path
 
 from backend.cli.common import add_json_flag, model_arg, run_job
+from backend.cli.params_args import add_params_arguments, params_from_args
+from backend.compression.params import CompressParams
+
+# the panel's and the job's name for --tensors
+RENAME = {"which": "--tensors"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from backend.compression.names import METHODS
-
     c = sub.add_parser("compress", help="compress a fine-tune's delta against its base (Delta-DCT or a baseline)",
                        description="Write a packed delta artifact (safetensors + JSON) for FT − BASE. "
                                    "Models are folders or zoo:NAME.")
     c.add_argument("base", help="base model folder or zoo:NAME")
     c.add_argument("ft", help="fine-tuned model folder or zoo:NAME")
-    c.add_argument("--method", choices=METHODS, default="delta-dct")
-    c.add_argument("--bits", type=float, default=1.0, help="payload bits per compressed parameter (default 1)")
     c.add_argument("--out", required=True, help="artifact folder to create (must not exist)")
-    c.add_argument("--patch", type=int, help="Delta-DCT patch size (default 16)")
-    c.add_argument("--quantizer", choices=["uniform", "minmax"], help="Delta-DCT per-patch quantizer")
-    c.add_argument("--rescale", choices=["mean-abs", "ls", "none"], help="Delta-DCT rescale step")
-    c.add_argument("--mix", help="fixed bit mix instead of rate–distortion allocation, e.g. 2:0.5,0:0.5")
-    c.add_argument("--scope", choices=["tensor", "model"], help="Delta-DCT budget per tensor or model-wide")
-    c.add_argument("--tensors", choices=["2d", "all"], default="2d",
-                   help="which tensors to compress (default: 2-D weights; the rest is stored exactly)")
-    c.add_argument("--exclude", help="regular expression of tensor names to store exactly (e.g. lm_head)")
+    add_params_arguments(c, CompressParams, rename=RENAME)
     c.add_argument("--distill", metavar="TEXT",
                    help="refit the stored scales on this calibration text (.txt: one text per line; .jsonl: "
                         "text, or prompt + completion/answer) so the compressed model's outputs match the "
                         "fine-tune's; Delta-DCT and BitDelta; same size")
-    c.add_argument("--distill-steps", type=int, help="scale distillation steps (default 200)")
-    c.add_argument("--distill-lr", type=float, help="scale distillation learning rate (default 5e-3)")
     c.add_argument("--eval", help="JSONL with prompt/answer to measure task accuracy (zoo fine-tunes: automatic)")
     c.add_argument("--no-eval", action="store_true", help="skip the accuracy measurement")
     c.add_argument("--device", default="auto", help="auto, cpu, cuda:N or mps")
@@ -46,13 +38,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--device", default="auto")
     add_json_flag(d)
     d.set_defaults(func=_decompress)
-
-
-def _settings(args: argparse.Namespace) -> dict:
-    s = {"patch": args.patch, "quantizer": args.quantizer, "rescale": args.rescale, "scope": args.scope}
-    if args.mix:
-        s.update(alloc="mix", mix=args.mix)
-    return {k: v for k, v in s.items() if v is not None}
 
 
 def _summary(r: dict) -> str:
@@ -82,19 +67,21 @@ def _compress(args: argparse.Namespace) -> int:
 
     from backend.compression.names import check_bits
 
-    check_bits(args.method, args.bits)  # NaN, inf and budgets out of the method's range fail here
-    settings = _settings(args) if args.method == "delta-dct" else {}
-    default_settings(args.method, **settings)  # bad settings fail here, before a run is recorded
-    distill = None
+    params = params_from_args(args, CompressParams)
+    if "bits" in params:  # NaN, inf and budgets out of the method's range fail here, named as the option
+        check_bits(params.get("method", CompressParams().method), params["bits"])
+    if args.no_eval:
+        params["evaluate"] = False
+    p = CompressParams.from_params(params)         # bad settings fail here, before a run is recorded
+    default_settings(p.method, **p.settings())
     if args.distill:
         from backend.compression.distill import DistillConfig, load_texts
         from backend.compression.methods import scale_layout
 
-        scale_layout(args.method, settings)            # an unsupported method fails here
-        distill = {k: v for k, v in {"steps": args.distill_steps, "lr": args.distill_lr}.items() if v is not None}
-        DistillConfig.from_dict(distill)
+        scale_layout(p.method, p.settings())           # an unsupported method fails here
+        DistillConfig.from_dict(p.distill())
         load_texts(args.distill)                       # a missing or malformed file fails here
-    elif args.distill_steps is not None or args.distill_lr is not None:
+    elif "distill_steps" in params or "distill_lr" in params:
         raise ValueError("--distill-steps and --distill-lr need --distill TEXT")
     out = Path(args.out).expanduser().resolve()
     if out.exists():
@@ -102,15 +89,10 @@ def _compress(args: argparse.Namespace) -> int:
     inputs = {"base": model_arg(args.base), "ft": model_arg(args.ft), "out": str(out)}
     if args.eval:
         inputs["eval"] = str(Path(args.eval).expanduser().resolve())
-    params = {"method": args.method, "bits": args.bits, "settings": settings, "which": args.tensors,
-              "exclude": args.exclude}
-    if distill is not None:
+    if args.distill:
         inputs["calibration"] = str(Path(args.distill).expanduser().resolve())
-        params["distill"] = distill
-    if args.no_eval:
-        params["evaluate"] = False
     spec = JobSpec("compression.compress", params=params, inputs=inputs, device=args.device,
-                   label=f"compress {Path(args.ft).name} ({args.method}, {args.bits:g} bits)")
+                   label=f"compress {Path(args.ft).name} ({p.method}, {p.bits:g} bits)")
     return run_job(spec, args, summarize=_summary)
 
 

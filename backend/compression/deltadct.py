@@ -17,24 +17,27 @@ import numpy as np
 import torch
 
 from backend.compression import alloc
+from backend.compression.params import CompressParams
 from backend.compression.bitpack import pack_codes, packed_nbytes, unpack_codes
 from backend.compression.dct import (dct2, dct2_loop, dct_matrix, from_patches, idct2, idct2_loop, padded_shape,
                                     to_patches)
 from backend.compression.quant import LOG_STEPS, dequantize, quantize
 
 RESCALES = ("ls", "mean-abs", "none")
+_DEFAULTS = CompressParams()  # the one place the defaults are written
 
 
 @dataclass(frozen=True)
 class DCTConfig:
-    """Settings of Delta-DCT; defaults are the measured choice (docs/compression.md)."""
-    patch: int = 16
+    """Settings of Delta-DCT; defaults are the measured choice (docs/compression.md), written once
+    in ``backend.compression.params.CompressParams``."""
+    patch: int = _DEFAULTS.patch
     levels: tuple[int, ...] = alloc.DEFAULT_LEVELS
     alloc: str = "rd"                  # "rd" or "mix"
     mix: dict | None = None            # {bits: fraction} when alloc == "mix"
-    quantizer: str = "uniform"         # "uniform" or "minmax"
-    rescale: str = "mean-abs"          # "ls", "mean-abs" or "none"
-    scope: str = "tensor"              # bit budget per tensor, or shared by all tensors ("model")
+    quantizer: str = _DEFAULTS.quantizer  # "uniform" or "minmax"
+    rescale: str = _DEFAULTS.rescale      # "ls", "mean-abs" or "none"
+    scope: str = _DEFAULTS.scope          # bit budget per tensor, or shared by all tensors ("model")
 
     def to_dict(self) -> dict:
         d = asdict(self)

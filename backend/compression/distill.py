@@ -31,7 +31,7 @@ from typing import Callable
 
 import torch
 
-from backend.compression.names import DISTILL_STEPS
+from backend.compression.params import CompressParams
 
 Progress = Callable[[float, str], None]
 PROMPT_FIELDS, REPLY_FIELDS = ("problem", "question"), ("completion", "answer", "response")
@@ -39,9 +39,10 @@ PROMPT_FIELDS, REPLY_FIELDS = ("problem", "question"), ("completion", "answer", 
 
 @dataclass(frozen=True)
 class DistillConfig:
-    """Settings of scale distillation; defaults are the measured choice (docs/compression.md)."""
-    steps: int = DISTILL_STEPS
-    lr: float = 5e-3
+    """Settings of scale distillation; defaults are the measured choice (docs/compression.md);
+    steps and lr are written once, in ``backend.compression.params.CompressParams``."""
+    steps: int = CompressParams().distill_steps
+    lr: float = CompressParams().distill_lr
     batch: int = 16
     max_tokens: int = 256
     seed: int = 0

@@ -5,14 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from backend.compression.params import CompressParams
 from backend.jobs import register_job
-
-
-def resolve(name: str) -> Path:
-    """A model folder for ``zoo:NAME`` or a path."""
-    from backend.models.zoo import resolve_model
-
-    return Path(resolve_model(name))
 
 
 def find_eval(ft_dir: Path) -> Path | None:
@@ -39,27 +33,26 @@ def _save_bitmaps(ctx, bitmaps: dict) -> str | None:
 @register_job("compression.compress", title="Compress a fine-tune's delta")
 def compress_job(spec, ctx) -> dict:
     """inputs: base, ft (folders or zoo: names), optional out, eval (JSONL), calibration (text for
-    scale distillation); params: method, bits, settings, which, exclude, evaluate (bool),
-    eval_limit, distill {steps, lr, ...} (used when a calibration file is given), sweep {methods,
-    bits} (rate–distortion; Delta-DCT and BitDelta points are distilled too when this run is)."""
+    scale distillation); params: ``backend.compression.params.CompressParams`` (the sweep is
+    rate–distortion; its Delta-DCT and BitDelta points are distilled too when this run is)."""
 
     from backend.compression import evaluate
     from backend.compression.artifact import compress
     from backend.compression.methods import DISTILLABLE
 
-    p = spec.params
-    base, ft = resolve(spec.inputs["base"]), resolve(spec.inputs["ft"])
+    p = CompressParams.from_record(spec.params)
+    base, ft = ctx.resolve_model(spec.inputs["base"]), ctx.resolve_model(spec.inputs["ft"])
     out = Path(spec.inputs.get("out") or ctx.path("artifact"))
-    method, bits = p.get("method", "delta-dct"), float(p.get("bits", 1.0))
+    method, bits = p.method, p.bits
     eval_path = spec.inputs.get("eval") or find_eval(ft)
-    do_eval = bool(p.get("evaluate", eval_path is not None)) and eval_path is not None
-    sweep = p.get("sweep") or {}
-    n_sweep = len(sweep.get("methods", [])) * len(sweep.get("bits", []))
+    do_eval = p.evaluate and eval_path is not None
+    sweep = {"methods": list(p.sweep_methods), "bits": list(p.sweep_bits)}
+    n_sweep = len(sweep["methods"]) * len(sweep["bits"])
     span = 1.0 / (1 + n_sweep + (1 if do_eval else 0))
-    kw = dict(settings=p.get("settings") or {}, which=p.get("which", "2d"), exclude=p.get("exclude"),
+    kw = dict(settings=p.settings(), which=p.which, exclude=p.exclude or None,
               device=ctx.device, cancel=ctx.check_cancelled)
     calibration = spec.inputs.get("calibration")
-    distill = {**(p.get("distill") or {}), "file": calibration} if calibration else None
+    distill = {**p.distill(), "file": calibration} if calibration else None
     ctx.log(f"compressing {ft} against {base} with {method} at {bits} bits/param"
             + (f", scales distilled on {calibration}" if distill else ""))
     summary = compress(base, ft, out, method, bits, progress=lambda f, m: ctx.progress(f * span, m),
@@ -75,7 +68,7 @@ def compress_job(spec, ctx) -> dict:
         ctx.metric("distill_kl", summary["distill"]["kl_after"])
     result = {"base": str(base), "ft": str(ft), "eval": str(eval_path) if eval_path else None, **summary}
     if do_eval:
-        examples = evaluate.load_examples(eval_path, p.get("eval_limit"))
+        examples = evaluate.load_examples(eval_path, p.eval_limit)
         model = evaluate.load_model(base, device=ctx.device)
         acc = {"base": evaluate.task_accuracy(model, ft, examples)}
         model.load_state_dict(recon, strict=False)
@@ -91,7 +84,7 @@ def compress_job(spec, ctx) -> dict:
     if n_sweep:
         import tempfile
 
-        examples = evaluate.load_examples(eval_path, p.get("eval_limit")) if do_eval else None
+        examples = evaluate.load_examples(eval_path, p.eval_limit) if do_eval else None
         model = evaluate.load_model(base, device=ctx.device) if do_eval else None
         done = 0
         for m in sweep["methods"]:
@@ -123,7 +116,7 @@ def decompress_job(spec, ctx) -> dict:
     """inputs: art, base (folder or zoo: name), optional out (default: the run folder's ``model``)."""
     from backend.compression.apply import decompress
 
-    base = resolve(spec.inputs["base"])
+    base = ctx.resolve_model(spec.inputs["base"])
     out = Path(spec.inputs.get("out") or ctx.path("model"))
     res = decompress(spec.inputs["art"], base, out, ctx.device, progress=ctx.progress, cancel=ctx.check_cancelled)
     ctx.artifact("model", out)

@@ -75,16 +75,9 @@ def _resolve_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
 
 def resolve_model_path(name: str | Path) -> Path:
     """A model folder, or ``zoo:NAME`` resolved through the demo zoo (error names the model)."""
-    if str(name).startswith("zoo:"):
-        from backend.models.zoo import resolve_model
+    from backend.models.tensors import resolve_model
 
-        return Path(resolve_model(str(name)))
-    path = Path(name)
-    if not path.is_dir():
-        raise FileNotFoundError(f"model folder {path} does not exist")
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"model folder {path} has no config.json; is it a Hugging Face model folder?")
-    return path
+    return resolve_model(name)
 
 
 def _cache_of(output):  # noqa: ANN001 - a ModelOutput

@@ -43,3 +43,15 @@ def matmul_job(spec, ctx) -> dict:
     flops = 2 * n**3 * reps
     ctx.metric("gflops", flops / elapsed / 1e9)
     return {"size": n, "reps": reps, "seconds": elapsed, "gflops": flops / elapsed / 1e9, "checksum": float(a.sum())}
+
+
+@register_job("demo.resolve", title="Resolve a model name")
+def resolve_job(spec, ctx) -> dict:
+    """Where ``params.model`` (``zoo:NAME`` or a folder) resolves for this run, through
+    ``ctx.resolve_model`` and through the shared resolver called with no context, as code deep
+    inside a job calls it: both must find the run's workspace, also in an ``isolate=True`` child."""
+    from backend.models.tensors import resolve_model
+
+    name = str(spec.params["model"])
+    return {"ctx": str(ctx.resolve_model(name)), "deep": str(resolve_model(name)),
+            "workspace": str(ctx.workspace) if ctx.workspace is not None else None}

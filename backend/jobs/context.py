@@ -1,4 +1,4 @@
-"""What a running job sees: where to write, which device, how to report, whether to stop."""
+"""What a running job sees: where to write, which device and workspace, how to report, whether to stop."""
 from __future__ import annotations
 
 import threading
@@ -27,10 +27,12 @@ class JobContext:
         device: str,
         emit: Callable[[ev.JobEvent], None],
         cancel_flag: Any | None = None,
+        workspace: str | Path | None = None,
     ) -> None:
         self.run_id = run_id
         self.run_dir = Path(run_dir)
         self.device = device
+        self.workspace = Path(workspace) if workspace is not None else None
         self._emit = emit
         self._cancel = cancel_flag if cancel_flag is not None else threading.Event()
         self._last_progress = 0.0
@@ -64,6 +66,19 @@ class JobContext:
         """Call between steps: raises JobCancelled once the user asked to stop."""
         if self._cancel.is_set():
             raise JobCancelled()
+
+    # -- what to read -----------------------------------------------------------------------
+    def resolve_model(self, name: str | Path, *, require_config: bool = True, what: str = "model") -> Path:
+        """The folder of ``zoo:NAME`` (in this run's workspace's zoo) or of a path."""
+        from backend.models.tensors import resolve_model
+
+        return resolve_model(name, self.workspace, require_config=require_config, what=what)
+
+    def zoo_data(self, name: str) -> Path:
+        """``<zoo>/data/<name>`` of this run's workspace's demo zoo (FileNotFoundError if absent)."""
+        from backend.models.zoo import zoo_data_path
+
+        return zoo_data_path(name, workspace_root=self.workspace)
 
     # -- where to write ----------------------------------------------------------------------
     def path(self, *parts: str) -> Path:

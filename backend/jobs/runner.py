@@ -159,7 +159,7 @@ class Runner:
         spec = handle.spec
         try:
             device = resolve_device(spec.device)
-        except Exception as exc:  # a bad device fails the run with a clear message
+        except Exception as exc:  # noqa: BLE001 - a bad device fails the run with a clear message
             self._finish(handle, "failed", error=str(exc), tb=traceback.format_exc())
             return
         handle.device = device
@@ -179,14 +179,18 @@ class Runner:
                 return
             handle.status = "running"
             self._emit(ev.JobEvent(handle.run_id, ev.STARTED, {"device": device, "pid": os.getpid()}))
-            ctx = JobContext(handle.run_id, handle.run_dir, device, self._emit, handle._cancel)
+            ctx = JobContext(handle.run_id, handle.run_dir, device, self._emit, handle._cancel,
+                             workspace=self._workspace_root())
             try:
                 if spec.isolate:
                     from backend.jobs.subprocess_worker import run_isolated
 
                     result = run_isolated(spec, ctx, self._emit)
                 else:
-                    result = get_job(spec.kind).function(spec, ctx)
+                    from backend.models.zoo.store import job_workspace
+
+                    with job_workspace(ctx.workspace):  # zoo:NAME deep inside the job resolves here
+                        result = get_job(spec.kind).function(spec, ctx)
             except JobCancelled:
                 self._finish(handle, "cancelled")
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a recorded error
@@ -200,8 +204,13 @@ class Runner:
         finally:
             sem.release()
 
+    def _workspace_root(self) -> Path | None:
+        root = getattr(self.workspace, "root", None)
+        return Path(root) if root is not None else None
+
     def _finish(
-        self, handle: JobHandle, status: str, result: dict | None = None, error: str | None = None, tb: str | None = None
+        self, handle: JobHandle, status: str, result: dict | None = None, error: str | None = None,
+        tb: str | None = None,
     ) -> None:
         handle.result, handle.error, handle.traceback = result, error, tb
         if status == "succeeded":
@@ -220,7 +229,7 @@ class Runner:
         if self.workspace is not None:
             try:
                 self.workspace.record_event(event)
-            except Exception as exc:  # recording must never kill a job; say so in the log
+            except Exception as exc:  # noqa: BLE001 - recording must never kill a job; say so in the log
                 self._dispatch(ev.JobEvent(event.run_id, ev.LOG, {"line": f"workspace: could not record event: {exc}"}))
         self._dispatch(event)
 
@@ -230,5 +239,5 @@ class Runner:
         for callback in subscribers:
             try:
                 callback(event)
-            except Exception:  # a broken subscriber must not break the job
+            except Exception:  # noqa: BLE001 - a broken subscriber must not break the job
                 traceback.print_exc()

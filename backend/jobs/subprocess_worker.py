@@ -19,15 +19,18 @@ from backend.jobs.spec import JobSpec
 GRACE_SECONDS = 3.0
 
 
-def _child_main(spec_dict: dict, run_id: str, run_dir: str, device: str, q: Any, cancel: Any) -> None:
+def _child_main(spec_dict: dict, run_id: str, run_dir: str, device: str, q: Any, cancel: Any,
+                workspace: str | None = None) -> None:
     import traceback
 
     from backend.jobs.registry import get_job
+    from backend.models.zoo.store import job_workspace
 
     spec = JobSpec.from_dict(spec_dict)
-    ctx = JobContext(run_id, Path(run_dir), device, q.put, cancel)
+    ctx = JobContext(run_id, Path(run_dir), device, q.put, cancel, workspace=workspace)
     try:
-        result = get_job(spec.kind).function(spec, ctx)
+        with job_workspace(ctx.workspace):  # the parent's workspace: a spawned child has no other way to know it
+            result = get_job(spec.kind).function(spec, ctx)
         q.put(("result", result))
     except JobCancelled:
         q.put(("cancelled", None))
@@ -48,7 +51,8 @@ def run_isolated(spec: JobSpec, ctx: JobContext, emit: Callable[[ev.JobEvent], N
     cancel = mpctx.Event()
     proc = mpctx.Process(
         target=_child_main,
-        args=(spec.to_dict(), ctx.run_id, str(ctx.run_dir), ctx.device, q, cancel),
+        args=(spec.to_dict(), ctx.run_id, str(ctx.run_dir), ctx.device, q, cancel,
+              str(ctx.workspace) if ctx.workspace is not None else None),
         daemon=True,
     )
     proc.start()

@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 
 from backend.cli.common import add_json_flag, model_arg, run_job
+from backend.cli.params_args import add_params_arguments, params_from_args
+from backend.merging.params import MergeEvalParams, MergeRunParams, TSwitchParams
+from backend.merging.registry import NAMES
 
 
 def _task_name(model: str) -> str:
@@ -16,20 +19,18 @@ def _task_name(model: str) -> str:
 
 def register(sub: argparse._SubParsersAction) -> None:
     m = sub.add_parser("merge", help="merge models from a mergekit-style YAML config",
-                       description="Run a static merge (linear, task_arithmetic, ties, dare_linear, dare_ties, "
-                                   "breadcrumbs, model_stock, slerp) described by a mergekit YAML config; models are folders or zoo:NAME.")
+                       description=f"Run a static merge ({', '.join(NAMES)}) described by a mergekit YAML "
+                                   "config; models are folders or zoo:NAME.")
     m.add_argument("config", help="mergekit-style YAML file")
     m.add_argument("--out", required=True, help="model folder to create (must not exist)")
-    m.add_argument("--seed", type=int, default=0, help="seed of DARE's random masks")
+    add_params_arguments(m, MergeRunParams)
     add_json_flag(m)
     m.set_defaults(func=_merge)
     t = sub.add_parser("tswitch", help="binarize task vectors into T-Switch switches (packed)",
                        description="Write packed T-Switch switches (mask, signs, knob) of each FT against BASE.")
     t.add_argument("base", help="base model folder or zoo:NAME")
     t.add_argument("ft", nargs="+", help="fine-tuned model folders or zoo:NAME (task = folder name)")
-    t.add_argument("--drop", type=float, default=0.6, help="drop ratio r (default 0.6; above 1 reads as percent)")
-    t.add_argument("--knob", choices=("tensor", "row"), default="tensor",
-                   help="one knob per tensor (the reference, default) or per matrix row (Benchtop's option)")
+    add_params_arguments(t, TSwitchParams)
     t.add_argument("--out", required=True, help="folder to create (must not exist)")
     add_json_flag(t)
     t.set_defaults(func=_tswitch)
@@ -37,8 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Greedy exact match on prompt/answer JSONL sets; a task name that is not a "
                                    "file means the demo zoo's task_<name>_eval.jsonl.")
     e.add_argument("model", help="model folder or zoo:NAME")
-    e.add_argument("--tasks", required=True, help="comma-separated zoo task names or JSONL files")
-    e.add_argument("--limit", type=int, help="first N examples per task")
+    add_params_arguments(e, MergeEvalParams, required=("tasks",))
     e.add_argument("--device", default="auto")
     add_json_flag(e)
     e.set_defaults(func=_eval)
@@ -61,8 +61,10 @@ def _merge(args: argparse.Namespace) -> int:
             entry["model"] = str((path.parent / entry["model"]).resolve())
     if raw.get("base_model") and not str(raw["base_model"]).startswith("zoo:"):
         raw["base_model"] = str((path.parent / raw["base_model"]).resolve())
-    spec = JobSpec("merging.merge", params={"config": raw, "source": str(path), "seed": args.seed},
-                   inputs={"out": str(out)}, label=f"merge {path.name} ({cfg.merge_method})")
+    params = params_from_args(args, MergeRunParams)
+    MergeRunParams.from_params(params)
+    spec = JobSpec("merging.merge", params=params, inputs={"config": raw, "source": str(path), "out": str(out)},
+                   label=f"merge {path.name} ({cfg.merge_method})")
     return run_job(spec, args, summarize=lambda r: f"{r['method']}: {r['tensors']} tensors, {r['params']} parameters "
                    f"-> {r['out']} ({r['params_per_s']:.3g} params/s)")
 
@@ -87,18 +89,22 @@ def _tswitch(args: argparse.Namespace) -> int:
                          f"({d['pct_of_fp32']:.2f}% of fp32), density kept {d['density_kept']:.3f}")
         return "\n".join(lines)
 
-    spec = JobSpec("merging.tswitch", params={"drop": args.drop, "knob": args.knob},
+    params = params_from_args(args, TSwitchParams)
+    p = TSwitchParams.from_params(params)  # a bad setting fails here, before a run is recorded
+    spec = JobSpec("merging.tswitch", params=params,
                    inputs={"base": model_arg(args.base, check=True), "finetunes": fts, "out": str(out)},
-                   label=f"tswitch {', '.join(fts)} (drop {args.drop})")
+                   label=f"tswitch {', '.join(fts)} (drop {p.drop:g})")
     return run_job(spec, args, summarize=summary)
 
 
 def _eval(args: argparse.Namespace) -> int:
     from backend.jobs import JobSpec
 
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    tasks = [str(Path(t).expanduser().resolve()) if t.endswith(".jsonl") else t for t in tasks]
-    spec = JobSpec("merging.eval", params={"tasks": tasks, "limit": args.limit},
-                   inputs={"model": model_arg(args.model, check=True)}, device=args.device, label=f"merge-eval {args.model}")
+    params = params_from_args(args, MergeEvalParams)
+    params["tasks"] = [str(Path(t).expanduser().resolve()) if t.endswith(".jsonl") else t for t in params["tasks"]]
+    MergeEvalParams.from_params(params)
+    spec = JobSpec("merging.eval", params=params,
+                   inputs={"model": model_arg(args.model, check=True)}, device=args.device,
+                   label=f"merge-eval {args.model}")
     return run_job(spec, args, summarize=lambda r: "  ".join(f"{t} {100 * a:.1f}%" for t, a in r["accuracy"].items())
                    + f"  (mean {100 * r['mean']:.1f}%)")

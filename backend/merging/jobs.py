@@ -1,10 +1,20 @@
-"""Jobs: ``merging.merge`` (a mergekit-style config), ``merging.tswitch`` (packed switches) and
-``merging.eval`` (per-task accuracy). Heavy imports stay inside the functions."""
+"""Jobs: ``merging.merge`` (a mergekit-style config), ``merging.tswitch`` (packed switches),
+``merging.eval`` (per-task accuracy), ``merging.study`` (the panel's merge-and-compare) and
+``merging.autoswitch``. Settings are the classes of ``backend/merging/params.py``; ``zoo:NAME``
+inputs resolve in the run's workspace. Heavy imports stay inside the functions."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from backend.jobs import register_job
+from backend.merging.params import (
+    TSWITCH,
+    AutoSwitchParams,
+    MergeEvalParams,
+    MergeRunParams,
+    MergeStudyParams,
+    TSwitchParams,
+)
 
 
 @register_job("merging.merge", title="Merge models")
@@ -12,10 +22,14 @@ def merge_job(spec, ctx) -> dict:
     from backend.merging.config import parse_config
     from backend.merging.merge import run_merge
 
-    cfg = parse_config(spec.params["config"], spec.params.get("source", "config"))
+    # the config is an input (older records kept it, and its source, among the params)
+    raw = spec.inputs.get("config", spec.params.get("config"))
+    source = spec.inputs.get("source", spec.params.get("source", "config"))
+    p = MergeRunParams.from_params({k: v for k, v in spec.params.items() if k not in ("config", "source")})
+    cfg = parse_config(raw, source)
     out = Path(spec.inputs.get("out") or ctx.path("merged"))
     ctx.log(f"{cfg.merge_method} merge of {len(cfg.models)} model(s) into {out}")
-    res = run_merge(cfg, out, progress=ctx.progress, cancel=ctx.check_cancelled, seed=int(spec.params.get("seed", 0)))
+    res = run_merge(cfg, out, progress=ctx.progress, cancel=ctx.check_cancelled, seed=p.seed)
     ctx.artifact("model", out)
     ctx.metric("params_per_s", res["params_per_s"])
     return res
@@ -23,14 +37,13 @@ def merge_job(spec, ctx) -> dict:
 
 @register_job("merging.tswitch", title="Build T-Switch switches")
 def tswitch_job(spec, ctx) -> dict:
-    from backend.models.zoo import resolve_model as resolve
     from backend.merging.tswitch import build_tswitch
 
-    base = resolve(spec.inputs["base"])
-    fts = {t: resolve(p) for t, p in spec.inputs["finetunes"].items()}
+    p = TSwitchParams.from_params(spec.params)
+    base = ctx.resolve_model(spec.inputs["base"])
+    fts = {t: ctx.resolve_model(f) for t, f in spec.inputs["finetunes"].items()}
     out = Path(spec.inputs.get("out") or ctx.path("tswitch"))
-    drop = float(spec.params.get("drop", 0.6))
-    knob = str(spec.params.get("knob", "tensor"))
+    drop, knob = p.drop, p.knob
     ctx.log(f"T-Switch at drop {drop} (knob per {knob}) for {', '.join(fts)} into {out}")
     info = build_tswitch(base, fts, drop, out, progress=ctx.progress, cancel=ctx.check_cancelled, knob=knob)
     ctx.artifact("tswitch", out)
@@ -43,11 +56,11 @@ def tswitch_job(spec, ctx) -> dict:
 @register_job("merging.eval", title="Per-task accuracy")
 def eval_job(spec, ctx) -> dict:
     from backend.merging.evaluation import evaluate_tasks, task_files
-    from backend.models.zoo import resolve_model as resolve
 
-    model = resolve(spec.inputs["model"])
-    files = task_files(list(spec.params["tasks"]))
-    limit = spec.params.get("limit")
+    p = MergeEvalParams.from_params(spec.params)
+    model = ctx.resolve_model(spec.inputs["model"])
+    files = task_files(list(p.tasks))
+    limit = p.limit
     ctx.progress(0.0, f"evaluating {model.name} on {', '.join(files)}")
     acc = evaluate_tasks(model, files, limit=limit, device=ctx.device)
     for t, a in acc.items():
@@ -60,11 +73,12 @@ def eval_job(spec, ctx) -> dict:
 def study_job(spec, ctx) -> dict:
     from backend.merging.study import run_study
 
+    p = MergeStudyParams.from_record(spec.params)
     out = Path(spec.inputs.get("out") or ctx.path("result"))
-    res = run_study(spec.inputs["base"], dict(spec.inputs["finetunes"]), spec.params["method"],
-                    dict(spec.params.get("params") or {}), out, progress=ctx.progress, cancel=ctx.check_cancelled,
-                    limit=spec.params.get("limit"), extra_evals=spec.inputs.get("evals"))
-    ctx.artifact("tswitch" if spec.params["method"] == "tswitch" else "model", out)
+    res = run_study(spec.inputs["base"], dict(spec.inputs["finetunes"]), p.method, p.method_params(), out,
+                    progress=ctx.progress, cancel=ctx.check_cancelled, limit=p.limit,
+                    extra_evals=spec.inputs.get("evals"))
+    ctx.artifact("tswitch" if p.method == TSWITCH else "model", out)
     for label, accs in res["accuracy"].items():
         if accs:
             ctx.metric(f"mean_acc/{label}", sum(accs.values()) / len(accs))
@@ -75,8 +89,8 @@ def study_job(spec, ctx) -> dict:
 def autoswitch_job(spec, ctx) -> dict:
     from backend.merging.study import autoswitch_answer
 
+    p = AutoSwitchParams.from_params(spec.params)
     ctx.progress(0.1, "routing the prompt")
-    res = autoswitch_answer(spec.inputs["base"], spec.inputs["tswitch"], spec.params["prompt"],
-                            k=int(spec.params.get("k", 10)), hard=bool(spec.params.get("hard", False)))
+    res = autoswitch_answer(spec.inputs["base"], spec.inputs["tswitch"], p.prompt, k=p.k, hard=p.hard)
     ctx.progress(1.0, "done")
     return res

@@ -10,6 +10,7 @@ import torch
 
 from backend.merging.config import MergeConfig, global_params, tensor_params
 from backend.merging.methods import merge_tensor
+from backend.merging.registry import check_model_count, get_method
 from backend.merging.streaming import ShardWriter, checked_indexes, copy_side_files, num_layers, read
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -49,19 +50,17 @@ def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str]
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
-    from backend.models.zoo import resolve_model as resolve
+    from backend.models.tensors import resolve_model as resolve
 
     base_dir = resolve(cfg.base_model) if cfg.base_model else None
     model_dirs = [resolve(m.model) for m in cfg.models]
+    method = get_method(cfg.merge_method)
     # like mergekit, methods built on a base skip the base when it is also listed in models
     use = [j for j, d in enumerate(model_dirs)
-           if cfg.merge_method == "linear" or base_dir is None or d.resolve() != base_dir.resolve()]
+           if method.base_in_models or base_dir is None or d.resolve() != base_dir.resolve()]
     if not use:
         raise ValueError(f"{cfg.merge_method}: every model listed is the base model; add a fine-tuned model")
-    if cfg.merge_method == "slerp" and len(use) != 1:
-        raise ValueError(f"slerp interpolates the base with exactly one other model; the config lists {len(use)}")
-    if cfg.merge_method == "model_stock" and len(use) < 2:
-        raise ValueError("model_stock needs at least two fine-tuned models besides the base")
+    check_model_count(method, len(use))
     model_dirs = [model_dirs[j] for j in use]
     folders = ([base_dir] if base_dir else []) + model_dirs
     indexes = checked_indexes(folders)

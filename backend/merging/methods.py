@@ -13,13 +13,15 @@ from collections.abc import Sequence
 
 import torch
 
-METHODS = ("linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "model_stock", "slerp")
-NEEDS_BASE = {"task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "model_stock", "slerp"}
-# mergekit's per-method defaults for the global parameters
-DEFAULT_NORMALIZE = {"linear": True, "task_arithmetic": False, "ties": True, "dare_linear": False,
-                     "dare_ties": True, "breadcrumbs": False, "model_stock": False, "slerp": False}
+from backend.merging.registry import NAMES, TABLE, get_method
+
+# what each method needs and defaults to is the table in registry.py (torch-free); these views of it
+# keep the names the config parser and older callers use
+METHODS = NAMES
+NEEDS_BASE = {m.name for m in TABLE if m.needs_base}
+DEFAULT_NORMALIZE = {m.name: m.normalize for m in TABLE}
+DEFAULT_RESCALE = {m.name: m.rescale for m in TABLE if m.rescale is not None}
 SLERP_COLINEAR = 0.9995  # |cos| above this: plain lerp (mergekit's threshold)
-DEFAULT_RESCALE = {"dare_linear": True, "dare_ties": True, "breadcrumbs": False}
 
 
 def magnitude_mask(delta: torch.Tensor, density: float) -> torch.Tensor:
@@ -108,9 +110,8 @@ def merge_tensor(method: str, base: torch.Tensor | None, tensors: Sequence[torch
 
     ``slerp`` interpolates from ``base`` to the single tensor in ``tensors`` by ``t``;
     ``model_stock`` ignores the weights, as mergekit does."""
-    if method not in METHODS:
-        raise ValueError(f"unknown merge method {method!r}; choose one of {', '.join(METHODS)}")
-    if method in ("slerp", "model_stock") and base is None:
+    spec = get_method(method)
+    if spec.needs_base and base is None:
         raise ValueError(f"{method} needs a base model")
     if method == "slerp":
         if len(tensors) != 1:
@@ -120,7 +121,7 @@ def merge_tensor(method: str, base: torch.Tensor | None, tensors: Sequence[torch
         return slerp(float(t), base, tensors[0])
     if method == "model_stock":
         return model_stock(base, tensors)
-    normalize = DEFAULT_NORMALIZE[method] if normalize is None else normalize
+    normalize = spec.normalize if normalize is None else normalize
     n = len(tensors)
     if method == "linear":
         total = float(sum(weights))
@@ -129,29 +130,28 @@ def merge_tensor(method: str, base: torch.Tensor | None, tensors: Sequence[torch
         for i in range(1, n):
             out.add_(tensors[i].to(torch.float32), alpha=scale[i])
         return out
-    if base is None:
-        raise ValueError(f"{method} needs a base model")
     b = base.to(torch.float32)
     # One (n, *shape) buffer holds the task vectors and is edited in place, so a tensor costs
     # about n + 2 copies of itself whatever the method (``tensors`` may read lazily from disk).
     stacked = torch.empty((n, *b.shape), dtype=torch.float32)
     for i in range(n):
         torch.sub(tensors[i].to(torch.float32), b, out=stacked[i])
-    rescale = DEFAULT_RESCALE.get(method, False) if rescale is None else rescale
+    # a method without a rescale step (TIES, task arithmetic) ignores the setting, as mergekit does
+    rescale = spec.rescale is not None and (spec.rescale if rescale is None else rescale)
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
-    if method in ("ties", "dare_ties", "dare_linear", "breadcrumbs"):
+    if spec.sparsify is not None:
         for i, dens in enumerate(densities):
             d = stacked[i]
-            if method == "ties":
+            if spec.sparsify == "magnitude":
                 m = magnitude_mask(d, dens)
-            elif method == "breadcrumbs":
+            elif spec.sparsify == "breadcrumbs":
                 m = breadcrumbs_mask(d, dens, (gammas or [0.01] * n)[i])
             else:
                 m = dare_mask(d, dens, gen)
-            before = d.abs().sum() if rescale and method != "ties" and rescale_mode == "l1" else None
+            before = d.abs().sum() if rescale and rescale_mode == "l1" else None
             d.mul_(m)
             del m
-            if rescale and method != "ties":
+            if rescale:
                 if before is not None:
                     after = d.abs().sum()
                     if after > 0:
@@ -160,7 +160,7 @@ def merge_tensor(method: str, base: torch.Tensor | None, tensors: Sequence[torch
                     d.div_(dens)  # the DARE paper: 1 / keep probability
     for i, w in enumerate(weights):
         stacked[i].mul_(w)
-    if method in ("ties", "dare_ties"):
+    if spec.sign_election:
         sign = sign_consensus(stacked)
         stacked.mul_(sign)  # entries agreeing with the elected sign are now > 0
         denom = torch.zeros_like(b) if normalize else None

@@ -1,8 +1,8 @@
-"""Streaming access to model folders: checked tensor indexes and a shard writer.
+"""Streaming access to model folders for merges: checked tensor indexes and side files.
 
 A merge reads one tensor name at a time from every model and writes it straight into the
 current output shard, so peak memory is (models + 1) tensors plus one shard, whatever the
-model count or size.
+model count or size. Reading and shard writing are ``backend.models.tensors``'.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from backend.compression.model_io import TensorEntry, index_tensors, read_tensor
+from backend.models.tensors import ShardWriter, TensorEntry, index_tensors, read_tensor
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
@@ -76,45 +76,4 @@ def copy_side_files(src: Path, dst: Path, dtype: str | None = None) -> None:
         cfg.write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
 
 
-class ShardWriter:
-    """Writes tensors into ``folder`` as they come, flushing a shard at ``max_shard_bytes``;
-    ``close()`` names the shards the Hugging Face way and writes the index when there are several."""
-
-    def __init__(self, folder: Path, max_shard_bytes: int = 2 << 30) -> None:
-        self.folder, self.max = folder, max_shard_bytes
-        self.current: dict[str, torch.Tensor] = {}
-        self.size = 0
-        self.parts: list[tuple[Path, list[str]]] = []
-        self.total = 0
-
-    def add(self, name: str, t: torch.Tensor) -> None:
-        nb = t.numel() * t.element_size()
-        if self.current and self.size + nb > self.max:
-            self._flush()
-        self.current[name] = t.contiguous()
-        self.size += nb
-        self.total += nb
-
-    def _flush(self) -> None:
-        from safetensors.torch import save_file
-
-        path = self.folder / f".part-{len(self.parts):05d}.safetensors"
-        save_file(self.current, str(path), metadata={"format": "pt"})
-        self.parts.append((path, list(self.current)))
-        self.current, self.size = {}, 0
-
-    def close(self) -> list[str]:
-        if self.current or not self.parts:
-            self._flush()
-        if len(self.parts) == 1:
-            self.parts[0][0].rename(self.folder / "model.safetensors")
-            return ["model.safetensors"]
-        names, weight_map = [], {}
-        for i, (path, keys) in enumerate(self.parts):
-            fname = f"model-{i + 1:05d}-of-{len(self.parts):05d}.safetensors"
-            path.rename(self.folder / fname)
-            names.append(fname)
-            weight_map.update({k: fname for k in keys})
-        (self.folder / "model.safetensors.index.json").write_text(
-            json.dumps({"metadata": {"total_size": self.total}, "weight_map": weight_map}, indent=2))
-        return names
+__all__ = ["ShardWriter", "checked_indexes", "copy_side_files", "num_layers", "read"]

@@ -27,18 +27,20 @@ def trim_for(method: str, density: float | None, seed: int = 0,
     """The sparsification a static merge applies to each task vector (None: it keeps them whole),
     so the per-layer view shows what the merge really kept and where the kept entries conflict."""
     from backend.merging.methods import breadcrumbs_mask, dare_mask, magnitude_mask
+    from backend.merging.registry import METHODS
     from backend.merging.tswitch import tswitch_tensor
 
     if method == "tswitch" and drop is not None:
         return lambda d: d * (tswitch_tensor(d, drop).signs != 0)
-    if density is None or density >= 1.0:
+    if density is None or density >= 1.0 or method not in METHODS:
         return None
     gen = torch.Generator().manual_seed(seed)
-    if method == "ties":
+    sparsify = METHODS[method].sparsify
+    if sparsify == "magnitude":
         return lambda d: d * magnitude_mask(d, density)
-    if method == "breadcrumbs":
+    if sparsify == "breadcrumbs":
         return lambda d: d * breadcrumbs_mask(d, density, 0.01)
-    if method in ("dare_ties", "dare_linear"):
+    if sparsify == "dare":
         return lambda d: d * dare_mask(d, density, gen)
     return None
 
@@ -74,14 +76,15 @@ def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Pa
     from backend.compression.evaluate import load_examples, load_model, task_accuracy
     from backend.merging.config import parse_config
     from backend.merging.merge import run_merge
-    from backend.models.zoo import resolve_model as resolve
     from backend.merging.tswitch import build_tswitch, compose_state
+    from backend.models.tensors import resolve_model as resolve
 
     prog = progress or (lambda f, m: None)
     base_dir = resolve(base)
     ft_dirs = {t: resolve(p) for t, p in fts.items()}
     files = eval_files(ft_dirs, extra_evals)
-    result: dict = {"method": method, "params": params, "base": str(base_dir), "finetunes": {t: str(p) for t, p in ft_dirs.items()},
+    result: dict = {"method": method, "params": params, "base": str(base_dir),
+                    "finetunes": {t: str(p) for t, p in ft_dirs.items()},
                     "out": str(out), "tasks": list(files)}
     prog(0.05, "building the merge")
     densities = None
@@ -148,18 +151,18 @@ def autoswitch_answer(base: str, tswitch_dir: str, prompt: str, k: int = 10, har
                       n_query: int = 100, max_new_tokens: int = 16) -> dict:
     """Route one prompt: task weights from the kNN over the base's features of each task's query
     set (the zoo's training prompts beside each fine-tune), then greedy answer of the composed model."""
-    import json
-
     from transformers import AutoTokenizer
 
     from backend.compression.evaluate import load_model
     from backend.merging import autoswitch
     from backend.merging.tswitch import compose_state
-    from backend.models.zoo import finetune_data, finetune_task, resolve_model as resolve
+    from backend.models.tensors import resolve_model as resolve
+    from backend.models.zoo import finetune_data, finetune_task
     from backend.models.zoo.train import generate
+    from backend.readers import read_tswitch_meta
 
     base_dir = resolve(base)
-    meta = json.loads((Path(tswitch_dir) / "tswitch.json").read_text(encoding="utf-8"))
+    meta = read_tswitch_meta(tswitch_dir)
     queries = {}
     for t, d in meta["tasks"].items():
         ft = Path(d["finetune"])

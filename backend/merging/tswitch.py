@@ -211,7 +211,7 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
     intact = "sha256" not in tmeta or hashlib.sha256(blob).hexdigest() == tmeta["sha256"]
     try:
         arrays = load(blob)
-    except Exception as exc:  # safetensors raises its own types
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own types
         why = "damaged: its bytes do not match the SHA-256 in tswitch.json" if not intact else "cannot read packed switches"
         raise ValueError(f"{path}: {why} ({exc})") from None
     if not intact:
@@ -245,7 +245,7 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
 
 def compose_state(base: str | Path, folder: str | Path, weights: dict[str, float]) -> dict[str, torch.Tensor]:
     """theta = theta_base + sum_t w_t * knob_t * S_t (what Auto-Switch and oracle T-Switch run)."""
-    from backend.compression.model_io import index_tensors, read_tensor
+    from backend.models.tensors import index_tensors, read_tensor
 
     state = {n: read_tensor(e).to(torch.float32) for n, e in index_tensors(base).items()}
     for task, w in weights.items():
@@ -258,7 +258,8 @@ def compose_state(base: str | Path, folder: str | Path, weights: dict[str, float
 
 def apply_tswitch(base: str | Path, folder: str | Path, weights: dict[str, float], out: str | Path) -> dict:
     """Write the composed model as a Hugging Face folder (refused if ``out`` exists)."""
-    from backend.merging.streaming import ShardWriter, copy_side_files
+    from backend.merging.streaming import copy_side_files
+    from backend.models.tensors import ShardWriter
     from backend.workspace.atomic import atomic_dir
 
     out = Path(out)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 
 from backend.cli.common import add_json_flag, print_json, run_job
+from backend.cli.params_args import add_params_arguments, params_from_args
+from backend.models.params import ZooBuildParams
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,14 +14,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "a process reward model and a generative verifier, with their data.")
     zs = p.add_subparsers(dest="zoo_command", required=True, metavar="{build,status}")
     b = zs.add_parser("build", help="build the zoo (demo: a few minutes on a CPU)")
-    b.add_argument("--profile", choices=["tiny", "demo"], default="demo", help="tiny (tests) or demo (default)")
-    b.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    b.add_argument("--force", action="store_true", help="rebuild even when a complete zoo exists")
+    add_params_arguments(b, ZooBuildParams)
     b.add_argument("--root", help="build into this folder instead of <workspace>/zoo/<profile>")
     add_json_flag(b)
     b.set_defaults(func=_build)
     s = zs.add_parser("status", help="is the zoo built? (missing, partial or ready) and its figures")
-    s.add_argument("--profile", choices=["tiny", "demo"], default="demo")
+    add_params_arguments(s, ZooBuildParams, only=("profile",))
     add_json_flag(s)
     s.set_defaults(func=_status)
 
@@ -37,8 +37,9 @@ def _build(args: argparse.Namespace) -> int:
     from backend.jobs import JobSpec
 
     inputs = {"root": str(Path(args.root).resolve())} if args.root else {}
-    spec = JobSpec("zoo.build", params={"profile": args.profile, "seed": args.seed, "force": args.force},
-                   inputs=inputs, device="cpu", label=f"build {args.profile} zoo")
+    params = params_from_args(args, ZooBuildParams)
+    p = ZooBuildParams.from_params(params)
+    spec = JobSpec("zoo.build", params=params, inputs=inputs, device="cpu", label=f"build {p.profile} zoo")
     return run_job(spec, args, summarize=_summary)
 
 
@@ -47,7 +48,8 @@ def _status(args: argparse.Namespace) -> int:
     from backend.models.zoo.report import format_figures
     from backend.workspace import default_workspace_dir
 
-    root = zoo_root(args.workspace or default_workspace_dir(), args.profile)
+    profile = ZooBuildParams.from_params(params_from_args(args, ZooBuildParams, exclude=("seed", "force"))).profile
+    root = zoo_root(args.workspace or default_workspace_dir(), profile)
     state = zoo_status(root)
     problem = verify_zoo(root) if state != "missing" else None
     if problem and state == "ready":
@@ -57,13 +59,13 @@ def _status(args: argparse.Namespace) -> int:
         print_json({"root": str(root), "status": state, "problem": problem,
                     "models": sorted((man or {}).get("models", {})), "figures": (man or {}).get("figures")})
         return 0
-    print(f"{args.profile} zoo: {state} ({root})")
+    print(f"{profile} zoo: {state} ({root})")
     if problem:
         print(f"  {problem}")
     if man:
         print(f"  models: {', '.join(sorted(man['models']))}")
         print(format_figures(man.get("figures", {})))
     elif state != "ready":
-        hint = "" if args.profile == "demo" else f" --profile {args.profile}"
+        hint = "" if profile == "demo" else f" --profile {profile}"
         print(f"  build it with `python main.py zoo build{hint}`")
     return 0

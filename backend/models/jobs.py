@@ -1,8 +1,7 @@
 """The ``zoo.build`` job: build (or reuse) the arithmetic demo zoo in the workspace.
 
-Params: ``profile`` (``tiny`` | ``demo``, default demo), ``seed`` (default 0), ``force`` (rebuild
-even when a complete zoo with the same settings exists). Inputs: optional ``root`` (a zoo folder;
-default ``<workspace>/zoo/<profile>``, the workspace being the one that holds the run).
+Params: ``backend.models.params.ZooBuildParams`` (profile, seed, force). Inputs: optional ``root`` (a zoo folder;
+default ``<workspace>/zoo/<profile>``, the workspace being the one that holds the run, ``ctx.workspace``).
 """
 from __future__ import annotations
 
@@ -11,25 +10,16 @@ from pathlib import Path
 from backend.jobs.registry import register_job
 
 
-def _workspace_of(run_dir: Path) -> Path:
-    """``<workspace>/runs/<id>`` -> ``<workspace>``; else the default workspace."""
-    run_dir = Path(run_dir)
-    if run_dir.parent.name == "runs" and (run_dir.parent.parent / "runs.db").exists():
-        return run_dir.parent.parent
-    from backend.workspace import default_workspace_dir
-
-    return default_workspace_dir()
-
-
 @register_job("zoo.build", title="Build the demo zoo")
 def build_job(spec, ctx) -> dict:
+    from backend.models.params import ZooBuildParams
     from backend.models.zoo import build_zoo, zoo_root
 
-    profile = str(spec.params.get("profile", "demo"))
-    seed = int(spec.params.get("seed", 0))
-    root = Path(spec.inputs["root"]) if spec.inputs.get("root") else zoo_root(_workspace_of(ctx.run_dir), profile)
+    p = ZooBuildParams.from_params(spec.params)
+    profile, seed = p.profile, p.seed
+    root = Path(spec.inputs["root"]) if spec.inputs.get("root") else zoo_root(ctx.workspace, profile)
     ctx.log(f"building the {profile} zoo in {root}")
-    manifest = build_zoo(root, profile, seed=seed, ctx=ctx, force=bool(spec.params.get("force", False)))
+    manifest = build_zoo(root, profile, seed=seed, ctx=ctx, force=p.force)
     for name, value in _flat_figures(manifest).items():
         ctx.metric(name, value)
     ctx.artifact("manifest", root / "manifest.json")

@@ -8,14 +8,9 @@ from backend.prm.descriptor import read_descriptor
 
 def resolve_prm_path(spec: str | Path) -> Path:
     """A folder, or ``zoo:NAME`` resolved through the demo zoo (errors name the model)."""
-    if str(spec).startswith("zoo:"):
-        from backend.models.zoo import resolve_model
+    from backend.models.tensors import resolve_model
 
-        return Path(resolve_model(str(spec)))
-    path = Path(spec)
-    if not path.is_dir():
-        raise FileNotFoundError(f"PRM folder {path} does not exist")
-    return path
+    return resolve_model(spec, require_config=False, what="PRM")
 
 
 def _dtype(device: str, dtype: str):

@@ -37,6 +37,8 @@ def python_roots() -> list[str]:
         paths.update(site.getsitepackages())
     if sysconfig.get_config_var("Py_ENABLE_SHARED"):
         paths.add(sysconfig.get_config_var("LIBDIR") or "")
+    if getattr(sys, "frozen", False):  # the packaged app: its interpreter and libraries are the bundle folder
+        paths.add(getattr(sys, "_MEIPASS", os.path.dirname(os.path.abspath(sys.executable))))
     paths |= {os.path.realpath(p) for p in paths if p}
     return _outermost({os.path.abspath(p) for p in paths if p and os.path.isdir(p)})
 

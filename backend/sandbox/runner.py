@@ -118,7 +118,10 @@ def _layout() -> tuple[list[dict], list[tuple[str, str]]]:
 
 def _reader(stream, sink: list[bytes], budget: dict | None, lock: threading.Lock, on_overflow) -> None:
     while True:
-        chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+        try:
+            chunk = stream.read1(65536)
+        except (OSError, ValueError):  # closed by run_python after a reader outlived its join
+            return
         if not chunk:
             return
         if budget is None:

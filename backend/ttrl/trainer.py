@@ -54,14 +54,9 @@ class NullContext:
 
 def resolve_policy(policy: str | Path) -> Path:
     """A model folder, or a ``zoo:NAME`` resolved through the demo zoo."""
-    if str(policy).startswith("zoo:"):
-        from backend.models.zoo import resolve_model
+    from backend.models.tensors import resolve_model
 
-        return Path(resolve_model(str(policy)))
-    path = Path(policy)
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"policy folder {path} has no config.json (expected a Hugging Face model folder)")
-    return path
+    return resolve_model(policy, what="policy")
 
 
 def _load(path: Path, dtype: str, device: str):
@@ -294,10 +289,9 @@ def _json_line(obj: dict) -> str:
 
 
 def _load_history(out: Path, upto: int) -> list[dict]:
-    import json
-
     path = out / "metrics.jsonl"
     if upto == 0 or not path.is_file():
         return []
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r["step"] is not None and r["step"] <= upto]
+    from backend.readers import read_ttrl_metrics
+
+    return read_ttrl_metrics(out, upto)

@@ -7,11 +7,8 @@ index, strategy, position in the search), so a run reproduces exactly and does n
 which other problems share the batch. Budgets count every generated token and every PRM call,
 including samples that a search later prunes.
 
-Answer selection (``select``): an answer-less candidate never wins (``backend.mathgrade``):
-majority vote counts equivalent answers together, ties go to the answer seen first; Best-of-N
-takes the highest aggregated score among candidates with an answer (first on ties); weighted
-votes sum aggregated scores per answer. Beam search and DVTS pick by weighted vote over their
-finished beams.
+Answer selection (``select``, ``finish``) lives in ``backend.tts.selection``; beam search and
+DVTS in ``backend.tts.tree``. Neither imports this module, so there is no import cycle.
 """
 from __future__ import annotations
 
@@ -21,56 +18,13 @@ from backend.generation.policy import Policy, SamplingParams
 from backend.generation.sampling import derive_seed
 from backend.tts.data import Problem
 from backend.tts.scoring import StepScorer, aggregate, split_steps
+from backend.tts.selection import extract, finish, is_correct, select
+from backend.tts.tree import tree_search
 from backend.tts.types import NEEDS_PRM, Budget, Candidate, ProblemResult, TTSConfig
 
+__all__ = ["Searcher", "extract", "finish", "is_correct", "select"]  # the selection rules, re-exported
+
 Progress = Callable[[float, str], None]
-
-
-def extract(text: str) -> str | None:
-    from backend.mathgrade import extract_answer
-
-    ans = extract_answer(text)
-    return ans if ans is not None and str(ans).strip() else None
-
-
-def is_correct(answer: str | None, reference: str | None) -> bool | None:
-    """None when the problem has no reference answer; a missing answer is wrong."""
-    if reference is None:
-        return None
-    if answer is None:
-        return False
-    from backend.mathgrade import is_equivalent
-
-    return bool(is_equivalent(answer, reference))
-
-
-def select(strategy: str, cands: Sequence[Candidate]) -> int | None:
-    """Index of the winning candidate (its answer is the strategy's answer), or None."""
-    from backend.mathgrade import is_equivalent, majority_vote
-
-    with_answer = [i for i, c in enumerate(cands) if c.answer is not None]
-    if not with_answer:
-        return None
-    if strategy in ("greedy",):
-        return with_answer[0]
-    if strategy == "bon":
-        return max(with_answer, key=lambda i: (cands[i].score or 0.0, -i))
-    weights = None if strategy == "majority" else [float(c.score or 0.0) for c in cands]
-    answer, _support = majority_vote([c.answer for c in cands], weights=weights)
-    if answer is None:
-        return None
-    members = [i for i in with_answer if is_equivalent(cands[i].answer, answer)] or with_answer
-    if strategy == "majority":
-        return members[0]
-    return max(members, key=lambda i: (cands[i].score or 0.0, -i))
-
-
-def finish(problem: Problem, strategy: str, n: int, cands: list[Candidate], budget: Budget,
-           tree: list[dict] | None = None) -> ProblemResult:
-    win = select(strategy, cands)
-    answer = None if win is None else cands[win].answer
-    return ProblemResult(problem.index, strategy, n, answer, is_correct(answer, problem.answer), budget, cands,
-                         tree, win)
 
 
 class Searcher:
@@ -137,8 +91,6 @@ class Searcher:
         if strategy in NEEDS_PRM and self.scorer is None:
             raise ValueError(f"strategy {strategy!r} needs a PRM (--prm)")
         if strategy in ("beam", "dvts"):
-            from backend.tts.tree import tree_search
-
             return tree_search(self, strategy, problems, self.cfg.n, self.cfg.beam_width, progress)
         if strategy == "greedy":
             groups = self.sample(problems, 1, greedy=True)

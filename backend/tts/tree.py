@@ -14,13 +14,19 @@ and fate (``kept``, ``pruned``, ``final``, ``truncated``) for the panel's drill-
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from backend.generation.policy import SamplingParams
 from backend.generation.sampling import derive_seed
 from backend.tts.data import Problem
 from backend.tts.scoring import aggregate, split_steps
+from backend.tts.selection import extract, finish
 from backend.tts.types import Budget, Candidate, ProblemResult
+
+if TYPE_CHECKING:
+    from backend.tts.strategies import Searcher
 
 _FINAL_STEP = re.compile(r"^\s*(Answer:|The answer is|Final answer)|\\boxed\{", re.IGNORECASE)
 
@@ -41,10 +47,9 @@ class _State:
     budget: Budget = field(default_factory=Budget)
 
 
-def tree_search(searcher, strategy: str, problems: list[Problem], n: int, m: int, progress=None) -> list[ProblemResult]:  # noqa: ANN001
+def tree_search(searcher: Searcher, strategy: str, problems: list[Problem], n: int, m: int,
+                progress: Callable[[float, str], None] | None = None) -> list[ProblemResult]:
     """Beam search (``strategy="beam"``) or DVTS (``"dvts"``) at budget ``n`` with width ``m``."""
-    from backend.tts.strategies import extract, finish
-
     cfg = searcher.cfg
     m = max(1, min(m, n))
     keep = max(1, n // m)
@@ -60,7 +65,8 @@ def tree_search(searcher, strategy: str, problems: list[Problem], n: int, m: int
         if not rows:
             break
         prompts = [searcher.prompt(problems[pi], beam.text) for pi, beam, _ in rows]
-        seeds = [derive_seed(cfg.seed, problems[pi].index, strategy, it, beam.sub, beam.node, j) for pi, beam, j in rows]
+        seeds = [derive_seed(cfg.seed, problems[pi].index, strategy, it, beam.sub, beam.node, j)
+                 for pi, beam, j in rows]
         outs = searcher._generate(prompts, seeds, params)
 
         children: list[list[tuple[_Beam, dict, Candidate | None]]] = [[] for _ in states]

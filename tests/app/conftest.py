@@ -13,9 +13,6 @@ def app_context(qapp, tmp_path):
     yield ctx
     ctx.runner.shutdown(timeout=10)
     ctx.workspace.close()
-    from backend.models.zoo import use_workspace
-
-    use_workspace(None)  # create_context pointed zoo:NAME at this test's workspace
 
 
 @pytest.fixture

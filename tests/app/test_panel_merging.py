@@ -80,7 +80,7 @@ def test_panel_reports_a_bad_model_with_its_path(qtbot, app_context, tiny_zoo, t
     app_context.set_device_getter(lambda: "cpu")
     run_id = panel.start()
     qtbot.waitUntil(lambda: app_context.workspace.get_run(run_id).status == "failed", timeout=60_000)
-    qtbot.waitUntil(lambda: "failed" in panel.status.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Failed" in panel.status.text(), timeout=10_000)
     assert str(broken / "model.safetensors") in panel.status.text()
     assert panel.run_btn.isEnabled()
 
@@ -97,5 +97,6 @@ def test_panel_method_controls(qtbot, app_context):
     panel.method.setCurrentIndex(panel.method.findData("model_stock"))
     assert panel.params() == {} and not panel.weight.isEnabled()
     panel.method.setCurrentIndex(panel.method.findData("tswitch"))
-    panel.row_knob.setChecked(True)
+    assert panel.knob.isEnabled() and not panel.t.isEnabled()
+    panel.form.set_values({"knob": "row"})
     assert panel.params()["knob"] == "row"

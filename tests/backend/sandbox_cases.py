@@ -434,22 +434,27 @@ def run_all() -> dict[str, list[str]]:
 
 
 def _reachable_for_nobody() -> None:
-    """(root, in a private mount namespace) make the interpreter reachable by uid 65534 where it
-    lives under a folder only root may enter (e.g. pyenv under /root): a tmpfs over that folder
-    holding just the needed child, bound back. The host's view is untouched."""
-    targets = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, str(ROOT))}
-    for target in sorted(targets):
+    """(root, in a private mount namespace) make the interpreter and this checkout reachable by
+    uid 65534 where they live under a folder only root may enter (e.g. pyenv under /root): a
+    tmpfs over that folder holding just the needed children, bound back. The host's view is
+    untouched."""
+    needed: dict[str, set[str]] = {}
+    for target in {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, str(ROOT))}:
         parts = Path(target).parts
         for i in range(1, len(parts)):
             folder = os.path.join(*parts[:i])
             if os.stat(folder).st_mode & 0o001 == 0:
-                child = os.path.join(folder, parts[i])
-                stage = tempfile.mkdtemp()
-                subprocess.run(["mount", "--bind", child, stage], check=True)
-                subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", folder], check=True)
-                os.mkdir(child, 0o755)
-                subprocess.run(["mount", "--move", stage, child], check=True)
+                needed.setdefault(folder, set()).add(os.path.join(folder, parts[i]))
                 break
+    for folder, children in needed.items():
+        stages = {}
+        for child in children:
+            stages[child] = tempfile.mkdtemp()
+            subprocess.run(["mount", "--bind", child, stages[child]], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", folder], check=True)
+        for child, stage in stages.items():
+            os.mkdir(child, 0o755)
+            subprocess.run(["mount", "--move", stage, child], check=True)
 
 
 if __name__ == "__main__":

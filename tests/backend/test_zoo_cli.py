@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from backend.cli import main as cli_main
 
 
@@ -31,19 +33,19 @@ def test_cli_status_and_build_reuses_a_ready_zoo(tiny_zoo, tmp_path, capsys):
 def test_workspace_flag_decides_where_zoo_names_resolve(tiny_zoo, tmp_path, capsys, monkeypatch):
     """``--workspace DIR`` makes ``zoo:NAME`` load from DIR's zoo, in the command's own checks and
     in the job it runs (they used to look in the user's default workspace)."""
-    from backend.models.zoo import resolve_model, use_workspace
+    from backend.models.zoo import job_workspace, resolve_model
 
     monkeypatch.delenv("BENCHTOP_ZOO", raising=False)
     monkeypatch.setenv("BENCHTOP_WORKSPACE", str(tmp_path / "default-ws"))
     ws = tmp_path / "ws"
     shutil.copytree(tiny_zoo, ws / "zoo" / "demo")
-    try:
-        rc = cli_main(["--workspace", str(ws), "merge-eval", "zoo:arith-ft-add", "--tasks", "add", "--limit", "2",
-                       "--json"])
-        res = json.loads(capsys.readouterr().out)
-        assert rc == 0 and res["status"] == "succeeded", res
+    rc = cli_main(["--workspace", str(ws), "merge-eval", "zoo:arith-ft-add", "--tasks", "add", "--limit", "2",
+                   "--json"])
+    res = json.loads(capsys.readouterr().out)
+    assert rc == 0 and res["status"] == "succeeded", res
+    with job_workspace(ws):
         assert resolve_model("zoo:arith-base") == ws / "zoo" / "demo" / "arith-base"
-    finally:
-        use_workspace(None)
+    with pytest.raises(FileNotFoundError):   # nothing process-wide was left behind by the command
+        resolve_model("zoo:arith-base")
     assert cli_main(["merge-eval", "zoo:arith-ft-add", "--tasks", "add"]) == 2   # default workspace: no zoo
     assert "not built yet" in capsys.readouterr().err

@@ -6,7 +6,6 @@ draws results, so it redraws any past run from the history as well.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -135,16 +134,9 @@ class PRMPanel(Panel):
         if not path.is_file():
             self.status.setText(f"{path}: no such file" if str(path) not in ("", ".") else "")
             return
-        bad = 0
-        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            try:
-                obj = json.loads(line)
-                if isinstance(obj, dict) and isinstance(obj.get("problem"), str):
-                    self._records.append(obj)
-                    continue
-            except json.JSONDecodeError:
-                pass
-            bad += line.strip() != ""
+        from backend.readers import read_prm_solutions
+
+        self._records, bad = read_prm_solutions(path)
         for i, r in enumerate(self._records):
             self.record_pick.addItem(f"{r.get('id', i + 1)}: {r['problem'][:50]}")
         self.status.setText(f"{len(self._records)} solutions loaded" + (f", {bad} unreadable lines skipped" if bad else ""))
@@ -268,7 +260,9 @@ class PRMPanel(Panel):
         self._bench_samples = []
         path = Path(r.get("samples_file", ""))
         if path.is_file():
-            self._bench_samples = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+            from backend.readers import read_prm_bench_samples
+
+            self._bench_samples = read_prm_bench_samples(path)
         else:
             self._bench_samples = r.get("samples", [])
         self.disagree.clear()

@@ -13,20 +13,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
-    QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels.base import Panel, register_panel
 from app.panels.replay.stepview import ImageLoader, StepView, Timeline
+from app.widgets.params_form import ParamsForm
 from app.widgets.plots import GroupedBarChart, accuracy_axis
+from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.agents.a11y import element_at, read_a11y
 from backend.agents.aggregate import aggregate, pct
 from backend.agents.model import STATUSES, Run, Step, Task
+from backend.agents.params import ReplayExportParams
 from backend.agents.reader import open_run
 from backend.jobs import JobSpec
 
@@ -73,7 +87,8 @@ class _Side(QWidget):
 
     def show_step(self, run_name: str, task: Task | None, i: int) -> None:
         if task is None or not task.steps:
-            self.view.set_step(None, [], None, run_name, "this run has no such task" if task is None else "no steps logged")
+            why = "this run has no such task" if task is None else "no steps logged"
+            self.view.set_step(None, [], None, run_name, why)
             self.code.setPlainText(task.crash or "" if task else "")
             self.a11y.setRowCount(0)
             return
@@ -141,12 +156,18 @@ class ReplayPanel(Panel):
         self.cmp_box.setMinimumContentsLength(20)
         open_btn = QPushButton("Open run…")
         open_btn.clicked.connect(self._choose_folder)
-        self.export_btn = QPushButton("Export HTML…")
-        self.export_btn.clicked.connect(lambda: self.export_html())
+        # the one job of this panel: the HTML report, its setting from ReplayExportParams
+        self.export_form = ParamsForm(ReplayExportParams, parent=self)
+        self.controls = RunControls(context, start_text="Export HTML…", parent=self)
+        self.controls.start_requested.connect(lambda: self.export_html())
+        self.controls.setMaximumWidth(360)
+        self.export_btn = self.controls.start_button
         top = QHBoxLayout()
-        for w in (QLabel("Run"), self.run_box, open_btn, QLabel("Compare with"), self.cmp_box, self.export_btn):
-            top.addWidget(w)
+        for w in (QLabel("Run"), self.run_box, open_btn, QLabel("Compare with"), self.cmp_box):
+            top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
         top.addStretch(1)
+        top.addWidget(self.export_form, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.controls, 0, Qt.AlignmentFlag.AlignTop)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.status_filter, self.domain_filter = QComboBox(), QComboBox()
@@ -218,7 +239,8 @@ class ReplayPanel(Panel):
         self.timeline.currentRowChanged.connect(lambda r: r >= 0 and r != self.step_index and self.set_step(r))
         self.cmp_box.addItem("(none)", None)
         for p in sample_runs():
-            self.run_box.addItem(f"sample: {p.name} ({p.parent.parent.name if 'osworld' in p.parts else 'scienceboard'})", str(p))
+            fmt = p.parent.parent.name if "osworld" in p.parts else "scienceboard"
+            self.run_box.addItem(f"sample: {p.name} ({fmt})", str(p))
             self.cmp_box.addItem(p.name, str(p))
 
     # -- runs --------------------------------------------------------------------------------
@@ -230,7 +252,8 @@ class ReplayPanel(Panel):
         for box in (self.run_box, self.cmp_box):
             if box.findData(key) < 0:
                 box.addItem(run.name, key)
-        (self.cmp_box if compare else self.run_box).setCurrentIndex((self.cmp_box if compare else self.run_box).findData(key))
+        box = self.cmp_box if compare else self.run_box
+        box.setCurrentIndex(box.findData(key))
         return run
 
     def _choose_folder(self) -> None:
@@ -260,7 +283,8 @@ class ReplayPanel(Panel):
         o = agg["overall"]
         probs = len(agg["problems"])
         self.summary.setText(
-            f"<b>{self.run.name}</b> ({self.run.format}) — overall (mean of domain rates) <b>{pct(o['macro_rate'])}</b> · "
+            f"<b>{self.run.name}</b> ({self.run.format}) — overall (mean of domain rates) "
+            f"<b>{pct(o['macro_rate'])}</b> · "
             f"solved/total <b>{o['pass']}/{o['total']}</b> = {pct(o['solved_rate'])} "
             f"(crashed {o['crashed']}, skipped {o['skipped']} counted) · finished-only {pct(o['finished_rate'])}"
             + (f" · <span style='color:#c62828'>{probs} input problem(s): see task notes</span>" if probs else ""))
@@ -318,11 +342,13 @@ class ReplayPanel(Panel):
         if t.crash:
             info += f"<br><span style='color:#6a1b9a'>{t.crash.strip().splitlines()[-1]}</span>"
         if checks:
-            info += "<br><span style='color:gray'>checks (text, not evaluated): " + "; ".join(map(str, checks)) + "</span>"
+            info += ("<br><span style='color:gray'>checks (text, not evaluated): " + "; ".join(map(str, checks))
+                     + "</span>")
         if t.problems:
             info += "<br><span style='color:#c62828'>" + "<br>".join(map(str, t.problems[:3])) + "</span>"
         self.task_info.setText(info)
-        labels = [f"{s.index + 1}" + (" ✗" if s.error else "") + (" ?" if s.screenshot_missing else "") for s in t.steps]
+        labels = [f"{s.index + 1}" + (" ✗" if s.error else "") + (" ?" if s.screenshot_missing else "")
+                  for s in t.steps]
         self.timeline.set_steps(labels, [s.observation for s in t.steps])
         self.step_index = 0
         self.set_step(0)
@@ -385,8 +411,15 @@ class ReplayPanel(Panel):
             out, _ = QFileDialog.getSaveFileName(self, "Export replay report", f"{self.run.name}.html", "HTML (*.html)")
             if not out:
                 return None
-        return self.submit(JobSpec("replay.export", {"out": str(out), "images": "embed"}, {"run": str(self.run.path)},
-                                   device="cpu", label=f"replay report: {self.run.name}"))
+        try:
+            p = self.export_form.params()
+        except ValueError as exc:
+            self.controls.set_error(str(exc))
+            return None
+        run_id = self.submit(JobSpec("replay.export", p.to_dict(), {"run": str(self.run.path), "out": str(out)},
+                                     device="cpu", label=f"replay report: {self.run.name}"))
+        self.controls.track(run_id)
+        return run_id
 
     def show_run(self, run) -> None:  # noqa: ANN001 - a RunRecord of replay.export
         path = (run.result or {}).get("run") or run.spec.inputs.get("run")

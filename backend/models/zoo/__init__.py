@@ -2,14 +2,25 @@
 
 Public API (docs/contracts.md, docs/zoo.md): :func:`zoo_root`, :func:`build_zoo`,
 :func:`resolve_model`, :func:`zoo_status`, :func:`zoo_data_path`, :func:`verify_zoo`,
-:func:`use_workspace`.
+:func:`job_workspace`, :func:`current_workspace`.
 Torch and transformers load only inside :func:`build_zoo`, so this import is cheap (the GUI
 calls :func:`zoo_status` at start-up).
 """
 from __future__ import annotations
 
-from backend.models.zoo.store import (PROFILES, finetune_data, finetune_task, read_manifest, resolve_model,
-                                      use_workspace, verify_zoo, zoo_data_path, zoo_root, zoo_status)
+from backend.models.zoo.store import (
+    PROFILES,
+    current_workspace,
+    finetune_data,
+    finetune_task,
+    job_workspace,
+    read_manifest,
+    resolve_model,
+    verify_zoo,
+    zoo_data_path,
+    zoo_root,
+    zoo_status,
+)
 
 
 def build_zoo(root, profile: str = "demo", progress=None, cancel=None, seed: int = 0, ctx=None,
@@ -20,5 +31,5 @@ def build_zoo(root, profile: str = "demo", progress=None, cancel=None, seed: int
     return _build(root, profile, progress=progress, cancel=cancel, seed=seed, ctx=ctx, force=force)
 
 
-__all__ = ["PROFILES", "build_zoo", "finetune_data", "finetune_task", "read_manifest", "resolve_model", "use_workspace",
-           "verify_zoo", "zoo_data_path", "zoo_root", "zoo_status"]
+__all__ = ["PROFILES", "build_zoo", "current_workspace", "finetune_data", "finetune_task", "job_workspace",
+           "read_manifest", "resolve_model", "verify_zoo", "zoo_data_path", "zoo_root", "zoo_status"]

@@ -19,7 +19,6 @@ from backend.models.zoo import verifiers as V
 from backend.models.zoo.profiles import Profile
 from backend.models.zoo.train import encode_pairs, exact_match, generate, lm_batches, train_loop
 
-
 VOTE_TEMPERATURE = 0.7  # sampling temperature of the maj@16 figure
 SKILL_LINE_SHARE = 0.3  # equation-document lines that are a fine-tune skill in another format
 

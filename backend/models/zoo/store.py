@@ -10,34 +10,47 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 MANIFEST = "manifest.json"
 PROFILES = ("tiny", "demo")
 
 
-_active_workspace: Path | None = None
+_job_workspace: ContextVar[Path | None] = ContextVar("benchtop_job_workspace", default=None)
 
 
-def use_workspace(workspace_root: str | Path | None) -> None:
-    """Resolve ``zoo:NAME`` in this workspace's zoo from now on (``None``: the user's default).
+@contextmanager
+def job_workspace(workspace_root: str | Path | None) -> Iterator[None]:
+    """Within this block (in this thread), ``zoo:NAME`` resolves in ``workspace_root``'s zoo.
 
-    The CLI's ``--workspace`` and the GUI's open workspace call this, so jobs that receive only a
-    model name (``zoo:arith-policy``) load it from the workspace the user chose rather than from
-    the default one."""
-    global _active_workspace
-    _active_workspace = Path(workspace_root) if workspace_root is not None else None
+    The runner opens one around every job with the workspace that records the run (a spawned
+    ``isolate=True`` child does the same), and the CLI around a command given ``--workspace``;
+    so a job that receives only a model name loads it from the workspace the user chose, with no
+    process-wide setting that another workspace's job could change underneath it."""
+    token = _job_workspace.set(Path(workspace_root) if workspace_root is not None else None)
+    try:
+        yield
+    finally:
+        _job_workspace.reset(token)
+
+
+def current_workspace() -> Path | None:
+    """The workspace set by :func:`job_workspace` for this thread, if any."""
+    return _job_workspace.get()
 
 
 def zoo_root(workspace_root: str | Path | None = None, profile: str = "demo") -> Path:
-    """``<workspace>/zoo/<profile>``; the workspace defaults to the one set by ``use_workspace``,
-    else the user's (``BENCHTOP_WORKSPACE``)."""
+    """``<workspace>/zoo/<profile>``; the workspace defaults to the current job's
+    (:func:`job_workspace`), else the user's (``BENCHTOP_WORKSPACE``)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown zoo profile {profile!r}; choose one of {', '.join(PROFILES)}")
     if workspace_root is None:
         from backend.workspace import default_workspace_dir
 
-        workspace_root = _active_workspace or default_workspace_dir()
+        workspace_root = current_workspace() or default_workspace_dir()
     return Path(workspace_root) / "zoo" / profile
 
 
@@ -107,35 +120,35 @@ def zoo_status(root: str | Path) -> str:
 
 def resolve_model(name: str | Path, workspace_root: str | Path | None = None, profile: str = "demo",
                   root: str | Path | None = None) -> Path:
-    """A model folder for ``zoo:NAME`` or a folder path.
+    """A model folder for ``zoo:NAME`` or a folder path (``backend.models.tensors.resolve_model``
+    with the zoo's ``profile`` and ``root`` choices); FileNotFoundError naming the model."""
+    if str(name).startswith("zoo:"):
+        return resolve_zoo_name(str(name), workspace_root, profile, root)
+    from backend.models.tensors import resolve_model as resolve_folder
 
-    ``zoo:NAME`` looks in ``root`` (a zoo folder) or else ``zoo_root(workspace_root, profile)``;
-    ``BENCHTOP_ZOO`` (a zoo folder) overrides both defaults. Raises FileNotFoundError naming the
-    model when the zoo is missing or half-built, or when a folder has no config.json.
-    """
-    text = str(name)
-    if text.startswith("zoo:"):
-        model = text[4:]
-        if root is None:
-            env = os.environ.get("BENCHTOP_ZOO")
-            root = Path(env) if env else zoo_root(workspace_root, profile)
-        root = Path(root)
-        problem = verify_zoo(root)
-        if problem is not None:
-            hint = "" if profile == "demo" else f" --profile {profile}"
-            raise FileNotFoundError(
-                f"cannot load {text}: the {profile} zoo is not built yet ({problem}): "
-                f"run `python main.py zoo build{hint}`")
-        folder = root / model
-        if not (folder / "config.json").is_file():
-            known = ", ".join(f"zoo:{m}" for m in sorted((read_manifest(root) or {}).get("models", {})))
-            raise FileNotFoundError(f"the zoo in {root} has no model {text}; it has {known}")
-        return folder
-    folder = Path(text).expanduser()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"model folder {folder} does not exist")
+    return resolve_folder(name)
+
+
+def resolve_zoo_name(text: str, workspace_root: str | Path | None = None, profile: str = "demo",
+                     root: str | Path | None = None) -> Path:
+    """The folder of ``zoo:NAME``: in ``root`` (a zoo folder), else ``BENCHTOP_ZOO``, else
+    ``zoo_root(workspace_root, profile)``. Raises FileNotFoundError naming the model when the zoo
+    is missing or half-built, or has no such model."""
+    model = text[4:] if text.startswith("zoo:") else text
+    if root is None:
+        env = os.environ.get("BENCHTOP_ZOO")
+        root = Path(env) if env else zoo_root(workspace_root, profile)
+    root = Path(root)
+    problem = verify_zoo(root)
+    if problem is not None:
+        hint = "" if profile == "demo" else f" --profile {profile}"
+        raise FileNotFoundError(
+            f"cannot load {text}: the {profile} zoo is not built yet ({problem}): "
+            f"run `python main.py zoo build{hint}`")
+    folder = root / model
     if not (folder / "config.json").is_file():
-        raise FileNotFoundError(f"{folder} has no config.json: not a Hugging Face model folder")
+        known = ", ".join(f"zoo:{m}" for m in sorted((read_manifest(root) or {}).get("models", {})))
+        raise FileNotFoundError(f"the zoo in {root} has no model {text}; it has {known}")
     return folder
 
 

@@ -1,4 +1,4 @@
-"""Render panels at several window sizes and in both themes: ``python -m app.tools.ui_screenshots``.
+"""Render panels at several window sizes and in both themes: ``python -m tools.ui_screenshots``.
 
 Each panel first opens the newest succeeded run of its kinds in the workspace (so the plots show
 a real result and the form the settings that produced it), then is grabbed as

@@ -87,7 +87,8 @@ class Executor:
             if a.kind in ("click", "double_click", "right_click") and p:
                 w, local = self._target(*p)
                 btn = Qt.MouseButton.RightButton if a.kind == "right_click" else Qt.MouseButton.LeftButton
-                (QTest.mouseDClick if a.kind == "double_click" else QTest.mouseClick)(w, btn, Qt.KeyboardModifier.NoModifier, local)
+                click = QTest.mouseDClick if a.kind == "double_click" else QTest.mouseClick
+                click(w, btn, Qt.KeyboardModifier.NoModifier, local)
             elif a.kind == "drag" and p:
                 start = (round(self.pointer[0]), round(self.pointer[1]))
                 w, local0 = self._target(*start)

@@ -1,4 +1,4 @@
-"""Make the sample agent runs in ``resources/sample_runs`` (``python -m app.tools.make_sample_runs``).
+"""Make the sample agent runs in ``resources/sample_runs`` (``python -m tools.make_sample_runs``).
 
 Two scripted agents (careful, and noisy with seeded grounding errors) solve eight tasks on two
 real Qt programs (``MiniCalc``, ``MiniNotes``) offscreen. Every episode is recorded once and
@@ -112,9 +112,9 @@ def _check(spec: dict, state: dict, saved: dict | None) -> bool:
 
 
 def run_episode(task: tuple, plan: list, noise: float, seed: int):  # noqa: ANN201
-    from app.tools.mini_apps import MiniCalc, MiniNotes
-    from app.tools.scripted_agent import Executor, ScriptedAgent, screenshot, settle
     from backend.agents.writers import Episode
+    from tools.mini_apps import MiniCalc, MiniNotes
+    from tools.scripted_agent import Executor, ScriptedAgent, screenshot, settle
 
     domain, tid, budget, instruction, checks = task
     win = MiniCalc() if domain == "Calc" else MiniNotes()
@@ -227,10 +227,11 @@ def main(argv: list[str] | None = None) -> int:
                               {"action_space": "computer_13", "observation_type": "screenshot",
                                "model": name, "max_steps": 15})
         atomic_write_text(out / "README.md", (
-            "# Sample agent runs\n\nMade by `python -m app.tools.make_sample_runs` (a scripted agent driving the "
+            "# Sample agent runs\n\nMade by `python -m tools.make_sample_runs` (a scripted agent driving the "
             "real MiniCalc/MiniNotes Qt programs offscreen). Do not edit by hand; regenerate.\n\n"
             "- `scienceboard/tasks/VM/<App>/<ID>.json`: task definitions (check lambdas are text)\n"
-            "- `scienceboard/scripted_a11y-vm-screenshot+a11y_tree`, `scienceboard/scripted_noisy-…`: ScienceBoard runs\n"
+            "- `scienceboard/scripted_a11y-vm-screenshot+a11y_tree`, `scienceboard/scripted_noisy-…`: "
+            "ScienceBoard runs\n"
             "- `osworld/pyautogui/screenshot_a11y_tree/scripted_a11y`: the careful agent's run, OSWorld layout\n"
             "- `osworld/computer_13/screenshot/scripted_noisy`: the noisy agent's run, computer_13 actions\n"))
     return 0

@@ -1,4 +1,4 @@
-"""Render the replay panel on the sample runs: ``python -m app.tools.replay_screenshots``.
+"""Render the replay panel on the sample runs: ``python -m tools.replay_screenshots``.
 
 Writes ``docs/screenshots/replay_step.png`` (a step with a click overlay and the a11y row under
 the pointer) and ``replay_compare.png`` (the careful vs the noisy agent, step-aligned).

@@ -1,4 +1,4 @@
-"""Render the main window (or one panel) offscreen to PNG: ``python -m app.tools.screenshot``.
+"""Render the main window (or one panel) offscreen to PNG: ``python -m tools.screenshot``.
 
 Used to keep the README and docs screenshots true to what the app shows.
 """
@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     w.show_panel(args.panel)
     if args.demo_job:
         for steps in (8, 400):
-            h = ctx.runner.submit(JobSpec("demo.count", {"steps": steps, "delay": 0.01}, device="cpu", label=f"demo ({steps} steps)"))
+            h = ctx.runner.submit(JobSpec("demo.count", {"steps": steps, "delay": 0.01}, device="cpu",
+                                          label=f"demo ({steps} steps)"))
             if steps == 8:
                 while not h.done:
                     app.processEvents()

@@ -1,0 +1,1 @@
+"""Developer scripts (screenshots, sample agent runs); run from the repository root, not shipped."""
