@@ -204,7 +204,8 @@ class MainWindow(QMainWindow):
 
         return (f"<b>Benchtop {app_version()}</b><br>Run, watch and compare recent ML methods on your own "
                 f"models and GPUs.<br><br>Workspace: {self.context.workspace.root}<br>"
-                f"Python {platform.python_version()} · PySide6 {PySide6.__version__} · pyqtgraph {pyqtgraph.__version__}")
+                f"Python {platform.python_version()} · PySide6 {PySide6.__version__} · "
+                f"pyqtgraph {pyqtgraph.__version__}")
 
     def current_panel_id(self) -> str:
         item = self.panel_list.currentItem()
