@@ -2,12 +2,24 @@
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QPlainTextEdit, QSplitter,
-    QStackedWidget, QToolBar, QWidget,
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
 )
 
 from app.context import AppContext
@@ -17,6 +29,31 @@ from app.widgets.history_dock import HistoryView
 from app.widgets.jobs_dock import JobsView
 from app.widgets.log_dock import LogView
 from app.widgets.run_view import RunDialog
+
+DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
+# a panel's page under docs/ (a panel class may name its own with ``docs_page``)
+DOCS_PAGES = {"home": "zoo.md", "merging": "merging.md", "compression": "compression.md", "prm": "prm.md",
+              "tts": "tts.md", "ttrl": "ttrl.md", "equations": "equations.md", "replay": "replay.md",
+              "positions": "fope.md"}
+
+
+def app_version() -> str:
+    """The installed package's version (the source tree's pyproject when not installed)."""
+    try:
+        from importlib.metadata import version
+
+        return version("benchtop")
+    except Exception:  # noqa: BLE001 - running from a plain checkout
+        import re
+
+        text = (DOCS_DIR.parent / "pyproject.toml").read_text(encoding="utf-8")
+        m = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
+        return m.group(1) if m else "unknown"
+
+
+def docs_page(cls) -> Path | None:
+    name = getattr(cls, "docs_page", None) or DOCS_PAGES.get(cls.panel_id)
+    return DOCS_DIR / name if name else None
 
 
 class _DeviceProbe(QThread):
@@ -39,8 +76,12 @@ class MainWindow(QMainWindow):
         self.context = context
         self.setWindowTitle(f"Benchtop — {context.workspace.root}")
         self.resize(1360, 860)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None and (screen.width() < 1360 or screen.height() < 860):
+            self.resize(min(1360, screen.width()), min(860, screen.height()))  # e.g. a 1280x720 display
         self._panel_classes = discover_panels()
         self._panels: dict[str, Panel] = {}
+        self._holders: dict[str, QScrollArea] = {}  # each panel scrolls rather than crushing its rows
 
         self.panel_list = QListWidget()
         self.panel_list.setObjectName("panelList")
@@ -70,13 +111,14 @@ class MainWindow(QMainWindow):
         self.log_view = LogView(context.runner)
         self.history_view = HistoryView(context.workspace, context.runner)
         self.history_view.open_run.connect(self.open_run)
+        self.history_view.rerun_run.connect(self.rerun)
         self.jobs_dock = self._dock("Jobs", self.jobs_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.log_dock = self._dock("Log", self.log_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.history_dock = self._dock("Run history", self.history_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.jobs_dock, self.log_dock)
         self.tabifyDockWidget(self.log_dock, self.history_dock)
         self.jobs_dock.raise_()
-        QTimer.singleShot(0, lambda: self.resizeDocks([self.jobs_dock], [170], Qt.Orientation.Vertical))
+        QTimer.singleShot(0, lambda: self.resizeDocks([self.jobs_dock], [140], Qt.Orientation.Vertical))
         self.panel_list.setStyleSheet("QListWidget#panelList { font-size: 11pt; }"
                                       "QListWidget#panelList::item { padding: 7px 10px; }")
 
@@ -123,25 +165,89 @@ class MainWindow(QMainWindow):
         for dock in (self.jobs_dock, self.log_dock, self.history_dock):
             view_menu.addAction(dock.toggleViewAction())
         theme_menu = view_menu.addMenu("Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        current = str(self.context.settings.value("theme", "system"))
         for mode in ("system", "light", "dark"):
-            act = QAction(mode.capitalize(), self)
+            act = QAction(mode.capitalize(), self, checkable=True)
+            act.setChecked(mode == current)
             act.triggered.connect(lambda _=False, m=mode: self._set_theme(m))
+            group.addAction(act)
             theme_menu.addAction(act)
+            self.theme_actions[mode] = act
         help_menu = self.menuBar().addMenu("&Help")
+        here = QAction("Documentation of this panel", self)
+        here.setShortcut(QKeySequence.StandardKey.HelpContents)
+        here.triggered.connect(lambda: self.open_docs(self.current_panel_id()))
+        help_menu.addAction(here)
+        pages = help_menu.addMenu("Documentation")
+        self.docs_actions: dict[str, QAction] = {}
+        for cls in self._panel_classes:
+            page = docs_page(cls)
+            if page is not None:
+                act = pages.addAction(f"{cls.title} — docs/{page.name}")
+                act.triggered.connect(lambda _=False, pid=cls.panel_id: self.open_docs(pid))
+                self.docs_actions[cls.panel_id] = act
+        arch = pages.addAction("How Benchtop fits together — docs/architecture.md")
+        arch.triggered.connect(lambda: self._open_file(DOCS_DIR / "architecture.md"))
+        help_menu.addSeparator()
         about = QAction("&About Benchtop", self)
-        about.triggered.connect(lambda: QMessageBox.about(
-            self, "About Benchtop",
-            "Benchtop: run, watch and compare recent ML methods on your own GPUs.\n"
-            f"Workspace: {self.context.workspace.root}"))
+        about.triggered.connect(lambda: QMessageBox.about(self, "About Benchtop", self.about_text()))
         help_menu.addAction(about)
 
+    def about_text(self) -> str:
+        import platform
+
+        import pyqtgraph
+        import PySide6
+
+        return (f"<b>Benchtop {app_version()}</b><br>Run, watch and compare recent ML methods on your own "
+                f"models and GPUs.<br><br>Workspace: {self.context.workspace.root}<br>"
+                f"Python {platform.python_version()} · PySide6 {PySide6.__version__} · "
+                f"pyqtgraph {pyqtgraph.__version__}")
+
+    def current_panel_id(self) -> str:
+        item = self.panel_list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else "home"
+
+    def open_docs(self, panel_id: str) -> Path | None:
+        """Open the docs page of ``panel_id`` in the system's viewer; returns the page."""
+        cls = next((c for c in self._panel_classes if c.panel_id == panel_id), None)
+        page = docs_page(cls) if cls is not None else None
+        return self._open_file(page or DOCS_DIR / "architecture.md")
+
+    def _open_file(self, page: Path) -> Path | None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtWidgets import QApplication
+
+        if not page.is_file():
+            self.log_view.append_line(f"help: {page} is not installed with this copy of Benchtop")
+            return None
+        if not QApplication.instance().property("benchtop_no_dialogs"):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(page)))
+        return page
+
     def _set_theme(self, mode: str) -> None:
+        """Switch theme and repaint what does not follow the palette by itself: style sheets, plot
+        backgrounds and axes, rich text."""
         from PySide6.QtWidgets import QApplication
 
         from app.theme import apply_theme
+        from app.widgets.plots import restyle_plots
 
-        apply_theme(QApplication.instance(), mode)
+        app = QApplication.instance()
+        apply_theme(app, mode)
         self.context.settings.setValue("theme", mode)
+        if mode in self.theme_actions:
+            self.theme_actions[mode].setChecked(True)
+        for widget in app.allWidgets():
+            widget.setPalette(app.palette())
+            if widget.styleSheet():
+                widget.setStyleSheet(widget.styleSheet())  # re-resolves palette(...) colours
+        restyle_plots(self)
+        for widget in app.allWidgets():
+            widget.update()
 
     def _start_device_probe(self) -> None:
         self._probe = _DeviceProbe(self)
@@ -171,8 +277,17 @@ class MainWindow(QMainWindow):
                 widget = QPlainTextEdit(details)
                 widget.setReadOnly(True)
             self._panels[panel_id] = widget
-            self.stack.addWidget(widget)
+            holder = QScrollArea()
+            holder.setWidgetResizable(True)
+            holder.setFrameShape(QFrame.Shape.NoFrame)
+            holder.setWidget(widget)
+            self._holders[panel_id] = holder
+            self.stack.addWidget(holder)
         return self._panels[panel_id]
+
+    def current_panel(self) -> QWidget | None:
+        holder = self.stack.currentWidget()
+        return holder.widget() if isinstance(holder, QScrollArea) else holder
 
     def show_panel(self, panel_id: str) -> Panel:
         for i in range(self.panel_list.count()):
@@ -191,7 +306,8 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(text)
             self.stack.setCurrentWidget(text)
             return
-        self.stack.setCurrentWidget(self.panel(pid))
+        self.panel(pid)
+        self.stack.setCurrentWidget(self._holders[pid])
         self.context.settings.setValue("last_panel", pid)
 
     def open_run(self, run_id: str) -> None:
@@ -202,16 +318,40 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Run not found", str(exc.args[0]))
             return
         cls = panel_for_kind(run.kind)
-        if cls is None or run.status != "succeeded":
+        panel = self.show_panel(cls.panel_id) if cls is not None else None
+        if isinstance(panel, Panel):
+            try:  # the form shows the settings that produced the run next to its result
+                panel.restore_settings(run)
+            except Exception:  # noqa: BLE001
+                self.log_view.append_line(f"could not restore the settings of {run_id}: "
+                                          f"{traceback.format_exc().strip().splitlines()[-1]}")
+        if panel is None or run.status != "succeeded":
             RunDialog(run, self.context.workspace.metrics(run.id), self).show()
             return
-        panel = self.show_panel(cls.panel_id)
         try:
+            from app.widgets.plots import mark_stale
+
+            mark_stale(panel, False)
             panel.show_run(run)
         except Exception:  # noqa: BLE001
             from app.error_dialog import report_exception
 
             report_exception(f"Could not show run {run_id}", traceback.format_exc(), self)
+
+    def rerun(self, run_id: str) -> str | None:
+        """Run a past run again with its settings, in (and followed by) the panel that owns its kind."""
+        try:
+            run = self.context.workspace.get_run(run_id)
+        except KeyError as exc:
+            QMessageBox.warning(self, "Run not found", str(exc.args[0]))
+            return None
+        cls = panel_for_kind(run.kind)
+        if cls is None:
+            from backend.jobs import JobSpec
+
+            return self.context.runner.submit(JobSpec.from_dict(run.spec.to_dict())).run_id
+        panel = self.show_panel(cls.panel_id)
+        return panel.rerun(run) if isinstance(panel, Panel) else None
 
     # -- settings ---------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -229,7 +369,7 @@ class MainWindow(QMainWindow):
         elif ids:
             self.panel_list.setCurrentRow(0)
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def closeEvent(self, event) -> None:
         s = self.context.settings
         s.setValue("geometry", self.saveGeometry())
         s.setValue("window_state", self.saveState())

@@ -14,6 +14,8 @@ To add one, create ``app/panels/<name>.py`` with::
             ...                                # build widgets
         def show_run(self, run): ...            # draw a finished run (also from the history)
         def on_event(self, event): ...          # optional: live progress/metrics of own runs
+        def restore_settings(self, run): ...    # optional: put a run's settings back in the form
+                                                # (default: every ParamsForm gets run.spec.params)
 """
 from __future__ import annotations
 
@@ -30,18 +32,18 @@ if TYPE_CHECKING:
     from backend.jobs import JobEvent, JobSpec
     from backend.workspace import RunRecord
 
-_PANELS: dict[str, type["Panel"]] = {}
+_PANELS: dict[str, type[Panel]] = {}
 _BROKEN: dict[str, str] = {}
 
 
-def register_panel(cls: type["Panel"]) -> type["Panel"]:
+def register_panel(cls: type[Panel]) -> type[Panel]:
     if not cls.panel_id:
         raise ValueError(f"{cls.__name__} has no panel_id")
     _PANELS[cls.panel_id] = cls
     return cls
 
 
-def discover_panels() -> list[type["Panel"]]:
+def discover_panels() -> list[type[Panel]]:
     """Import every module in ``app.panels`` and return registered panels by ``order``.
 
     A panel module that fails to import is recorded in :func:`broken_panels` instead of
@@ -64,7 +66,7 @@ def broken_panels() -> dict[str, str]:
     return dict(_BROKEN)
 
 
-def panel_for_kind(kind: str) -> type["Panel"] | None:
+def panel_for_kind(kind: str) -> type[Panel] | None:
     for cls in _PANELS.values():
         if any(kind == k or (k.endswith(".*") and kind.startswith(k[:-1])) for k in cls.kinds):
             return cls
@@ -82,36 +84,62 @@ class Panel(QWidget):
 
     run_started = Signal(str)  # run id
 
-    def __init__(self, context: "AppContext", parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self._own_runs: set[str] = set()
         context.runner.event.connect(self._route_event)
 
     # -- for subclasses ---------------------------------------------------------------------
-    def submit(self, spec: "JobSpec") -> str:
+    def submit(self, spec: JobSpec) -> str:
         """Run ``spec`` on the shared runner (device from the toolbar unless the spec names one)."""
         if spec.device in ("", "auto", None):
             spec.device = self.context.device()
         handle = self.context.runner.submit(spec)
         self._own_runs.add(handle.run_id)
+        from app.widgets.plots import mark_stale
+
+        mark_stale(self, True)  # until this run's results are drawn
         self.run_started.emit(handle.run_id)
         return handle.run_id
 
     def cancel(self, run_id: str) -> None:
         self.context.runner.cancel(run_id)
 
-    def show_run(self, run: "RunRecord") -> None:
+    def show_run(self, run: RunRecord) -> None:
         """Draw a run's result. Called when an own run finishes and when opened from history."""
 
-    def on_event(self, event: "JobEvent") -> None:
+    def on_event(self, event: JobEvent) -> None:
         """Live events (progress, metrics, logs) of runs this panel submitted."""
 
-    def on_run_failed(self, run: "RunRecord") -> None:
+    def on_run_failed(self, run: RunRecord) -> None:
         """An own run failed or was cancelled; the jobs dock already shows the error."""
 
+    def restore_settings(self, run: RunRecord) -> None:
+        """Put ``run``'s settings back into this panel's form, so what is shown next to a run opened
+        from the history is what produced it. The default hands the spec's params to every
+        :class:`~app.widgets.params_form.ParamsForm` in the panel (keys a form lacks are ignored);
+        panels with other editors (model pickers, files) override it and may call ``super()``."""
+        from app.widgets.params_form import ParamsForm
+
+        for form in self.findChildren(ParamsForm):
+            form.set_values(dict(run.spec.params))
+
+    def rerun(self, run: RunRecord) -> str:
+        """Run ``run``'s spec again (same kind, params, inputs and device) and follow it here."""
+        from backend.jobs import JobSpec
+
+        self.restore_settings(run)
+        spec = JobSpec.from_dict(run.spec.to_dict())
+        spec.label = f"{run.spec.label or run.kind} (re-run of {run.id})"
+        run_id = self.submit(spec)
+        controls = getattr(self, "controls", None)
+        if controls is not None and hasattr(controls, "track"):
+            controls.track(run_id)
+        return run_id
+
     # -- plumbing ---------------------------------------------------------------------------
-    def _route_event(self, event: "JobEvent") -> None:
+    def _route_event(self, event: JobEvent) -> None:
         if event.run_id not in self._own_runs:
             return
         try:
@@ -119,6 +147,9 @@ class Panel(QWidget):
             if event.type == "finished":
                 run = self.context.workspace.get_run(event.run_id)
                 if run.status == "succeeded":
+                    from app.widgets.plots import mark_stale
+
+                    mark_stale(self, False)
                     self.show_run(run)
                 else:
                     self.on_run_failed(run)
@@ -126,6 +157,51 @@ class Panel(QWidget):
             from app.error_dialog import report_exception
 
             report_exception(f"Panel '{self.title}' failed to show run {event.run_id}", traceback.format_exc(), self)
+
+
+def restore_widgets(editors: dict[str, QWidget], values: dict) -> None:
+    """Set each editor named in ``editors`` to ``values[name]`` (missing names are left alone), for
+    panels whose settings are plain widgets rather than a ParamsForm."""
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QComboBox,
+        QDoubleSpinBox,
+        QLineEdit,
+        QSpinBox,
+    )
+
+    for name, editor in editors.items():
+        if name not in values or values[name] is None:
+            continue
+        value = values[name]
+        if hasattr(editor, "set_value"):  # model and path pickers
+            editor.set_value(str(value))
+        elif isinstance(editor, QSpinBox):
+            editor.setValue(int(value))
+        elif isinstance(editor, QDoubleSpinBox):
+            editor.setValue(float(value))
+        elif isinstance(editor, QComboBox):
+            idx = editor.findData(value)
+            editor.setCurrentIndex(idx if idx >= 0 else editor.findText(str(value)))
+        elif isinstance(editor, QAbstractButton):
+            editor.setChecked(bool(value))
+        elif isinstance(editor, QLineEdit):
+            editor.setText(",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value))
+
+
+def scrollable(widget: QWidget, min_width: int = 300) -> QWidget:
+    """``widget`` (a settings column) in a vertical scroll area, so a small window scrolls the
+    form instead of crushing its rows."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFrame, QScrollArea
+
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(widget)
+    area.setMinimumWidth(max(min_width, widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width()))
+    return area
 
 
 def placeholder(text: str) -> QLabel:

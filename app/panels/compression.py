@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from app.panels.base import Panel, register_panel
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
-from app.widgets.plots import CurvePlot, Heatmap
+from app.widgets.plots import CurvePlot, Heatmap, accuracy_axis
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.compression.names import DISTILLABLE, TITLES
@@ -343,6 +343,7 @@ class CompressionPanel(Panel):
             self.acc_plot.set_curve(f"fine-tune ({acc['finetuned']:.2f})", xs, [acc["finetuned"]] * 2, symbol=None,
                                     dashed=True)
             self.acc_plot.set_curve(f"base ({acc['base']:.2f})", xs, [acc["base"]] * 2, symbol=None, dashed=True)
+        accuracy_axis(self.acc_plot, what="greedy exact match")
         self.err_plot.setYRange(0, min(1.6, max([p["rel_err"] for p in rows] + [r["rel_err"]]) * 1.05))
         table = [{"method": METHODS.get(p["method"], p["method"]) + (" (distilled)" if p.get("distilled") else ""),
                   "budget": p["bits"], "payload bpp": p["payload_bpp"],

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from app.panels.base import Panel, register_panel
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker
-from app.widgets.plots import GroupedBarChart, Heatmap
+from app.widgets.plots import GroupedBarChart, Heatmap, accuracy_axis
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
@@ -334,7 +334,7 @@ class MergingPanel(Panel):
             rows.append(row)
         self.acc_table.set_rows(rows, digits=3)
         self.chart.set_data(tasks, {label: [accs.get(t, 0.0) or 0.0 for t in tasks] for label, accs in acc.items()})
-        self.chart.setYRange(0, 1.5)
+        accuracy_axis(self.chart, what="exact match")  # one accuracy convention: 0-1
         self.storage.set_rows(r.get("storage") or [], digits=4)
         lay = r.get("layers") or {}
         if lay.get("matrix"):

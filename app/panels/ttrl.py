@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
     QTabWidget, QVBoxLayout, QWidget,
 )
 
-from app.panels.base import Panel, register_panel
+from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.widgets.pickers import ModelPicker, PathPicker
-from app.widgets.plots import CurvePlot
+from app.widgets.jobs_dock import key_params
+from app.widgets.plots import CurvePlot, accuracy_axis
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
 from backend.ttrl.config import TTRLConfig
@@ -74,7 +75,7 @@ class TTRLPanel(Panel):
         self._build_setup()
         self._build_views()
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.setup_box)
+        split.addWidget(scrollable(self.setup_box))
         split.addWidget(self.views)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 900])
@@ -155,8 +156,20 @@ class TTRLPanel(Panel):
         self.eval_plot = CurvePlot("Evaluation (labelled set)", "step", "accuracy")
         self.train_plot = CurvePlot("Training rollouts", "step", "")
         self.loss_plot = CurvePlot("Loss and KL", "step", "")
-        for p in (self.eval_plot, self.train_plot):
-            p.setYRange(0, 1.02, padding=0)  # rates: a fixed scale so small moves are not magnified
+        accuracy_axis(self.eval_plot)  # rates: a fixed 0-1 scale so small moves are not magnified
+        self.train_plot.setYRange(0, 1.02, padding=0)
+        self.smoothing = QDoubleSpinBox()
+        self.smoothing.setRange(0.0, 0.99)
+        self.smoothing.setSingleStep(0.1)
+        self.smoothing.setValue(0.6)
+        self.smoothing.setToolTip("exponential moving average of the training curves (0 = raw); the raw values "
+                                  "stay faint behind the smoothed line")
+        self.smoothing.valueChanged.connect(self._set_smoothing)
+        self._set_smoothing(self.smoothing.value())
+        smooth_row = QHBoxLayout()
+        smooth_row.addStretch(1)
+        smooth_row.addWidget(QLabel("Smoothing (EMA)"))
+        smooth_row.addWidget(self.smoothing)
         plots = QHBoxLayout()
         for p in (self.eval_plot, self.train_plot, self.loss_plot):
             plots.addWidget(p)
@@ -171,6 +184,7 @@ class TTRLPanel(Panel):
         tables.addWidget(self.samples_table)
         tables.setSizes([480, 520])
         lv = QVBoxLayout(live)
+        lv.addLayout(smooth_row)
         lv.addLayout(plots, 3)
         lv.addWidget(self.rollout_title)
         lv.addWidget(tables, 2)
@@ -190,10 +204,19 @@ class TTRLPanel(Panel):
         row.addWidget(refresh)
         row.addWidget(go)
         self.compare_plot = CurvePlot("Compare runs", "step", "")
+        self.compare_info = QLabel("Pick two runs and a metric, then Compare.")
+        self.compare_info.setObjectName("ttrl_compare_info")
+        self.compare_info.setWordWrap(True)
+        self.compare_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         cv = QVBoxLayout(compare)
         cv.addLayout(row)
+        cv.addWidget(self.compare_info)
         cv.addWidget(self.compare_plot, 1)
         self.views.addTab(compare, "Compare runs")
+
+    def _set_smoothing(self, weight: float) -> None:
+        for plot in (self.train_plot, self.loss_plot):
+            plot.set_smoothing(weight)
 
     # -- actions ----------------------------------------------------------------------------
     def start(self) -> str | None:
@@ -242,6 +265,13 @@ class TTRLPanel(Panel):
         self.start_btn.setEnabled(not running)
         self.resume_btn.setEnabled(not running)
         self.stop_btn.setEnabled(running)
+
+    def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
+        restore_widgets({"steps": self.steps, "prompts_per_step": self.per_step, "n_votes": self.votes,
+                         "n_train": self.train_n, "lr": self.lr, "kl_coef": self.kl, "eval_every": self.eval_every,
+                         "eval_n": self.eval_n}, run.spec.params)
+        restore_widgets({"policy": self.policy, "prompts": self.prompts, "eval": self.labelled}, run.spec.inputs)
+        self._last_run = run
 
     # -- live events ------------------------------------------------------------------------
     def on_event(self, event) -> None:  # noqa: ANN001
@@ -338,26 +368,38 @@ class TTRLPanel(Panel):
         self._set_running(False)
 
     def refresh_runs(self) -> None:
+        """Fill the A/B pickers; B starts on a different run than A (or on none), never the same."""
         runs = self.context.workspace.list_runs(kind=KIND, limit=200)
         for combo in (self.run_a, self.run_b):
             current = combo.currentData()
+            combo.blockSignals(True)
             combo.clear()
+            if combo is self.run_b:
+                combo.addItem("— none —", None)
             for r in runs:
                 combo.addItem(f"{r.label or r.id} · {r.status} · {r.id[-6:]}", r.id)
-            idx = combo.findData(current)
-            if idx >= 0:
-                combo.setCurrentIndex(idx)
-        if self.run_b.count() > 1 and self.run_b.currentIndex() == self.run_a.currentIndex():
-            self.run_b.setCurrentIndex(1)
+            idx = combo.findData(current) if current else -1
+            combo.setCurrentIndex(idx if idx >= 0 else (min(2, combo.count() - 1) if combo is self.run_b else 0))
+            combo.blockSignals(False)
+        if self.run_b.currentData() is not None and self.run_b.currentData() == self.run_a.currentData():
+            self.run_b.setCurrentIndex(0)
 
     def compare(self) -> None:
         metric = self.compare_metric.currentText()
+        a, b = self.run_a.currentData(), self.run_b.currentData()
         self.compare_plot.clear_curves()
         self.compare_plot.setTitle(f"Compare runs: {metric}")
-        for combo in (self.run_a, self.run_b):
-            run_id = combo.currentData()
+        if a is not None and a == b:
+            self.compare_info.setText("Run A and run B are the same run: pick two different runs.")
+            return
+        lines = []
+        for tag, run_id in (("A", a), ("B", b)):
             if not run_id:
                 continue
             pts = [(s, v) for s, v in self.context.workspace.metrics(run_id).get(metric, []) if s is not None]
-            name = f"{combo.currentText().split(' · ')[0]} ({run_id[-6:]})"
+            run = self.context.workspace.get_run(run_id)
+            name = f"{tag}: {run.label or run.kind} ({run_id[-6:]})"
             self.compare_plot.set_curve(name, [s for s, _ in pts], [v for _, v in pts])
+            lines.append(f"<b>{tag}</b> = {run_id} · {run.status} · {key_params(run.spec.params, limit=6)}"
+                         + ("" if pts else f" · <i>no '{metric}' recorded</i>"))
+        self.compare_info.setText("<br>".join(lines))

@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels._tts_tree import SearchTreeView, chains_as_tree
-from app.panels.base import Panel, register_panel
+from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.widgets.pickers import ModelPicker, PathPicker
-from app.widgets.plots import CurvePlot, GroupedBarChart
+from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
+from app.widgets.run_controls import estimate_eta, format_duration
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
 
@@ -63,7 +64,7 @@ class TTSPanel(Panel):
         self.summary: dict | None = None
         self.details: dict[tuple[str, int, int], dict] = {}
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self._build_setup())
+        split.addWidget(scrollable(self._build_setup()))
         split.addWidget(self._build_views())
         split.setStretchFactor(1, 1)
         split.setSizes([330, 1000])
@@ -89,7 +90,7 @@ class TTSPanel(Panel):
             self.checks[s] = QCheckBox(LABELS[s])
             self.checks[s].setChecked(True)
             grid.addWidget(self.checks[s], i // 2, i % 2)
-        self.ns = QLineEdit("1,2,4,8,16")
+        self.ns = QLineEdit("1,2,4,8")  # sized for a CPU: a first sweep finishes in minutes
         self.ns.setToolTip("budgets N (samples / beams), comma-separated")
         self.width_ = _spin(1, 256, 4, "beam width M: each kept beam is expanded M times; DVTS runs N/M subtrees")
         self.steps = _spin(1, 64, 8, "most steps of a tree search")
@@ -100,7 +101,8 @@ class TTSPanel(Panel):
         self.agg = QComboBox()
         self.agg.addItems(["last", "min", "prod", "avg"])
         self.agg.setToolTip("how step scores become one solution score")
-        self.limit = _spin(0, 100000, 40, "use only the first K problems (0 = all)")
+        self.limit = _spin(0, 100000, 12, "use only the first K problems (0 = all); more problems narrow the "
+                                          "confidence intervals but take longer")
         self.seed = _spin(0, 2**31 - 1, 0, "random seed (runs reproduce exactly)")
         self.run_btn = QPushButton("Run sweep")
         self.run_btn.clicked.connect(self.start)
@@ -231,11 +233,15 @@ class TTSPanel(Panel):
         if event.run_id != self._active:
             return
         d = event.data
+        if event.type == "started":
+            self._started = event.time
         if event.type == "progress":
             if d.get("fraction") is not None:
                 self.progress.setValue(int(1000 * d["fraction"]))
-            if d.get("message"):
-                self.status.setText(d["message"])
+            elapsed = event.time - getattr(self, "_started", event.time)
+            eta = estimate_eta(elapsed, d.get("fraction"))
+            clock = f"{format_duration(elapsed)} elapsed" + (f" · about {format_duration(eta)} left" if eta else "")
+            self.status.setText(f"{d.get('message') or 'running'}\n{clock}")
         elif event.type == "finished":
             self.run_btn.setEnabled(True)
             self.stop_btn.setEnabled(False)
@@ -243,6 +249,21 @@ class TTSPanel(Panel):
 
     def on_run_failed(self, run) -> None:  # noqa: ANN001
         self.status.setText(f"Run {run.id} {run.status}: {run.error or ''}")
+
+    def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
+        p = run.spec.params
+        if p.get("strategies"):
+            for name, box in self.checks.items():
+                box.setChecked(name in p["strategies"])
+        elif p.get("strategy"):  # a tts.run: one strategy at one N
+            for name, box in self.checks.items():
+                box.setChecked(name == p["strategy"])
+        restore_widgets({"ns": self.ns, "beam_width": self.width_, "max_steps": self.steps, "temperature": self.temp,
+                         "agg": self.agg, "seed": self.seed}, p)
+        if p.get("n") is not None and "ns" not in p:
+            self.ns.setText(str(p["n"]))
+        self.limit.setValue(int(p.get("limit") or 0))
+        restore_widgets({"policy": self.policy, "prm": self.prm, "data": self.data}, run.spec.inputs)
 
     # -- drawing ----------------------------------------------------------------------------
     def show_run(self, run) -> None:  # noqa: ANN001
@@ -288,9 +309,11 @@ class TTSPanel(Panel):
             if not pts:
                 continue
             name = LABELS.get(strat, strat)
-            self.acc_plot.set_curve(name, [math.log2(n) for n, _ in pts], [e["accuracy"] for _, e in pts])
+            counts = [sum(c is not None for c in e.get("correct", [])) for _, e in pts]
+            n_arg = counts if all(counts) else None  # Wilson 95 % bars from the problems scored
+            self.acc_plot.set_curve(name, [math.log2(n) for n, _ in pts], [e["accuracy"] for _, e in pts], n=n_arg)
             self.tok_plot.set_curve(name, [math.log2(max(1.0, e["tokens"])) for _, e in pts],
-                                    [e["accuracy"] for _, e in pts])
+                                    [e["accuracy"] for _, e in pts], n=n_arg)
             for n, e in pts:
                 rows.append({"strategy": name, "N": n, "accuracy": e["accuracy"], "tokens/problem": e["tokens"],
                              "PRM calls/problem": e["prm_calls"], "samples/problem": e["samples"]})
@@ -301,9 +324,7 @@ class TTSPanel(Panel):
             lo, hi = int(math.floor(math.log2(max(1, toks[0])))), int(math.ceil(math.log2(max(1, toks[-1]))))
             self.tok_plot.getAxis("bottom").setTicks([[(k, str(2 ** k)) for k in range(lo, hi + 1)]])
         for plot in (self.acc_plot, self.tok_plot):
-            plot.setYRange(0, 1.02)
-            if plot.plotItem.legend is not None:     # curves rise to the top right: legend bottom right
-                plot.plotItem.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
+            accuracy_axis(plot, len(s.get("problems") or []) or None)
         self.budget_table.set_rows(rows)
 
     def _draw_difficulty(self) -> None:
@@ -322,6 +343,7 @@ class TTSPanel(Panel):
                 series[LABELS.get(strat, strat) + (" (N=1)" if strat == "greedy" else "")] = [
                     (e["per_bin"][b]["accuracy"] or 0.0) for b in bins]
         self.bin_chart.set_data(cats, series)
+        accuracy_axis(self.bin_chart)
         self.bin_chart.setYRange(0, 1.02)
         table: dict[str, dict] = {}
         for r in s.get("compute_optimal", []):

@@ -4,17 +4,30 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QHBoxLayout, QHeaderView, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 COLUMNS = ("Started", "Kind", "Label", "Status", "Duration", "Run id")
 
 
 class HistoryView(QWidget):
-    open_run = Signal(str)
+    """Opening a run shows it in its panel with the panel's form set to that run's settings;
+    "Re-run" runs those settings again."""
 
-    def __init__(self, workspace, runner, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    open_run = Signal(str)
+    rerun_run = Signal(str)
+
+    def __init__(self, workspace, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.filter = QLineEdit()
@@ -23,10 +36,14 @@ class HistoryView(QWidget):
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         openb = QPushButton("Open")
+        openb.setToolTip("show the run in its panel, with the panel's settings set to the run's")
         openb.clicked.connect(self._open_selected)
+        self.rerun_button = QPushButton("Re-run with these settings")
+        self.rerun_button.clicked.connect(self._rerun_selected)
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
         top.addWidget(openb)
+        top.addWidget(self.rerun_button)
         top.addWidget(refresh)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -37,6 +54,8 @@ class HistoryView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.cellDoubleClicked.connect(lambda r, _c: self._open_row(r))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -48,7 +67,7 @@ class HistoryView(QWidget):
         runner.event.connect(self._on_event)
         self.refresh()
 
-    def _on_event(self, event) -> None:  # noqa: ANN001
+    def _on_event(self, event) -> None:
         if event.type in ("queued", "started", "finished"):
             self._pending.start()
 
@@ -83,7 +102,28 @@ class HistoryView(QWidget):
         rid = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
         self.open_run.emit(rid)
 
-    def _open_selected(self) -> None:
+    def selected_run(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
-        if rows:
-            self._open_row(rows[0].row())
+        return self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole) if rows else None
+
+    def _open_selected(self) -> None:
+        rid = self.selected_run()
+        if rid:
+            self.open_run.emit(rid)
+
+    def _rerun_selected(self) -> None:
+        rid = self.selected_run()
+        if rid:
+            self.rerun_run.emit(rid)
+
+    def _context_menu(self, pos) -> None:
+        row = self.table.rowAt(pos.y())
+        if row < 0:
+            return
+        self.table.selectRow(row)
+        rid = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self.open_run.emit(rid))
+        menu.addAction("Re-run with these settings", lambda: self.rerun_run.emit(rid))
+        menu.addAction("Copy run id", lambda: QGuiApplication.clipboard().setText(rid))
+        menu.exec(self.table.viewport().mapToGlobal(pos))

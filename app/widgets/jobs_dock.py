@@ -1,17 +1,29 @@
-"""The jobs dock: one row per job with status, progress, cancel and error details."""
+"""The jobs dock: one row per job with its key settings, status, progress, elapsed time and ETA,
+cancel and error details; "Clear finished" drops the rows of jobs that ended."""
 from __future__ import annotations
 
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout, QHeaderView, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.runner_bridge import QtRunner
+from app.widgets.run_controls import estimate_eta, format_duration
 
-COLUMNS = ("Job", "Status", "Progress", "Message", "")
+COLUMNS = ("Job", "Status", "Progress", "Time", "Message", "")
+TIME_COL, MESSAGE_COL, BUTTONS_COL = 3, 4, 5
+ENDED = ("done", "failed", "cancelled", "interrupted")
 STATUS_TEXT = {"queued": "queued", "running": "running", "succeeded": "done", "failed": "failed",
                "cancelled": "cancelled", "interrupted": "interrupted"}
 
@@ -33,13 +45,23 @@ class JobsView(QWidget):
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        hh.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        hh.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(TIME_COL, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(MESSAGE_COL, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(BUTTONS_COL, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(2, 160)
         self.table.cellDoubleClicked.connect(self._double_clicked)
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.setToolTip("remove the rows of jobs that ended (they stay in the Run history)")
+        self.clear_button.clicked.connect(self.clear_finished)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Double-click a job to open it in its panel."), 1)
+        top.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
         layout.addWidget(self.table)
+        self._started: dict[str, float] = {}
+        self._ended: dict[str, float] = {}
         self._rows: dict[str, int] = {}
         self._dirty: set[str] = set()
         self._errors: dict[str, tuple[str, str]] = {}
@@ -61,9 +83,12 @@ class JobsView(QWidget):
         self.table.insertRow(row)
         self._rows = {rid: r + 1 for rid, r in self._rows.items()}
         self._rows[run_id] = row
-        item = QTableWidgetItem(label)
+        handle = self.runner.handle(run_id)
+        params = handle.spec.params if handle is not None else {}
+        key = key_params(params)
+        item = QTableWidgetItem(f"{label} · {key}" if key else label)
         item.setData(Qt.ItemDataRole.UserRole, run_id)
-        item.setToolTip(run_id)
+        item.setToolTip(f"{run_id}\n" + "\n".join(f"{k} = {v}" for k, v in params.items()))
         self.table.setItem(row, 0, item)
         self.table.setItem(row, 1, QTableWidgetItem("queued"))
         bar = QProgressBar()
@@ -71,7 +96,8 @@ class JobsView(QWidget):
         bar.setTextVisible(True)
         bar.setFormat("%p%")
         self.table.setCellWidget(row, 2, bar)
-        self.table.setItem(row, 3, QTableWidgetItem(""))
+        self.table.setItem(row, TIME_COL, QTableWidgetItem(""))
+        self.table.setItem(row, MESSAGE_COL, QTableWidgetItem(""))
         buttons = QWidget()
         hl = QHBoxLayout(buttons)
         hl.setContentsMargins(2, 0, 2, 0)
@@ -83,10 +109,10 @@ class JobsView(QWidget):
         details.clicked.connect(lambda: self.show_details(run_id))
         hl.addWidget(cancel)
         hl.addWidget(details)
-        self.table.setCellWidget(row, 4, buttons)
+        self.table.setCellWidget(row, BUTTONS_COL, buttons)
         return row
 
-    def _on_event(self, event) -> None:  # noqa: ANN001
+    def _on_event(self, event) -> None:
         rid = event.run_id
         if event.type == "queued":
             label = event.data.get("label") or event.data.get("kind", "job")
@@ -95,18 +121,23 @@ class JobsView(QWidget):
         row = self._rows.get(rid)
         if row is None:
             return
+        if event.type == "started":
+            self._started[rid] = time.monotonic()
         if event.type in ("progress", "started"):
             self._dirty.add(rid)
         elif event.type == "error":
             self._errors[rid] = (event.data.get("message") or "error", event.data.get("traceback") or "")
-            self.table.item(row, 3).setText(event.data.get("message") or "")
+            self.table.item(row, MESSAGE_COL).setText(event.data.get("message") or "")
         elif event.type == "finished":
             status = event.data.get("status", "")
             self.table.item(row, 1).setText(STATUS_TEXT.get(status, status))
             bar = self.table.cellWidget(row, 2)
             if status == "succeeded":
+                bar.setRange(0, 1000)
                 bar.setValue(1000)
-            buttons = self.table.cellWidget(row, 4)
+            self._ended[rid] = time.monotonic()
+            self.table.item(row, TIME_COL).setText(self._time_text(rid, None))
+            buttons = self.table.cellWidget(row, BUTTONS_COL)
             cancel = buttons.findChild(QPushButton, f"cancel-{rid}")
             if cancel is not None:
                 cancel.setEnabled(False)
@@ -126,8 +157,32 @@ class JobsView(QWidget):
                 bar.setRange(0, 1000)
                 bar.setValue(int(1000 * handle.progress))
             if handle.message and rid not in self._errors:
-                self.table.item(row, 3).setText(handle.message)
+                self.table.item(row, MESSAGE_COL).setText(handle.message)
         self._dirty.clear()
+        for rid, row in self._rows.items():  # the clock moves between progress events too
+            if rid in self._started and rid not in self._ended:
+                handle = self.runner.handle(rid)
+                self.table.item(row, TIME_COL).setText(self._time_text(rid, handle.progress if handle else None))
+
+    def _time_text(self, run_id: str, fraction: float | None) -> str:
+        start = self._started.get(run_id)
+        if start is None:
+            return ""
+        elapsed = self._ended.get(run_id, time.monotonic()) - start
+        if run_id in self._ended:
+            return format_duration(elapsed)
+        eta = estimate_eta(elapsed, fraction)
+        return format_duration(elapsed) + (f" · {format_duration(eta)} left" if eta is not None else "")
+
+    def clear_finished(self) -> int:
+        """Drop the rows of jobs that ended; returns how many."""
+        gone = [rid for rid, row in self._rows.items() if self.table.item(row, 1).text() in ENDED]
+        for rid in sorted(gone, key=lambda r: -self._rows[r]):
+            self.table.removeRow(self._rows.pop(rid))
+            for d in (self._started, self._ended, self._errors):
+                d.pop(rid, None)
+        self._rows = {self.table.item(r, 0).data(Qt.ItemDataRole.UserRole): r for r in range(self.table.rowCount())}
+        return len(gone)
 
     def _double_clicked(self, row: int, _col: int) -> None:
         rid = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
@@ -152,6 +207,24 @@ class JobsView(QWidget):
 
     def error_of(self, run_id: str) -> tuple[str, str] | None:
         return self._errors.get(run_id)
+
+
+def key_params(params: dict, limit: int = 4) -> str:
+    """The first few short settings of a job (``lr=5e-05, steps=3``), for its row's label."""
+    parts = []
+    for k, v in params.items():
+        if isinstance(v, float):
+            text = f"{v:.3g}"
+        elif isinstance(v, (int, bool)) or (isinstance(v, str) and len(v) <= 24):
+            text = str(v)
+        elif isinstance(v, (list, tuple)) and 0 < len(v) <= 6 and all(isinstance(x, (int, float, str)) for x in v):
+            text = ",".join(str(x) for x in v)
+        else:
+            continue
+        parts.append(f"{k}={text}")
+        if len(parts) == limit:
+            break
+    return ", ".join(parts)
 
 
 def elapsed(start: float) -> str:

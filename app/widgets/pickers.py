@@ -4,7 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
 
 
 def zoo_model_names(zoo_root: Path) -> list[str]:
@@ -45,6 +52,28 @@ class ModelPicker(QWidget):
         layout.addWidget(self.combo, 1)
         layout.addWidget(browse)
         self.combo.currentTextChanged.connect(self.changed)
+        self.combo.currentTextChanged.connect(self._check)
+        self._check(self.combo.currentText())
+
+    def problem(self) -> str:
+        """Why the current text is not a model (empty when it looks like one, or cannot be checked)."""
+        text = self.value()
+        if not text or text.startswith(("zoo:", "reference:")) or text in self._extras:
+            return ""
+        path = Path(text).expanduser()
+        if not path.exists():
+            return f"{path}: no such folder"
+        if not path.is_dir():
+            return f"{path} is a file, not a model folder"
+        if not (path / "config.json").is_file():
+            return (f"{path} is not a model folder: it has no config.json (a Hugging Face model folder holds "
+                    "config.json and *.safetensors)")
+        return ""
+
+    def _check(self, _text: str = "") -> None:
+        msg = self.problem()
+        self.combo.setToolTip(msg or "a zoo model (zoo:NAME) or a Hugging Face model folder")
+        self.combo.setStyleSheet("QComboBox { border: 1px solid #d04040; }" if msg else "")
 
     def reload(self) -> None:
         current = self.combo.currentText()
@@ -66,6 +95,7 @@ class ModelPicker(QWidget):
 
     def set_value(self, text: str) -> None:
         self.combo.setCurrentText(text)
+        self._check()  # the folder may have changed even when its path did not
 
 
 class PathPicker(QWidget):

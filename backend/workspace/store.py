@@ -26,6 +26,7 @@ from backend.jobs.spec import JobSpec
 from backend.workspace import recovery as rc
 from backend.workspace.atomic import atomic_write_json
 from backend.workspace.recovery import ACTIVE_STATUSES
+from backend.workspace.wal_guard import wal_identity
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -293,9 +294,29 @@ class Workspace:
                         raise
                     return
 
+    # -- the connection, guarded against an orphaned write-ahead log (see wal_guard) --------
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._wal_id is not None and wal_identity(self.db_path) != self._wal_id:
+                try:  # closing first releases this process's mapping of the stale -shm file
+                    self._db.close()
+                except sqlite3.Error:
+                    pass
+                self._conn = self._open()  # handles a sick disk the way opening does
+                self.wal_reopened += 1
+            return self._db
+
+    @_conn.setter
+    def _conn(self, conn: sqlite3.Connection) -> None:
+        self._db = conn
+        self._wal_id = wal_identity(self.db_path)
+        self.wal_reopened = getattr(self, "wal_reopened", 0)
+
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._wal_id = None  # no reopening on the way out
+            self._db.close()
 
     # -- writing ----------------------------------------------------------------------------
     def create_run(self, spec: JobSpec) -> tuple[str, Path]:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from app.panels.base import Panel, register_panel
+from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.panels.prm.cards import StepColumn
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
@@ -29,6 +29,12 @@ def _zoo_processbench(zoo: Path) -> str:
     data = zoo / "data"
     found = sorted(data.glob("*processbench*.jsonl")) if data.is_dir() else []
     return str(found[0]) if found else ""
+
+
+def truth_text(label) -> str:  # noqa: ANN001 - ProcessBench's label: first wrong step (0-based) or -1
+    if label is None:
+        return "not labelled"
+    return "every step is correct" if int(label) < 0 else f"first error at step {int(label) + 1}"
 
 
 @register_panel
@@ -55,6 +61,7 @@ class PRMPanel(Panel):
         box = QGroupBox("Solution")
         form = QFormLayout(box)
         self.source = PathPicker("file", "Solutions (*.jsonl)", "optional: pick a solution from a JSONL file")
+        self.source.set_value(_zoo_processbench(zoo))  # the zoo's ProcessBench file, when built
         self.record_pick = QComboBox()
         self.record_pick.currentIndexChanged.connect(self._pick_record)
         load = QPushButton("Load file")
@@ -84,8 +91,12 @@ class PRMPanel(Panel):
         self.score_btn.clicked.connect(self.score)
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.truth = QLabel("")  # the record's ground-truth first error (ProcessBench label)
+        self.truth.setObjectName("prm_truth")
+        self.truth.setWordWrap(True)
         form.addRow("From file", self.source)
         form.addRow("Record", self._wrap(row))
+        form.addRow("Ground truth", self.truth)
         form.addRow("Problem", self.problem)
         form.addRow("Solution", self.solution)
         form.addRow("Split", self.split)
@@ -97,11 +108,13 @@ class PRMPanel(Panel):
         form.addRow(self.status)
         self.col_a, self.col_b = StepColumn(), StepColumn()
         self.col_b.setVisible(False)
+        if self.source.value():
+            self._load_source()
         right = QSplitter(Qt.Orientation.Horizontal)
         right.addWidget(self.col_a)
         right.addWidget(self.col_b)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(box)
+        split.addWidget(scrollable(box))
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([360, 900])
@@ -135,6 +148,20 @@ class PRMPanel(Panel):
             steps = r.get("steps")
             self.solution.setPlainText("\n".join(steps) if isinstance(steps, list) else str(r.get("solution", "")))
             self.split.setCurrentText("line" if isinstance(steps, list) else "auto")
+            self.truth.setText(truth_text(r.get("label")))
+
+    def _load_sample_into_form(self, s: dict) -> None:
+        """A ProcessBench sample replaces the whole Steps form: problem, steps, PRM, threshold, truth."""
+        self.problem.setPlainText(s.get("problem", ""))
+        self.solution.setPlainText("\n".join(s["steps"]))
+        self.split.setCurrentText("line")
+        self.prm_a.set_value(self.bench_prm.value())
+        self.compare.setChecked(False)
+        self.threshold.setValue(self.bench_threshold.value())
+        self.truth.setText(truth_text(s.get("label")))
+        self.record_pick.blockSignals(True)
+        self.record_pick.setCurrentIndex(-1)
+        self.record_pick.blockSignals(False)
 
     def score(self) -> str | None:
         problem, text = self.problem.toPlainText().strip(), self.solution.toPlainText().strip()
@@ -201,7 +228,7 @@ class PRMPanel(Panel):
         dlay.addWidget(self.disagree)
         results.addWidget(dl)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(box)
+        split.addWidget(scrollable(box))
         split.addWidget(results)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 930])
@@ -254,9 +281,24 @@ class PRMPanel(Panel):
     def _open_sample(self, item: QListWidgetItem) -> None:
         s = self._bench_samples[item.data(Qt.ItemDataRole.UserRole)]
         if "steps" in s:
+            self._load_sample_into_form(s)
             self.show_steps({**s, "prm": f"{self.bench_prm.value()} (ProcessBench {s['id']})"}, label=s["label"])
 
     # -- runs ------------------------------------------------------------------------------------
+    def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
+        p = run.spec.params
+        if run.kind == BENCH:
+            restore_widgets({"prm": self.bench_prm, "threshold": self.bench_threshold}, p)
+            restore_widgets({"data": self.bench_data}, run.spec.inputs)
+            return
+        restore_widgets({"prm": self.prm_a, "split": self.split, "threshold": self.threshold, "samples": self.samples}, p)
+        self.compare.setChecked(bool(p.get("prm_b")))
+        restore_widgets({"prm_b": self.prm_b}, p)
+        items = p.get("items") or []
+        if items:
+            self.problem.setPlainText(str(items[0].get("problem", "")))
+            self.solution.setPlainText(str(items[0].get("solution", "")))
+
     def show_run(self, run) -> None:  # noqa: ANN001 - RunRecord
         r = run.result or {}
         if run.kind == SCORE and r.get("records"):

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from app.panels.base import Panel, register_panel
 from app.panels.replay.stepview import ImageLoader, StepView, Timeline
 from app.widgets.params_form import ParamsForm
-from app.widgets.plots import GroupedBarChart
+from app.widgets.plots import GroupedBarChart, accuracy_axis
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.agents.a11y import element_at, read_a11y
@@ -214,7 +214,7 @@ class ReplayPanel(Panel):
         rl.addWidget(self.timeline)
         rl.addWidget(sides, 1)
         self.scores = DictTable()
-        self.chart = GroupedBarChart("success rate by domain", "solved / total")
+        self.chart = GroupedBarChart("success rate by domain", "solved (0–1)")
         scores = QSplitter(Qt.Orientation.Vertical)
         scores.addWidget(self.scores)
         scores.addWidget(self.chart)
@@ -399,9 +399,10 @@ class ReplayPanel(Panel):
                              "skipped": d["skipped"], "solved/total %": 100 * (d["solved_rate"] or 0),
                              "finished-only %": None if d["finished_rate"] is None else 100 * d["finished_rate"],
                              "macro %": 100 * d["macro_rate"] if d.get("macro_rate") is not None else None})
-            series[r.name] = [100 * (by[d]["solved_rate"] or 0) if d in by else 0 for d in domains]
+            series[r.name] = [(by[d]["solved_rate"] or 0) if d in by else 0 for d in domains]
         self.scores.set_rows(rows)
         self.chart.set_data(domains, series)
+        accuracy_axis(self.chart, what="solved")  # one convention: rates on 0-1
 
     def export_html(self, out: str | Path | None = None) -> str | None:
         """Export the current run as a self-contained HTML report (a job; returns its run id)."""
