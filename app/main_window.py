@@ -29,26 +29,20 @@ from app.widgets.history_dock import HistoryView
 from app.widgets.jobs_dock import JobsView
 from app.widgets.log_dock import LogView
 from app.widgets.run_view import RunDialog
+from backend.resources import docs_path
 
-DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
+DOCS_DIR = docs_path("")  # beside the code in a checkout, inside the packaged app's folder
 # a panel's page under docs/ (a panel class may name its own with ``docs_page``)
 DOCS_PAGES = {"home": "zoo.md", "merging": "merging.md", "compression": "compression.md", "prm": "prm.md",
               "tts": "tts.md", "ttrl": "ttrl.md", "equations": "equations.md", "replay": "replay.md",
-              "positions": "fope.md"}
+              "positions": "fope.md", "bnn": "bnn.md", "retrieval": "retrieval.md"}
 
 
 def app_version() -> str:
-    """The installed package's version (the source tree's pyproject when not installed)."""
-    try:
-        from importlib.metadata import version
+    """The installed package's version (the source tree's or bundle's pyproject otherwise)."""
+    from backend.resources import version
 
-        return version("benchtop")
-    except Exception:  # noqa: BLE001 - running from a plain checkout
-        import re
-
-        text = (DOCS_DIR.parent / "pyproject.toml").read_text(encoding="utf-8")
-        m = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
-        return m.group(1) if m else "unknown"
+    return version()
 
 
 def docs_page(cls) -> Path | None:
