@@ -73,6 +73,9 @@ def _summary(r: dict) -> str:
         kept = "n/a" if acc["gain_kept"] is None else f"{100 * acc['gain_kept']:.0f}%"
         lines.append(f"  accuracy base {acc['base']:.3f}, fine-tune {acc['finetuned']:.3f}, "
                      f"compressed {acc['compressed']:.3f} (gain kept {kept}, n={acc['n']})")
+        ci = acc.get("ci95") or {}
+        if ci:
+            lines.append("  95% intervals: " + ", ".join(f"{k} {lo:.3f}-{hi:.3f}" for k, (lo, hi) in ci.items()))
     return "\n".join(lines)
 
 
