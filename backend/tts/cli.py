@@ -38,6 +38,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                                  "weighted_bon, beam, dvts)")
     p.add_argument("--data", required=True, help="problems: .jsonl (or .json array) with problem, answer, level")
     p.add_argument("--out", required=True, help="output folder (must not exist)")
+    p.add_argument("--prm-preset", help="input format of a PRM folder without benchtop_prm.json "
+                                        "(qwen2.5-math-prm, math-shepherd, genprm, zoo)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA, else fp32), float32, bfloat16, float16")
     p.add_argument("--no-prefix-sharing", action="store_true", help="prefill every row separately")
@@ -96,6 +98,8 @@ def _params(args: argparse.Namespace) -> dict:
     params.update(params_from_args(args, PromptParams))
     PromptParams.from_params(params_from_args(args, PromptParams))   # a bad template fails before a run
     params["dtype"] = args.dtype
+    if args.prm_preset:
+        params["prm_preset"] = args.prm_preset
     if args.no_prefix_sharing:
         params["share_prefix"] = False
     return params

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from backend.jobs.registry import register_job
 
-_JOB_KEYS = ("strategy", "strategies", "ns", "thresholds", "limit", "dtype")
+_JOB_KEYS = ("strategy", "strategies", "ns", "thresholds", "limit", "dtype", "prm_preset")
 
 
 def _setup(spec, ctx):  # noqa: ANN001
@@ -39,7 +39,7 @@ def _setup(spec, ctx):  # noqa: ANN001
     problems = load_problems(spec.inputs["data"], limit=params.get("limit"))
     ctx.progress(0.0, "loading the policy")
     policy = Policy.load(spec.inputs["policy"], ctx.device, params.get("dtype", "auto"))
-    scorer = load_scorer(spec.inputs.get("prm"), ctx.device)
+    scorer = load_scorer(spec.inputs.get("prm"), ctx.device, preset=params.get("prm_preset"))
     return Searcher(policy, scorer, cfg, should_stop=ctx.check_cancelled), problems, out, params
 
 
