@@ -19,7 +19,6 @@ from typing import Any
 from backend.params import Params, param
 
 ZOO_TEMPLATE = "Problem: {problem}\n"
-ZOO_VOCAB_MAX = 1000          # the zoo's tokenizer is character level (about a hundred ids)
 LIMITS = {"zoo": (96, 32), "base": (2048, 512), "chat": (2048, 512)}   # (answer, step) tokens
 DELIMITERS = {"zoo": "\n", "base": "\n\n", "chat": "\n\n"}
 # End-of-turn tokens of common chat formats: a chat model ends its answer with one of these even
@@ -93,7 +92,14 @@ def profile(tokenizer: Any, spec: PromptParams | None = None) -> str:
     spec = spec or PromptParams()
     if spec.chat_template and has_chat_template(tokenizer):
         return "chat"
-    return "zoo" if len(tokenizer) < ZOO_VOCAB_MAX else "base"
+    return "zoo" if is_char_level(tokenizer) else "base"
+
+
+def is_char_level(tokenizer: Any) -> bool:
+    """Whether every ordinary token is one character (the demo zoo's tokenizer; real ones merge)."""
+    specials = set(getattr(tokenizer, "all_special_tokens", []) or [])
+    specials |= {str(t) for t in (getattr(tokenizer, "added_tokens_decoder", {}) or {}).values()}
+    return all(len(t) <= 1 for t in tokenizer.get_vocab() if t not in specials)
 
 
 @dataclass
