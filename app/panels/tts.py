@@ -26,6 +26,7 @@ from app.panels.base import Panel, register_panel
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart
 from app.widgets.tables import DictTable
+from app.widgets.prompt_box import PromptBox
 from backend.jobs import JobSpec
 
 KINDS = ("tts.sweep", "tts.run")
@@ -132,8 +133,10 @@ class TTSPanel(Panel):
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_btn)
         buttons.addWidget(self.stop_btn)
+        self.prompt_box = PromptBox()
         lay = QVBoxLayout(box)
         lay.addLayout(form)
+        lay.addWidget(self.prompt_box)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
@@ -210,7 +213,8 @@ class TTSPanel(Panel):
         if self.prm.value():
             inputs["prm"] = self.prm.value()
         params = {"strategies": strategies, "ns": ns, "beam_width": self.width_.value(), "max_steps": self.steps.value(),
-                  "temperature": self.temp.value(), "agg": self.agg.currentText(), "seed": self.seed.value()}
+                  "temperature": self.temp.value(), "agg": self.agg.currentText(), "seed": self.seed.value(),
+                  **self.prompt_box.changes()}
         if self.limit.value():
             params["limit"] = self.limit.value()
         return JobSpec("tts.sweep", params=params, inputs=inputs, label=f"tts sweep N≤{ns[-1]}")
@@ -258,6 +262,7 @@ class TTSPanel(Panel):
                       "problems": [], "details_file": result.get("details_file"),
                       "runs": {result["strategy"]: {str(result["n"]): result}}}
         self.summary = result
+        self.prompt_box.set_values(dict(getattr(getattr(run, "spec", None), "params", None) or {}))
         self.details = read_details(result.get("details_file", ""))
         self._draw_curves()
         ns = [str(n) for n in result.get("ns", [])]
