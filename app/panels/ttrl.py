@@ -16,15 +16,25 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter,
-    QTabWidget, QVBoxLayout, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels.base import Panel, register_panel
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
-from app.widgets.tables import DictTable
 from app.widgets.prompt_box import PromptBox
+from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
 from backend.ttrl.config import TTRLConfig
 

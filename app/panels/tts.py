@@ -17,16 +17,30 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QProgressBar, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels._tts_tree import SearchTreeView, chains_as_tree
 from app.panels.base import Panel, register_panel
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart
-from app.widgets.tables import DictTable
 from app.widgets.prompt_box import PromptBox
+from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
 
 KINDS = ("tts.sweep", "tts.run")
@@ -339,7 +353,7 @@ class TTSPanel(Panel):
             table.setdefault(r["bin"], {"bin": r["bin"]})[f"N={r['n']}"] = (
                 f"{LABELS.get(r['strategy'], r['strategy'])} ({r['accuracy']:.2f}, {r['tokens']:.0f} tok)")
         self.optimal_table.set_rows(list(table.values()))
-        from backend.tts.sweep import recommend   # numpy only; no torch
+        from backend.tts.sweep import recommend  # numpy only; no torch
 
         budget = max((e["tokens"] for by_n in s["runs"].values() for k, e in by_n.items() if k == n), default=0.0)
         rec = recommend(s, budget)

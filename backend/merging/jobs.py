@@ -23,8 +23,8 @@ def merge_job(spec, ctx) -> dict:
 
 @register_job("merging.tswitch", title="Build T-Switch switches")
 def tswitch_job(spec, ctx) -> dict:
-    from backend.models.zoo import resolve_model as resolve
     from backend.merging.tswitch import build_tswitch
+    from backend.models.zoo import resolve_model as resolve
 
     base = resolve(spec.inputs["base"])
     fts = {t: resolve(p) for t, p in spec.inputs["finetunes"].items()}

@@ -8,11 +8,18 @@ from typing import Callable
 
 import torch
 
+from backend.compression.model_io import index_tensors
 from backend.merging.config import MergeConfig, global_params, tensor_params
 from backend.merging.methods import merge_tensor
-from backend.compression.model_io import index_tensors
-from backend.merging.streaming import (LM_HEAD, ShardWriter, checked_indexes, copy_side_files, num_layers, read,
-                                       untie_config)
+from backend.merging.streaming import (
+    LM_HEAD,
+    ShardWriter,
+    checked_indexes,
+    copy_side_files,
+    num_layers,
+    read,
+    untie_config,
+)
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 

@@ -76,7 +76,8 @@ def sample(
     plus chat end-of-turn tokens; ``backend.generation.prompting.stop_ids``).
     The model is used as is (call ``model.eval()`` first); nothing in it is changed.
     """
-    from backend.generation.prompting import encode_prompt, has_chat_template, pad_id as _pad, stop_ids
+    from backend.generation.prompting import encode_prompt, has_chat_template, stop_ids
+    from backend.generation.prompting import pad_id as _pad
 
     eos = set(eos_ids) if eos_ids else stop_ids(tokenizer, getattr(model, "generation_config", None),
                                                 has_chat_template(tokenizer))

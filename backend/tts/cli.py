@@ -78,7 +78,7 @@ def _inputs(args: argparse.Namespace) -> dict:
         inputs["prm"] = path(args.prm)
     if Path(inputs["out"]).exists():
         raise FileExistsError(f"output folder {inputs['out']} already exists; choose another or remove it first")
-    from backend.tts.data import load_problems   # fail fast on a bad file, before loading any model
+    from backend.tts.data import load_problems  # fail fast on a bad file, before loading any model
 
     load_problems(inputs["data"])
     return inputs

@@ -90,9 +90,7 @@ def make_chat_policy(folder: Path, steps: int = 200, seed: int = 0) -> Path:
     template (a few seconds on one thread); saved with a generation_config whose eos ids are
     ``<|im_end|>`` and ``<|endoftext|>``."""
     import torch
-    from transformers import GenerationConfig, Qwen2ForCausalLM
-
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, GenerationConfig, Qwen2ForCausalLM
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

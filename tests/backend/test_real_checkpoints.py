@@ -11,8 +11,17 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _real_models import (TRAIN_PAIRS, make_chat_policy, make_llama, make_math_shepherd,  # noqa: E402
-                          make_qwen_prm, problem, qwen_tokenizer, sp_tokenizer, write_problems)
+from _real_models import (  # noqa: E402
+    TRAIN_PAIRS,
+    make_chat_policy,
+    make_llama,
+    make_math_shepherd,
+    make_qwen_prm,
+    problem,
+    qwen_tokenizer,
+    sp_tokenizer,
+    write_problems,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
