@@ -55,6 +55,19 @@ def _settings(args: argparse.Namespace) -> dict:
     return {k: v for k, v in s.items() if v is not None}
 
 
+def _own_dtype(r: dict, s: dict) -> str:
+    """The ratio against a delta in the fine-tune's own dtype, when that is not fp32 (bf16 models)."""
+    from backend.generation.export import dtype_bits, source_dtype
+
+    try:
+        dtype = source_dtype(r.get("ft", ""))
+    except OSError:
+        return ""
+    if not dtype or dtype_bits(dtype) == 32:
+        return ""
+    return f", {s['ratio_vs_fp32_delta'] * dtype_bits(dtype) / 32:.1f}x smaller than a {dtype} delta (the model's own dtype)"
+
+
 def _summary(r: dict) -> str:
     s = r["sizes"]
     lines = [f"{r['method']} at {r['bits']:g} bits/param -> {r['out']}",
@@ -62,7 +75,7 @@ def _summary(r: dict) -> str:
              f"({s['compressed_params']} compressed parameters; {s['exact_params']} stored exactly: "
              f"{', '.join(r['exact_tensors'][:4])}{'…' if len(r['exact_tensors']) > 4 else ''})",
              f"  files {s['file_bytes']} bytes (accounting within {100 * s['accounting_deviation']:.3f}%), "
-             f"{s['ratio_vs_fp32_delta']:.1f}x smaller than an fp32 delta",
+             f"{s['ratio_vs_fp32_delta']:.1f}x smaller than an fp32 delta{_own_dtype(r, s)}",
              f"  relative L2 error of the delta {r['rel_err']:.4f}"]
     d = r.get("distill")
     if d:
