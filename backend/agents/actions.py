@@ -4,10 +4,16 @@ Code is parsed with :mod:`ast` and never executed: a run folder comes from somew
 its code was written by a model. Only literal arguments are read (``ast.literal_eval`` on single
 nodes); a ``tag_N`` name is kept as an unresolved Set-of-Mark target, any other expression as
 ``unresolved`` with its source text.
+
+Parsing is linear in the code's length: each call's source text is cut from per-line byte
+offsets computed once (``ast.get_source_segment`` re-splits the whole code for every call, so a
+20 MB one-line action with many calls took minutes), and "inside a loop" is a binary search
+over merged loop line ranges rather than a scan of every loop per call.
 """
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import re
 from typing import Any
@@ -83,6 +89,9 @@ def parse_pyautogui(code: str, pointer: tuple[float, float] | None = None) -> li
         tree = ast.parse(code)
     except SyntaxError as exc:
         return [Action("code", source=code, note=f"syntax error at line {exc.lineno}: {exc.msg}")]
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        return [Action("code", source=code[:2000], note=f"not parseable ({type(exc).__name__})")]
+    segment = _Segments(code)
     aliases = {"pyautogui"}
     direct: dict[str, str] = {}
     for node in ast.walk(tree):
@@ -92,16 +101,16 @@ def parse_pyautogui(code: str, pointer: tuple[float, float] | None = None) -> li
             direct.update({(a.asname or a.name): a.name for a in node.names})
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
     calls.sort(key=lambda n: (n.lineno, n.col_offset))
-    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))]
+    loops = _LoopLines([n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))])
     out: list[Action] = []
     for call in calls:
         name = _func_name(call.func, aliases, direct)
         if name is None:
             continue
-        act = _from_call(name, call, code, pointer)
+        act = _from_call(name, call, segment, pointer)
         if act is None:
             continue
-        if any(_inside(call, loop) for loop in loops):
+        if loops.inside(call.lineno):
             act.note = (act.note + "; " if act.note else "") + "inside a loop"
         if act.coords == "absolute" or act.coords == "relative":
             pointer = (act.x, act.y)
@@ -111,9 +120,54 @@ def parse_pyautogui(code: str, pointer: tuple[float, float] | None = None) -> li
     return out
 
 
-def _inside(node: ast.AST, loop: ast.AST) -> bool:
-    end = getattr(loop, "end_lineno", loop.lineno)
-    return loop.lineno < node.lineno <= end
+class _Segments:
+    """Source text of nodes, from line offsets computed once (lines are encoded on first use:
+    AST column offsets count UTF-8 bytes)."""
+
+    def __init__(self, code: str) -> None:
+        self.lines = code.splitlines(keepends=True)
+        self._encoded: dict[int, bytes] = {}
+
+    def _line(self, i: int) -> bytes:
+        b = self._encoded.get(i)
+        if b is None:
+            b = self._encoded[i] = self.lines[i].encode("utf-8")
+        return b
+
+    def __call__(self, node: ast.AST) -> str | None:
+        try:
+            l0, l1 = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined, operator]
+            c0, c1 = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):
+            return None
+        if c1 is None or not 0 <= l0 <= l1 < len(self.lines):
+            return None
+        if l0 == l1:
+            return self._line(l0)[c0:c1].decode("utf-8", "replace")
+        parts = [self._line(l0)[c0:].decode("utf-8", "replace"), *self.lines[l0 + 1:l1],
+                 self._line(l1)[:c1].decode("utf-8", "replace")]
+        return "".join(parts)
+
+
+class _LoopLines:
+    """Which lines lie inside a ``for``/``while`` body (after its header line), by binary search."""
+
+    def __init__(self, loops: list[ast.AST]) -> None:
+        spans = sorted((n.lineno + 1, getattr(n, "end_lineno", n.lineno) or n.lineno) for n in loops)
+        merged: list[list[int]] = []
+        for a, b in spans:
+            if a > b:
+                continue
+            if merged and a <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        self.starts = [m[0] for m in merged]
+        self.ends = [m[1] for m in merged]
+
+    def inside(self, line: int) -> bool:
+        i = bisect.bisect_right(self.starts, line) - 1
+        return i >= 0 and line <= self.ends[i]
 
 
 def _func_name(func: ast.expr, aliases: set[str], direct: dict[str, str]) -> str | None:
@@ -178,8 +232,8 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _from_call(name: str, call: ast.Call, code: str, pointer: tuple[float, float] | None) -> Action | None:
-    src = ast.get_source_segment(code, call) or ast.unparse(call)
+def _from_call(name: str, call: ast.Call, segment: _Segments, pointer: tuple[float, float] | None) -> Action | None:
+    src = segment(call) or ast.unparse(call)
     if name in _POINTER:
         kind, button = _POINTER[name]
         a = _args(call, ("x", "y", "clicks", "interval", "button") if kind == "click" else ("x", "y"))

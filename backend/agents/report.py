@@ -3,7 +3,10 @@ the screenshot the agent saw, its action drawn over it, the element under the cl
 response and the task's checks (lambdas shown as text, never evaluated).
 
 Images are embedded as base64 (one file to send) or copied into ``<name>_files/`` beside the
-report; both are written atomically so a failed export leaves nothing half-written.
+report; both are written atomically so a failed export leaves nothing half-written. A
+screenshot or accessibility tree that is a symbolic link resolving outside the run folder is
+never read, embedded or copied (a shared run folder must not leak ``~/.ssh/id_rsa`` named
+``step_1.png``); the report says which file was left out.
 """
 from __future__ import annotations
 
@@ -87,9 +90,19 @@ def overlay_svg(actions: list[Action], w: int, h: int) -> str:
     return "".join(out)
 
 
+def inside_run(path: Path | None, root: Path | None) -> bool:
+    """Whether ``path`` (after following links) lies inside the run folder ``root``."""
+    if path is None or root is None:
+        return path is not None
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
 class _Images:
-    def __init__(self, mode: str, folder: Path | None, prefix: str) -> None:
-        self.mode, self.folder, self.prefix, self.n = mode, folder, prefix, 0
+    def __init__(self, mode: str, folder: Path | None, prefix: str, root: Path | None = None) -> None:
+        self.mode, self.folder, self.prefix, self.n, self.root = mode, folder, prefix, 0, root
 
     def src(self, path: Path) -> str | None:
         if self.mode == "none":
@@ -105,6 +118,12 @@ class _Images:
 def _step_html(step: Step, images: _Images) -> str:
     shot = step.observation
     parts = ['<div class="step">']
+    outside = [p for p in (shot, step.a11y) if p is not None and not inside_run(p, images.root)]
+    for p in outside:
+        parts.append(f'<div class="warn">{_esc(p.name)} links outside the run folder; left out</div>')
+    if shot in outside:
+        shot = None
+    a11y = None if step.a11y in outside else step.a11y
     size = png_size(shot) if shot else None
     if shot and size and (src := images.src(shot)):
         w, h = size
@@ -119,9 +138,9 @@ def _step_html(step: Step, images: _Images) -> str:
                  f'line {_esc(step.line)}, {_esc(step.timestamp)})</span><ul>')
     for a in step.actions:
         under = ""
-        if step.a11y and a.has_point() and size:
+        if a11y and a.has_point() and size:
             px = a.to_pixels(*size)
-            node = element_at(read_a11y(step.a11y).nodes, *px) if px else None
+            node = element_at(read_a11y(a11y).nodes, *px) if px else None
             if node:
                 under = f' → <i>{_esc(node.tag)} “{_esc(node.name or node.text)}”</i>'
         parts.append(f"<li>{_esc(a.describe())}{under}</li>")
@@ -192,6 +211,6 @@ def export_html(run: Run, out: str | Path, images: str = "embed") -> Path:
     if images == "copy":
         folder = out.with_name(out.stem + "_files")
         with atomic_dir(folder, overwrite=True) as tmp:
-            text = render_html(run, _Images("copy", tmp, folder.name))
+            text = render_html(run, _Images("copy", tmp, folder.name, Path(run.path)))
         return atomic_write_text(out, text)
-    return atomic_write_text(out, render_html(run, _Images(images, None, "")))
+    return atomic_write_text(out, render_html(run, _Images(images, None, "", Path(run.path))))

@@ -8,8 +8,9 @@ from typing import Callable
 
 import torch
 
-from backend.compression import methods
+from backend.compression import integrity, methods
 from backend.compression.artifact import AUX, DATA, FORMAT, META, READABLE
+from backend.compression.names import check_bits
 from backend.compression.model_io import fingerprint, index_tensors, read_tensor, save_shards
 from backend.workspace.atomic import atomic_dir
 
@@ -17,7 +18,11 @@ Progress = Callable[[float, str], None]
 
 
 def read_artifact(art: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(metadata, buffers) of an artifact folder; ValueError naming the file when it is damaged."""
+    """(metadata, buffers) of an artifact folder; ValueError naming the file when it is damaged.
+
+    A format /3 artifact is verified here, before anything is decoded: the SHA-256 of
+    ``delta.safetensors`` must match ``delta.json``, else the per-tensor CRC-32 tables name the
+    damaged tensor. The bit budget must be a finite number in the method's range."""
     art = Path(art)
     meta_path, data_path = art / META, art / DATA
     for p in (meta_path, data_path):
@@ -33,12 +38,47 @@ def read_artifact(art: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
         if key not in meta:
             raise ValueError(f"{meta_path}: corrupt artifact metadata (no {key!r} field)")
     try:
+        methods.check_method(meta["method"])
+        check_bits(meta["method"], meta["bits"], "its bit budget")
+    except ValueError as exc:
+        raise ValueError(f"{meta_path}: {exc}") from None
+    blob = data_path.read_bytes()
+    digest = meta.get("payload_sha256")
+    if meta["format"] == FORMAT and not isinstance(digest, str):
+        raise ValueError(f"{meta_path}: corrupt artifact metadata (no payload digest)")
+    intact = digest is None or integrity.sha256(blob) == digest
+    try:
         from safetensors.torch import load as st_load
 
-        data = st_load(data_path.read_bytes())
+        data = st_load(blob)
     except Exception as exc:
-        raise ValueError(f"{data_path}: corrupt artifact data ({exc})") from None
+        why = "damaged: its bytes do not match the recorded SHA-256" if not intact else "corrupt artifact data"
+        raise ValueError(f"{data_path}: {why} ({exc})") from None
+    if not intact:
+        where = "its container (header or tables)"
+        try:
+            starts = field_starts(meta, data, art)
+            name = integrity.damaged_tensor(data, list(meta.get("fields") or []), starts,
+                                            [t[0] for t in meta["tensors"]])
+            if name is not None:
+                where = f"tensor {name}"
+        except (ValueError, KeyError, IndexError, TypeError):
+            pass
+        raise ValueError(f"{data_path}: damaged: the bytes of {where} do not match the recorded digest "
+                         "(SHA-256 in delta.json); nothing was written")
     return meta, data
+
+
+def field_starts(meta: dict, data: dict[str, torch.Tensor], art: Path) -> dict[str, list[int]]:
+    """Offsets of each tensor's slice in every stored field (checked against the data)."""
+    starts: dict[str, list[int]] = {}
+    table = field_lengths(meta, data, art)
+    for k in [k[2:] for k in data if k.startswith("f.")]:
+        n = table.get(k)
+        if n is None or n.numel() != len(meta["tensors"]) or int(n.sum()) != data["f." + k].numel():
+            raise ValueError(f"{art / DATA}: lengths of field {k} do not match the stored data")
+        starts[k] = [0] + torch.cumsum(n.long(), 0).tolist()
+    return starts
 
 
 def field_lengths(meta: dict, data: dict[str, torch.Tensor], art: Path) -> dict[str, torch.Tensor]:
@@ -71,13 +111,7 @@ def apply_artifact(art: str | Path, base_dir: str | Path, device: str = "cpu", p
         check_base(meta, art, base_dir)
     base = index_tensors(base_dir)
     out: dict[str, torch.Tensor] = {}
-    starts: dict[str, list[int]] = {}
-    table = field_lengths(meta, data, art)
-    for k in [k[2:] for k in data if k.startswith("f.")]:
-        n = table.get(k)
-        if n is None or n.numel() != len(meta["tensors"]) or int(n.sum()) != data["f." + k].numel():
-            raise ValueError(f"{art / DATA}: lengths of field {k} do not match the stored data")
-        starts[k] = [0] + torch.cumsum(n.long(), 0).tolist()
+    starts = field_starts(meta, data, art)
     exact = sorted(k[2:] for k in data if k.startswith("x."))
     total = len(meta["tensors"]) + len(exact)
     for i, t in enumerate(meta["tensors"]):
@@ -94,11 +128,14 @@ def apply_artifact(art: str | Path, base_dir: str | Path, device: str = "cpu", p
             raise ValueError(f"{base[name].file}: tensor {name} has shape {list(base[name].shape)}, "
                              f"the artifact {art / META} expects {list(shape)}")
         fields = {k: data["f." + k][s[i]:s[i + 1]] for k, s in starts.items()}
+        for k, v in fields.items():  # scales and stored values: finite and plausible
+            integrity.check_values(str(art / DATA), name, f"field {k}", v)
         try:
             delta = methods.decode_tensor(meta["method"], name, fields, shape, float(meta["bits"]),
                                           meta["settings"], device)
         except ValueError as exc:
             raise ValueError(f"{art / DATA}: {exc}") from None
+        integrity.check_values(str(art / DATA), name, "the decoded delta", delta)
         dtype = getattr(torch, {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}[dtype_name])
         out[name] = (read_tensor(base[name]).float() + delta).to(dtype)
         report((i + 1) / total, f"{name}")

@@ -3,11 +3,14 @@
 An artifact is a folder:
   ``delta.safetensors``  per-field buffers ``f.<field>`` (each method's fields concatenated over
                          tensors), one int32 table ``lengths`` (field × tensor) of their
-                         per-tensor lengths, and the exactly stored tensors ``x.<name>``
+                         per-tensor lengths, the exactly stored tensors ``x.<name>``, and int32
+                         CRC-32 tables ``crc`` (one per compressed tensor, over its fields) and
+                         ``crc_x`` (one per exact tensor, sorted by name)
   ``delta.json``         format, method, budget, settings, base fingerprint, the field order of
                          ``lengths``, [name, shape, dtype] of each compressed tensor (in storage
                          order; [name, shape] and one ``dtype`` when all share it), and the scale
-                         distillation's record when there was one
+                         distillation's record when there was one, and ``payload_sha256``: the
+                         SHA-256 of ``delta.safetensors`` (format /3; ``integrity.py``)
   ``files/``             the fine-tune's small non-weight files (config, tokenizer), copied
 Sizes are accounted field by field (payload vs metadata vs exact tensors vs container overhead)
 and checked against the bytes on disk after writing.
@@ -24,13 +27,16 @@ from typing import Callable
 import numpy as np
 import torch
 
-from backend.compression import methods
+from backend.compression import integrity, methods
+from backend.compression.names import check_bits
 from backend.compression.model_io import TensorEntry, fingerprint, index_tensors, read_tensor
 from backend.workspace.atomic import atomic_dir
 
-FORMAT = "benchtop-delta/2"
-READABLE = ("benchtop-delta/1", FORMAT)   # /1 kept one length table per field (``n.<field>``)
+FORMAT = "benchtop-delta/3"
+# /1 kept one length table per field (``n.<field>``); /1 and /2 carry no digests (read unverified)
+READABLE = ("benchtop-delta/1", "benchtop-delta/2", FORMAT)
 DATA, META, AUX = "delta.safetensors", "delta.json", "files"
+TABLES = ("lengths", "crc", "crc_x")   # container tables: metadata
 Progress = Callable[[float, str], None]
 
 
@@ -69,8 +75,7 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
     format, recorded in the artifact's JSON.
     """
     methods.check_method(method)
-    if bits <= 0:
-        raise ValueError(f"bit budget must be positive, got {bits}")
+    bits = check_bits(method, bits, "bit budget")
     settings = methods.default_settings(method, **(settings or {}))
     base_dir, ft_dir, out = Path(base_dir), Path(ft_dir), Path(out)
     report = progress or (lambda f, m: None)
@@ -89,12 +94,13 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
     plan = _plan_widths(base, ft, method, bits, settings, which, exclude, device, report, cancel)
     buffers: dict[str, list[torch.Tensor]] = {}
     lengths: dict[str, list[int]] = {}
-    entries, per_tensor, bitmaps, recon = [], [], {}, {}
+    entries, per_tensor, bitmaps, recon, crcs = [], [], {}, {}, {}
     sums = {"err": 0.0, "norm": 0.0, "n_comp": 0}
 
     def add(name: str, fields: dict, rec: torch.Tensor, info: dict) -> None:
         """Book one encoded tensor: its fields into the buffers, its error, its reconstruction."""
         e = ft[name]
+        crcs[name] = integrity.crc32(fields[k] for k in sorted(fields))
         for k, v in fields.items():
             buffers.setdefault(k, []).append(v)
             lengths.setdefault(k, []).append(v.numel())
@@ -151,6 +157,8 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
     fields = sorted(buffers)
     data = {"f." + k: torch.cat(buffers[k]) for k in fields}
     data["lengths"] = torch.tensor([lengths[k] for k in fields], dtype=torch.int32)
+    data["crc"] = torch.tensor([crcs[e[0]] for e in entries], dtype=torch.int32)
+    data["crc_x"] = torch.tensor([integrity.crc32([exact[k]]) for k in sorted(exact)], dtype=torch.int32)
     data.update(exact)
     meta = {"format": FORMAT, "method": method, "bits": bits, "settings": settings,
             "selection": {"which": which, "exclude": exclude},
@@ -165,7 +173,8 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
     from safetensors.torch import save as st_save
 
     blob = st_save(data)
-    meta_bytes = json.dumps(meta, separators=(",", ":")).encode()
+    meta["payload_sha256"] = integrity.sha256(blob)
+    meta_bytes = json.dumps(meta, separators=(",", ":"), allow_nan=False).encode()
     aux = [p for p in sorted(ft_dir.iterdir()) if p.is_file() and not p.name.startswith("model")
            and p.suffix in (".json", ".txt", ".model", ".jinja")]
     report(0.92, f"writing {out}")
@@ -261,7 +270,7 @@ def account(data: dict[str, torch.Tensor], method: str, blob_len: int, meta_len:
     payload = sum(t.numel() * t.element_size() for k, t in data.items()
                   if k.startswith("f.") and k[2:] in methods.PAYLOAD[method]) * 8
     field_meta = sum(t.numel() * t.element_size() for k, t in data.items()
-                     if (k.startswith("f.") and k[2:] not in methods.PAYLOAD[method]) or k == "lengths") * 8
+                     if (k.startswith("f.") and k[2:] not in methods.PAYLOAD[method]) or k in TABLES) * 8
     exact = sum(t.numel() * t.element_size() for k, t in data.items() if k.startswith("x.")) * 8
     container = blob_len * 8 - payload - field_meta - exact
     metadata = field_meta + container + meta_len * 8

@@ -96,8 +96,9 @@ def _compress(args: argparse.Namespace) -> int:
     from backend.compression.methods import default_settings
     from backend.jobs import JobSpec
 
-    if args.bits <= 0:
-        raise ValueError(f"--bits must be positive, got {args.bits}")
+    from backend.compression.names import check_bits
+
+    check_bits(args.method, args.bits)  # NaN, inf and budgets out of the method's range fail here
     settings = _settings(args) if args.method == "delta-dct" else {}
     default_settings(args.method, **settings)  # bad settings fail here, before a run is recorded
     distill = None

@@ -6,9 +6,15 @@ Supported: ``merge_method``, ``base_model``, ``models[].model``, ``models[].para
 ``tokenizer_source: base``. A value is a scalar, a layer gradient (list of numbers) or a filter
 list (``[{filter: mlp, value: 0.5}, {value: 0}]``). Anything else is refused with the exact
 field named, so a config never silently merges differently from what its author meant.
+
+The YAML is vetted before it is built into objects (:func:`_vet_yaml`): files over 1 MiB,
+nesting deeper than 32 levels and anchors/aliases that would expand past 100,000 nodes (the
+"billion laughs" bomb) are refused with one line, so a hostile config can neither exhaust memory
+nor hit Python's recursion limit. Numbers must be finite: a weight of ``.nan`` names the weight.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +26,9 @@ TOP_FIELDS = {"merge_method", "base_model", "models", "parameters", "dtype", "ou
 MODEL_PARAMS = {"weight", "density", "gamma", "epsilon"}
 GLOBAL_PARAMS = {"normalize", "lambda", "rescale", "int8_mask", "t"} | MODEL_PARAMS
 DTYPES = {"float32", "float16", "bfloat16"}
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_DEPTH = 32
+MAX_YAML_NODES = 100_000
 
 
 class ConfigError(ValueError):
@@ -56,9 +65,16 @@ class MergeConfig:
 
 
 def _check_value(where: str, v: Any) -> None:
-    if isinstance(v, bool) or isinstance(v, (int, float)):
+    if isinstance(v, bool):
+        return
+    if isinstance(v, (int, float)):
+        if not math.isfinite(v):
+            raise ConfigError(f"{where}: {v} is not a finite number")
         return
     if isinstance(v, list) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        bad = next((x for x in v if not math.isfinite(x)), None)
+        if bad is not None:
+            raise ConfigError(f"{where}: the gradient holds {bad}, not a finite number")
         return
     if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
         for i, c in enumerate(v):
@@ -81,7 +97,10 @@ def _check_params(source: str, where: str, params: Any, allowed: set[str]) -> di
         raise ConfigError(f"{source}: field '{where}.{bad[0]}' is not supported "
                           f"(supported: {', '.join(sorted(allowed))})")
     for k, v in params.items():
-        _check_value(f"{where}.{k}", v)
+        try:
+            _check_value(f"{where}.{k}", v)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
     return dict(params)
 
 
@@ -105,6 +124,7 @@ def parse_config(data: Any, source: str = "config") -> MergeConfig:
             m = {"model": m}
         if not isinstance(m, dict) or "model" not in m:
             raise ConfigError(f"{source}: models[{i}] needs a 'model' field")
+        _check_model_ref(source, f"models[{i}].model", m["model"])
         extra = sorted(set(m) - {"model", "parameters"})
         if extra:
             raise ConfigError(f"{source}: field 'models[{i}].{extra[0]}' is not supported")
@@ -118,6 +138,13 @@ def parse_config(data: Any, source: str = "config") -> MergeConfig:
     if tok not in (None, "base"):
         raise ConfigError(f"{source}: tokenizer_source {tok!r} is not supported (only 'base')")
     base = data.get("base_model")
+    if base is not None:
+        _check_model_ref(source, "base_model", base)
+    if method == "linear":
+        ws = [e.parameters.get("weight", params.get("weight", 1.0)) for e in entries]
+        if all(isinstance(w, (int, float)) and w == 0 for w in ws):
+            raise ConfigError(f"{source}: merge_method linear with every 'weight' 0 would write an all-zero model; "
+                              "give at least one model a non-zero weight")
     from backend.merging.methods import NEEDS_BASE
     if method in NEEDS_BASE and not base:
         raise ConfigError(f"{source}: merge_method {method} needs 'base_model'")
@@ -127,16 +154,62 @@ def parse_config(data: Any, source: str = "config") -> MergeConfig:
                        data.get("out_dtype"), tok)
 
 
+def _check_model_ref(source: str, where: str, v: Any) -> None:
+    if not isinstance(v, str) or not v.strip():
+        raise ConfigError(f"{source}: field '{where}' must be a model folder or zoo:NAME (a string), "
+                          f"got {type(v).__name__} {str(v)[:40]!r}")
+
+
+def _vet_yaml(text: str, source: str) -> None:
+    """Refuse deep nesting and alias expansion bombs from the event stream, before any object is built."""
+    import yaml
+
+    stack: list[list] = []          # [nodes so far, anchor] per open collection
+    sizes: dict[str, int] = {}      # expanded node count of each anchored node
+    total = 0
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            stack.append([0, ev.anchor])
+            if len(stack) > MAX_YAML_DEPTH:
+                raise ConfigError(f"{source}: nested deeper than {MAX_YAML_DEPTH} levels; not a merge config")
+            continue
+        if isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            n, anchor = stack.pop()
+            n += 1
+            if anchor:
+                sizes[anchor] = n
+        elif isinstance(ev, yaml.ScalarEvent):
+            n = 1
+            if ev.anchor:
+                sizes[ev.anchor] = 1
+        elif isinstance(ev, yaml.AliasEvent):
+            n = sizes.get(ev.anchor, 1)
+        else:
+            continue
+        total += n if not stack else 0
+        if stack:
+            stack[-1][0] += n
+        if (stack and stack[-1][0] > MAX_YAML_NODES) or total > MAX_YAML_NODES:
+            raise ConfigError(f"{source}: aliases expand past {MAX_YAML_NODES:,} nodes; not a merge config")
+
+
 def load_config(path: str | Path) -> MergeConfig:
     import yaml
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"{path}: {size:,} bytes; a merge config is at most {MAX_YAML_BYTES:,}")
+        text = path.read_text(encoding="utf-8")
+        _vet_yaml(text, str(path))
+        data = yaml.safe_load(text)
     except FileNotFoundError:
         raise FileNotFoundError(f"merge config {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
     return parse_config(data, str(path))
 
 

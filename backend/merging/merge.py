@@ -35,7 +35,15 @@ class _Lazy(Sequence):
         return len(self.entries)
 
     def __getitem__(self, i):  # type: ignore[override]
-        return read(self.entries[i])
+        return _finite(read(self.entries[i]), self.entries[i])
+
+
+def _finite(t: torch.Tensor, entry) -> torch.Tensor:
+    """The tensor, or ValueError naming its file when it holds NaN or Inf (TIES would drop them unseen)."""
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).sum())
+        raise ValueError(f"{entry.file}: tensor {entry.name} holds {bad} NaN/Inf value(s); refusing to merge it")
+    return t
 
 
 def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str], None] | None = None,
@@ -79,7 +87,7 @@ def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str]
             if cancel:
                 cancel()
             src = _Lazy([ix[name] for ix in model_ix])
-            base_t = read(base_ix[name]) if base_ix else None
+            base_t = _finite(read(base_ix[name]), base_ix[name]) if base_ix else None
             ref = base_t if base_t is not None else src[0]
             out_dtype = DTYPES.get(cfg.out_dtype or cfg.dtype or "", ref.dtype)
             if not ref.is_floating_point():
@@ -91,6 +99,9 @@ def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str]
                 dens = [float(p.get("density", 1.0)) for p in per]
                 if any(not (0.0 < d <= 1.0) for d in dens):
                     raise ValueError(f"density must be in (0, 1] (tensor {name}: {dens})")
+                if cfg.merge_method == "linear" and not any(weights):
+                    raise ValueError(f"linear: every model's weight is 0 for tensor {name}; the merge would be "
+                                     "all zeros (give a model a non-zero weight there)")
                 merged = merge_tensor(cfg.merge_method, base_t, src, weights, dens,
                                       normalize=None if "normalize" not in g else bool(g["normalize"]),
                                       rescale=None if "rescale" not in g else bool(g["rescale"]),

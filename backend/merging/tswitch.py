@@ -7,11 +7,18 @@ survive); S = sign of what is kept, in {-1, 0, +1}; the knob is the RMS of the k
 scheme in groups of 4: one flag bit per group, then 4 mask bits and one sign bit per non-zero
 entry for the groups that have any; the size we report is the file's size on disk.
 ``knob="row"`` (an option, not the reference) stores one knob per matrix row instead.
+
+Packed files verify themselves: ``tswitch.json`` records each task file's SHA-256 and a CRC-32
+per tensor (over its arrays in name order), checked before any switch is decoded, so a damaged
+file fails naming the tensor instead of silently changing weights; knobs and kept scalars must
+be finite and plausible (|x| <= 1e4).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,6 +28,22 @@ import torch
 
 GROUP = 4
 FORMAT = "benchtop-tswitch/1"
+VALUE_LIMIT = 1e4  # |knob| or |kept scalar| above this is no task vector
+
+
+def _tensor_crc(arrays: dict[str, np.ndarray], name: str) -> int:
+    c = 0
+    for key in sorted(k for k in arrays if k.rsplit("::", 1)[0] == name):
+        c = zlib.crc32(np.ascontiguousarray(arrays[key]).tobytes(), c)
+    return c
+
+
+def _check_value(path: Path, name: str, what: str, v: np.ndarray) -> None:
+    if v.size and not np.isfinite(v).all():
+        raise ValueError(f"{path}: tensor {name}: {what} is not finite (damaged or forged file)")
+    if v.size and float(np.abs(v).max()) > VALUE_LIMIT:
+        raise ValueError(f"{path}: tensor {name}: {what} reaches {float(np.abs(v).max()):.3g}, outside the "
+                         f"plausible range ±{VALUE_LIMIT:g} (damaged or forged file)")
 
 
 KNOBS = ("tensor", "row")
@@ -160,6 +183,8 @@ def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: floa
             save_file(arrays, str(path), metadata={"format": FORMAT, "task": task})
             size = path.stat().st_size
             info["tasks"][task] = {"finetune": str(folder), "file": path.name, "bytes": size,
+                                   "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                                   "crc32": {n: _tensor_crc(arrays, n) for n in names},
                                    "bits_per_param": 8 * size / n_params, "pct_of_fp32": 100 * 8 * size / (32 * n_params),
                                    "pct_of_dtype": 100 * 8 * size / (bits * n_params),
                                    "density_kept": kept_total / n_params, "per_tensor_density": density}
@@ -170,7 +195,7 @@ def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: floa
 
 def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
     """The task's reconstructed delta (knob * S, or the kept scalar) per tensor name."""
-    from safetensors.numpy import load_file
+    from safetensors.numpy import load
 
     folder = Path(folder)
     meta_path = folder / "tswitch.json"
@@ -182,14 +207,28 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
         raise ValueError(f"{meta_path}: not valid JSON ({exc})") from None
     if task not in meta["tasks"]:
         raise KeyError(f"{folder} has no switch for task {task!r} (it has {', '.join(meta['tasks'])})")
-    path = folder / meta["tasks"][task]["file"]
+    tmeta = meta["tasks"][task]
+    path = folder / tmeta["file"]
     try:
-        arrays = load_file(str(path))
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} does not exist: the T-Switch folder {folder} is incomplete") from None
+    intact = "sha256" not in tmeta or hashlib.sha256(blob).hexdigest() == tmeta["sha256"]
+    try:
+        arrays = load(blob)
     except Exception as exc:  # safetensors raises its own types
-        raise ValueError(f"{path}: cannot read packed switches ({exc})") from None
+        why = "damaged: its bytes do not match the SHA-256 in tswitch.json" if not intact else "cannot read packed switches"
+        raise ValueError(f"{path}: {why} ({exc})") from None
+    if not intact:
+        crcs = tmeta.get("crc32") or {}
+        bad = next((n for n in meta["tensors"] if n in crcs and _tensor_crc(arrays, n) != crcs[n]), None)
+        where = f"tensor {bad}" if bad else "its header"
+        raise ValueError(f"{path}: damaged: the bytes of {where} do not match the digest in {meta_path.name}; "
+                         "nothing was written")
     out = {}
     for name, shape in meta["tensors"].items():
         if f"{name}::scalar" in arrays:
+            _check_value(path, name, "the kept scalar", arrays[f"{name}::scalar"])
             out[name] = torch.from_numpy(arrays[f"{name}::scalar"].copy()).reshape(shape)
             continue
         try:
@@ -197,6 +236,7 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
             knob = arrays[f"{name}::knob"].astype(np.float32)
         except KeyError as exc:
             raise ValueError(f"{path}: tensor {name} is missing field {exc}") from None
+        _check_value(path, name, "the knob", knob)
         numel = int(np.prod(shape)) if shape else 1
         s = unpack_signs(packed, numel).astype(np.float32).reshape(shape)
         if knob.size == 1:

@@ -1,7 +1,8 @@
 """``python main.py sandbox run FILE.py [--timeout S] [--json]``: run a snippet in the sandbox.
 
 A short, bounded query (at most ``--timeout`` seconds), so it runs directly rather than as a
-recorded job. Exit code: 0 when the snippet finished normally, 1 otherwise.
+recorded job. Exit code: 0 when the snippet finished normally, 1 otherwise, 2 for bad options or
+when this machine cannot provide the sandbox (the line says what to enable; nothing was run).
 """
 from __future__ import annotations
 
@@ -17,11 +18,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     ss = p.add_subparsers(dest="sandbox_command", required=True, metavar="{run}")
     r = ss.add_parser("run", help="run FILE.py with time, memory, output, file and network limits")
     r.add_argument("file", help="Python file to run (read, never modified)")
-    r.add_argument("--timeout", type=float, default=5.0, help="wall-clock limit in seconds (default 5)")
-    r.add_argument("--memory-mb", type=int, default=512, help="address-space limit in MB (default 512)")
-    r.add_argument("--max-output", type=int, default=65536, help="stdout+stderr cap in bytes (default 65536)")
+    r.add_argument("--timeout", type=str, default="5", help="wall-clock limit in seconds (default 5)")
+    r.add_argument("--memory-mb", type=str, default="512", help="address-space limit in MB (default 512)")
+    r.add_argument("--max-output", type=str, default="65536", help="stdout+stderr cap in bytes (default 65536)")
     add_json_flag(r)
     r.set_defaults(func=_run)
+
+
+def _number(option: str, text: str, integer: bool) -> float:
+    """A positive, finite number (a whole one where ``integer``), else ValueError naming the option:
+    a negative or infinite limit must never reach the sandbox (it would disable the limit)."""
+    from backend.sandbox.runner import _positive
+
+    v = _positive(option, text, integer=integer, most=7 * 86400 if option == "--timeout" else 2.0 ** 40)
+    return int(v) if integer else v
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -34,9 +44,12 @@ def _run(args: argparse.Namespace) -> int:
         code = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
-    if args.timeout <= 0:
-        raise ValueError(f"--timeout must be positive, got {args.timeout}")
-    res = run_python(code, timeout=args.timeout, memory_mb=args.memory_mb, max_output_bytes=args.max_output)
+    timeout = _number("--timeout", args.timeout, integer=False)
+    memory = _number("--memory-mb", args.memory_mb, integer=True)
+    max_output = _number("--max-output", args.max_output, integer=True)
+    res = run_python(code, timeout=timeout, memory_mb=memory, max_output_bytes=max_output)
+    if res.status == "unavailable":
+        raise PermissionError(f"{path}: not run: {res.reason}")
     if args.json:
         print_json({"file": str(path), **res.to_dict()})
     else:

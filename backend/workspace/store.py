@@ -1,13 +1,17 @@
 """Runs on disk: ``<workspace>/runs.db`` (SQLite) plus ``<workspace>/runs/<run_id>/``.
 
 Each run folder also carries ``run.json`` (the spec, status and result), written atomically at
-every status change, so the database can always be rebuilt from the folders: a corrupt or
-missing database is moved aside and rebuilt, never silently emptied.
+every status change, and ``metrics.jsonl`` (every metric point), so the database can always be
+rebuilt from the folders: a corrupt database (one that fails ``PRAGMA quick_check`` when opened
+read-only) is moved aside and rebuilt, a missing one rebuilt, never silently emptied. A healthy
+database on a full, read-only or locked disk is never moved: it is read as it is and the
+workspace refuses new runs with one line (:class:`WorkspaceReadOnly`).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -19,7 +23,9 @@ from typing import Any
 from backend.jobs import events as ev
 from backend.jobs.runner import new_run_id
 from backend.jobs.spec import JobSpec
+from backend.workspace import recovery as rc
 from backend.workspace.atomic import atomic_write_json
+from backend.workspace.recovery import ACTIVE_STATUSES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -52,7 +58,6 @@ CREATE TABLE IF NOT EXISTS artifacts (
 );
 """
 
-ACTIVE_STATUSES = ("queued", "running")
 
 
 def default_workspace_dir() -> Path:
@@ -110,11 +115,18 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
+class WorkspaceReadOnly(PermissionError):
+    """The workspace cannot record anything now (disk full, read-only, locked); its history still reads."""
+
+
 class Workspace:
     """A folder of runs. Safe to share between threads of one process, and between processes.
 
-    ``recovery_message`` is set when opening found a problem (a corrupt or missing database) and
-    recovered from it; the GUI and the CLI show it to the user.
+    ``recovery_message`` is set when opening found a problem and coped with it (a corrupt or
+    missing database rebuilt from the run folders, or a full / read-only disk); the GUI and the
+    CLI show it to the user. ``read_only`` holds the reason when nothing can be recorded: the
+    history is then read from the database as it is (or, when even that fails, rebuilt in memory
+    from the run folders), and starting a run raises :class:`WorkspaceReadOnly`.
     """
 
     def __init__(self, root: str | Path) -> None:
@@ -122,74 +134,143 @@ class Workspace:
         self.runs_dir = self.root / "runs"
         self.db_path = self.root / "runs.db"
         self.recovery_message: str | None = None
+        self.read_only: str | None = None
         self._lock = threading.RLock()
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if not self.runs_dir.is_dir():
+                raise WorkspaceReadOnly(f"cannot create workspace folder {self.runs_dir}: {exc.strerror or exc}") from exc
         self._conn = self._open()
-        self._mark_interrupted()
+        if self.read_only is None:
+            self._mark_interrupted()
 
     # -- opening and recovery ---------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.db_path, check_same_thread=False, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(SCHEMA)
-        return conn
-
-    def _open(self) -> sqlite3.Connection:
-        existed = self.db_path.exists()
         try:
-            conn = self._connect()
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
             row = conn.execute("PRAGMA quick_check").fetchone()
             if row is None or row[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
-        except sqlite3.DatabaseError as exc:
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            backup = self.db_path.with_name(f"runs.db.corrupt-{stamp}")
-            try:
-                conn.close()  # type: ignore[possibly-undefined]
-            except Exception:
-                pass
-            os.replace(self.db_path, backup)
-            for suffix in ("-wal", "-shm"):
-                side = Path(str(self.db_path) + suffix)
-                if side.exists():
-                    os.replace(side, Path(str(backup) + suffix))
-            conn = self._connect()
-            n = self._rebuild_from_folders(conn)
-            self.recovery_message = (
-                f"The run database {self.db_path} could not be read ({exc}). It was moved to {backup} "
-                f"and {n} run(s) were recovered from their folders in {self.runs_dir}."
-            )
-            return conn
-        if not existed and any(self.runs_dir.iterdir()):
-            n = self._rebuild_from_folders(conn)
-            self.recovery_message = (
-                f"The run database {self.db_path} was missing; {n} run(s) were recovered from their folders."
-            )
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
-    def _rebuild_from_folders(self, conn: sqlite3.Connection) -> int:
-        count = 0
-        for run_json in sorted(self.runs_dir.glob("*/run.json")):
-            try:
-                data = json.loads(run_json.read_text())
-                status = data.get("status", "interrupted")
-                if status in ACTIVE_STATUSES:
-                    status = "interrupted"
-                conn.execute(
-                    "INSERT OR REPLACE INTO runs (id, kind, label, spec, status, device, pid, created, started,"
-                    " ended, result, error, traceback) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        data["id"], data["kind"], data.get("label", ""), json.dumps(data["spec"]), status,
-                        data.get("device"), None, data.get("created", 0.0), data.get("started"),
-                        data.get("ended"), json.dumps(data.get("result")), data.get("error"), data.get("traceback"),
-                    ),
-                )
-                for name, path in (data.get("artifacts") or {}).items():
-                    conn.execute("INSERT INTO artifacts VALUES (?,?,?)", (data["id"], name, path))
-                count += 1
-            except (OSError, ValueError, KeyError):
-                continue  # an unreadable run.json is left where it is, untouched
-        return count
+    def _side_files(self, base: Path | None = None) -> list[Path]:
+        base = base or self.db_path
+        return [base, Path(str(base) + "-wal"), Path(str(base) + "-shm")]
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            size = self.db_path.stat().st_size if self.db_path.exists() else None
+        except OSError:
+            size = None
+        if size == 0:  # left by an older Benchtop on a full disk: as good as missing
+            rc.remove_if_empty(*self._side_files())
+            if self.db_path.exists():
+                return self._open_degraded("the database file is empty and cannot be replaced")
+        had_db = size not in (None, 0)
+        try:
+            conn = self._connect()
+        except sqlite3.DatabaseError as exc:
+            if not had_db:
+                rc.remove_if_empty(*self._side_files())  # never leave a zero-byte runs.db behind
+                return self._open_degraded(str(exc))
+            reason = None if rc.is_io_error(exc) else rc.corruption_reason(self.db_path)
+            if reason is None:  # healthy file on a sick disk: keep it, read it as it is
+                return self._open_degraded(str(exc))
+            return self._replace_corrupt(reason)
+        except OSError as exc:
+            rc.remove_if_empty(*self._side_files())
+            return self._open_degraded(exc.strerror or str(exc))
+        self._reconcile(conn, had_db)
+        return conn
+
+    def _replace_corrupt(self, reason: str) -> sqlite3.Connection:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = self.db_path.with_name(f"runs.db.corrupt-{stamp}")
+        if not rc.safe_replace(self.db_path, backup):
+            return self._open_degraded(f"corrupt ({reason}) and cannot be moved aside")
+        for side, moved in zip(self._side_files()[1:], self._side_files(backup)[1:]):
+            if side.exists():
+                rc.safe_replace(side, moved)
+        try:
+            conn = self._connect()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            rc.remove_if_empty(*self._side_files())
+            conn = self._open_degraded(f"{exc}; the corrupt database was moved to {backup}")
+            return conn
+        n, skipped = rc.rebuild_from_folders(conn, self.runs_dir)
+        self.recovery_message = (
+            f"The run database {self.db_path} could not be read ({reason}). It was moved to {backup} "
+            f"and {n} run(s) were recovered from their folders in {self.runs_dir}.{rc.skipped_note(skipped)}"
+        )
+        return conn
+
+    def _reconcile(self, conn: sqlite3.Connection, had_db: bool) -> None:
+        """Runs whose folder holds a ``run.json`` but which the database lacks are read back in."""
+        on_disk = rc.folder_run_ids(self.runs_dir)
+        if not on_disk:
+            return
+        known = {r[0] for r in conn.execute("SELECT id FROM runs")}
+        missing = on_disk - known
+        if not missing:
+            return
+        try:
+            n, skipped = rc.rebuild_from_folders(conn, self.runs_dir, skip_ids=on_disk - missing)
+        except sqlite3.DatabaseError as exc:  # the disk filled up while writing: read-only from here
+            self.read_only = str(exc)
+            self.recovery_message = f"workspace {self.root}: could not recover runs from their folders ({exc})."
+            return
+        what = "was missing" if not had_db else f"lacked {len(missing)} run(s) found in {self.runs_dir}"
+        self.recovery_message = (
+            f"The run database {self.db_path} {what}; {n} run(s) were recovered from their folders."
+            f"{rc.skipped_note(skipped)}"
+        )
+
+    def _open_degraded(self, reason: str) -> sqlite3.Connection:
+        """Read-only: the database as it is, else an in-memory copy rebuilt from the run folders."""
+        state = rc.disk_state(self.root)
+        reason = f"{state}: {reason}" if state else reason
+        self.read_only = reason
+        source = f"read from {self.db_path} as it is"
+        try:
+            conn = rc.open_read_only(self.db_path) if self.db_path.exists() else None
+        except sqlite3.DatabaseError:
+            conn = None
+        note = ""
+        on_disk = rc.folder_run_ids(self.runs_dir)
+        missing = on_disk
+        if conn is not None:
+            missing = on_disk - {r[0] for r in conn.execute("SELECT id FROM runs")}
+        if conn is None or missing:
+            # an in-memory copy: the database's rows (if any) plus the runs only the folders know
+            # (a read-only disk may hide the last writes in a WAL file it cannot open)
+            mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            if conn is not None:
+                conn.backup(mem)
+                conn.close()
+            else:
+                mem.executescript(SCHEMA)
+            n, skipped = rc.rebuild_from_folders(mem, self.runs_dir, skip_ids=on_disk - missing)
+            source = (f"{n} run(s) read from their folders" if conn is None
+                      else f"{source}, plus {n} run(s) only their folders knew")
+            conn, note = mem, rc.skipped_note(skipped)
+        self.recovery_message = (
+            f"workspace {self.root} cannot be written ({reason}): history {source}, nothing moved or "
+            f"changed; new runs cannot be recorded until it can be written again.{note}"
+        )
+        return conn
+
+    def _check_writable(self) -> None:
+        if self.read_only is not None:
+            raise WorkspaceReadOnly(
+                f"workspace {self.root} cannot be written ({self.read_only}): cannot record a run; "
+                "free some space or pass --workspace DIR"
+            )
 
     def _mark_interrupted(self) -> None:
         """Runs left 'running' by a process that no longer exists become 'interrupted'."""
@@ -200,12 +281,17 @@ class Workspace:
             for run_id, pid in rows:
                 if pid == os.getpid() or _pid_alive(pid):
                     continue
-                self._conn.execute(
-                    "UPDATE runs SET status='interrupted', ended=COALESCE(ended, ?),"
-                    " error=COALESCE(error, 'the process running this job ended before it finished') WHERE id=?",
-                    (time.time(), run_id),
-                )
-                self._write_run_json(run_id)
+                try:
+                    self._conn.execute(
+                        "UPDATE runs SET status='interrupted', ended=COALESCE(ended, ?),"
+                        " error=COALESCE(error, 'the process running this job ended before it finished') WHERE id=?",
+                        (time.time(), run_id),
+                    )
+                    self._write_run_json(run_id)
+                except (sqlite3.DatabaseError, OSError) as exc:  # a full disk: the marks wait for the next open
+                    if not rc.is_io_error(exc):
+                        raise
+                    return
 
     def close(self) -> None:
         with self._lock:
@@ -213,20 +299,39 @@ class Workspace:
 
     # -- writing ----------------------------------------------------------------------------
     def create_run(self, spec: JobSpec) -> tuple[str, Path]:
+        """Record a new queued run and make its folder. Raises :class:`WorkspaceReadOnly` (one
+        line naming the workspace) when the disk is full or read-only."""
+        self._check_writable()
         run_id = new_run_id(spec.kind)
         run_dir = self.runs_dir / run_id
-        run_dir.mkdir(parents=True, exist_ok=False)
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO runs (id, kind, label, spec, status, pid, created) VALUES (?,?,?,?,?,?,?)",
-                (run_id, spec.kind, spec.label, json.dumps(spec.to_dict(), default=str), "queued", os.getpid(), time.time()),
-            )
-            self._write_run_json(run_id)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+            with self._lock:
+                self._conn.execute(
+                    "INSERT INTO runs (id, kind, label, spec, status, pid, created) VALUES (?,?,?,?,?,?,?)",
+                    (run_id, spec.kind, spec.label, json.dumps(spec.to_dict(), default=str), "queued", os.getpid(),
+                     time.time()),
+                )
+                self._write_run_json(run_id)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if not rc.is_io_error(exc):
+                raise
+            with self._lock:
+                try:
+                    self._conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
+                except sqlite3.DatabaseError:
+                    pass
+            shutil.rmtree(run_dir, ignore_errors=True)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise WorkspaceReadOnly(f"workspace {self.root}: cannot record a run ({reason}); "
+                                    "free some space or pass --workspace DIR") from exc
         return run_id, run_dir
 
     def record_event(self, event: ev.JobEvent) -> None:
         """Persist what matters of an event (status, metrics, artifacts, result, error)."""
         rid, data = event.run_id, event.data
+        if self.read_only is not None:
+            return
         with self._lock:
             c = self._conn
             if event.type == ev.STARTED:
@@ -237,6 +342,9 @@ class Workspace:
                 self._write_run_json(rid)
             elif event.type == ev.METRIC:
                 c.execute("INSERT INTO metrics VALUES (?,?,?,?,?)", (rid, data["name"], data.get("step"), data["value"], event.time))
+                run_dir = self.runs_dir / rid
+                if run_dir.is_dir():  # the mirror a rebuild reads the series back from
+                    rc.append_metric(run_dir, data["name"], data.get("step"), data["value"], event.time)
             elif event.type == ev.ARTIFACT:
                 c.execute("INSERT INTO artifacts VALUES (?,?,?)", (rid, data["name"], data["path"]))
             elif event.type == ev.RESULT:
@@ -303,8 +411,7 @@ class Workspace:
         return out
 
     def delete_run(self, run_id: str) -> None:
-        import shutil
-
+        self._check_writable()
         rec = self.get_run(run_id)
         with self._lock:
             for table, col in (("runs", "id"), ("metrics", "run_id"), ("artifacts", "run_id")):

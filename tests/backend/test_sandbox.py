@@ -12,7 +12,12 @@ import pytest
 
 from backend.sandbox import run_python
 
+sys.path.insert(0, str(Path(__file__).parent))
+from sandbox_cases import kernel_refuses_namespaces
+
 ROOT = Path(__file__).resolve().parents[2]
+_WHY = kernel_refuses_namespaces()
+pytestmark = pytest.mark.skipif(bool(_WHY), reason=_WHY or "n/a")
 
 
 def test_ok_and_error():
@@ -81,8 +86,9 @@ def test_own_folder_usable_and_removed():
 
 
 def test_gigabyte_of_output_capped():
-    r = run_python("import sys\nfor _ in range(10**6):\n    sys.stdout.write('x' * 1000)", max_output_bytes=10000)
-    assert r.status == "output_limit" and len(r.stdout) <= 10000 and r.duration < 10
+    r = run_python("import sys\nfor _ in range(10**6):\n    sys.stdout.write('x' * 1000)", max_output_bytes=10000,
+                   timeout=60)  # the cap, not the clock, must stop it (even on a loaded machine)
+    assert r.status == "output_limit" and len(r.stdout) <= 10000 and r.duration < 30, (r.status, r.reason)
 
 
 def test_numeric_libraries_available():
@@ -106,10 +112,10 @@ def test_cli_json(tmp_path):
     f.write_text("print('hello')\n")
     before = f.read_bytes()
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "sandbox", "run", str(f), "--timeout", "3", "--json"],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
     assert res["status"] == "ok" and res["stdout"].strip() == "hello" and f.read_bytes() == before
     out = subprocess.run([sys.executable, str(ROOT / "main.py"), "sandbox", "run", str(tmp_path / "nope.py")],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert out.returncode == 2 and "nope.py" in out.stderr

@@ -118,3 +118,17 @@ def test_atomic_write_json_replaces_whole_file(tmp_path):
     atomic_write_json(p, {"b": 2})
     assert json.loads(p.read_text()) == {"b": 2}
     assert [q.name for q in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_outputs_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "out") as tmp:
+            atomic_write_json(tmp / "a.json", {"a": 1})
+        atomic_write_json(tmp_path / "b.json", {"b": 2})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755   # was 0700 from mkdtemp
+    assert (tmp_path / "out" / "a.json").stat().st_mode & 0o777 == 0o644  # was 0600 from mkstemp
+    assert (tmp_path / "b.json").stat().st_mode & 0o777 == 0o644
+

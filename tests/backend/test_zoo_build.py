@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -81,8 +82,22 @@ def test_half_written_zoo_is_detected_and_rebuilt(tiny_zoo, tmp_path):
     assert zoo_status(root) == "partial"
     with pytest.raises(FileNotFoundError, match="not built yet"):
         resolve_model("zoo:arith-base", workspace_root=tmp_path, profile="tiny")
+    # a build killed a moment ago left a .partial: its builder is gone, so the next build sweeps
+    # it at once; one whose builder still runs (here: this process) is left alone
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead, live = root.parent / ".tiny.dead1.partial", root.parent / ".tiny.live1.partial"
+    for p, pid in ((dead, gone.pid), (live, os.getpid())):
+        p.mkdir()
+        (p / ".benchtop-builder").write_text(f"{pid} {socket.gethostname()}")
     man = build_zoo(root, "tiny")  # rebuilt, deterministic for the seed
     assert zoo_status(root) == "ready"
+    assert not dead.exists() and live.exists()
+    assert not (root / ".benchtop-builder").exists()
+    shutil.rmtree(live)
     ref = json.loads((tiny_zoo / "manifest.json").read_text())
     assert man["files"]["data/problems_eval.jsonl"] == ref["files"]["data/problems_eval.jsonl"]
     assert man["figures"]["tasks"] == ref["figures"]["tasks"]

@@ -6,6 +6,7 @@ are disjoint by problem text (training problems never appear in a held-out set).
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -92,14 +93,51 @@ def _processbench(records: list[dict], n: int) -> list[dict]:
             for i, r in enumerate(pick)]
 
 
-def _remove_stale_partials(root: Path, age_s: float = 600.0) -> None:
-    """Delete temporary folders of interrupted builds (untouched for ``age_s``; a younger one
-    may belong to a build still running in another process)."""
+_BUILDER_NOTE = ".benchtop-builder"  # "PID HOST" of the build writing a .partial folder
+
+
+def _builder_alive(note: str) -> bool | None:
+    """Whether the build named by a builder note still runs (None: cannot tell here)."""
+    import socket
+
+    parts = note.split()
+    if len(parts) != 2 or not parts[0].isdigit() or os.name == "nt":
+        return None  # os.kill(pid, 0) would terminate the process on Windows
+    if parts[1] != socket.gethostname():
+        return None  # a build on another machine sharing this folder
+    try:
+        os.kill(int(parts[0]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_partials(root: Path, age_s: float = 600.0) -> list[Path]:
+    """Delete temporary folders of interrupted builds; returns them.
+
+    A ``.partial`` folder whose builder process is gone is stale at once (a killed build, then a
+    new build right away); one whose builder cannot be checked is stale once untouched for
+    ``age_s`` (it may belong to a build still running elsewhere)."""
     import shutil
 
+    removed = []
     for p in root.parent.glob(f".{root.name}.*.partial"):
-        if p.is_dir() and time.time() - p.stat().st_mtime > age_s:
+        if not p.is_dir() or p.is_symlink():
+            continue
+        try:
+            alive = _builder_alive((p / _BUILDER_NOTE).read_text())
+        except OSError:
+            alive = None
+        try:
+            stale = alive is False or (alive is None and time.time() - p.stat().st_mtime > age_s)
+        except OSError:
+            continue
+        if stale:
             shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
 
 
 def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float, str], None] | None = None,
@@ -142,8 +180,12 @@ def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float
     figures: dict = {}
     models: dict[str, dict] = {}
     root.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_partials(root)
+    for stale in _remove_stale_partials(root):
+        report("data", 0.0, f"removed {stale.name}, left by an interrupted build")
     with atomic_dir(root, overwrite=True) as tmp:
+        import socket
+
+        (tmp / _BUILDER_NOTE).write_text(f"{os.getpid()} {socket.gethostname()}")
         report("data", 0.0, "generating data")
         tok = build_tokenizer()
         data = make_data(prof, seed)
@@ -231,6 +273,7 @@ def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float
         _write_data(tmp, data, _processbench(held_recs, prof.n_pb))
         import tokenizers
         import transformers
+        (tmp / _BUILDER_NOTE).unlink()
         hashes = content_hashes(tmp)
         manifest = {
             "format_version": FORMAT_VERSION, "profile": profile, "seed": seed, "settings": prof.to_dict(),
