@@ -31,14 +31,23 @@ def default_data() -> str:
     return str(zoo_data_path("problems_eval"))
 
 
+def _resolved(policy, cfg):  # noqa: ANN001, ANN202
+    """The prompt settings a Searcher would use for this policy and config."""
+    from backend.generation.prompting import resolve
+
+    return resolve(policy.tokenizer, cfg.prompt_params(), cfg.max_tokens, cfg.step_tokens)
+
+
 def throughput(policy, problems, cfg, rows: int = 32) -> dict:  # noqa: ANN001
     """Tokens/s sampling ``rows`` whole answers in one batch vs one row per call (same seeds)."""
     from backend.generation.policy import SamplingParams
+    from backend.generation.prompting import build_prompt
     from backend.generation.sampling import derive_seed
 
-    prompts = [cfg.prompt_template.format(problem=problems[i % len(problems)].problem) for i in range(rows)]
+    rp = _resolved(policy, cfg)
+    prompts = [build_prompt(policy.tokenizer, problems[i % len(problems)].problem, rp) for i in range(rows)]
     seeds = [derive_seed(99, i) for i in range(rows)]
-    sp = SamplingParams(cfg.temperature, cfg.top_p, cfg.max_tokens)
+    sp = SamplingParams(cfg.temperature, cfg.top_p, rp.max_tokens)
     policy.generate(prompts[:2], seeds[:2], sp)                      # warm-up
     t0 = time.perf_counter()
     batched = policy.generate(prompts, seeds, sp, batch_size=rows)
@@ -55,14 +64,16 @@ def prefix_sharing(policy, problems, cfg, per_prompt: int = 16, n_prompts: int =
     """Time for ``n_prompts`` x ``per_prompt`` step-wise samples (the shape of one beam-search
     iteration) with and without prefilling each shared prompt once."""
     from backend.generation.policy import SamplingParams
+    from backend.generation.prompting import build_prompt
     from backend.generation.sampling import derive_seed
 
-    prompts = [cfg.prompt_template.format(problem=problems[i % len(problems)].problem)
+    rp = _resolved(policy, cfg)
+    prompts = [build_prompt(policy.tokenizer, problems[i % len(problems)].problem, rp)
                for i in range(n_prompts) for _ in range(per_prompt)]
     seeds = [derive_seed(7, i) for i in range(len(prompts))]
     out = {}
     for share in (False, True, False, True):
-        sp = SamplingParams(cfg.temperature, cfg.top_p, cfg.step_tokens, True, cfg.delimiter)
+        sp = SamplingParams(cfg.temperature, cfg.top_p, rp.step_tokens, True, rp.delimiter)
         st0 = dict(policy.stats.to_dict())
         t0 = time.perf_counter()
         policy.generate(prompts, seeds, sp, batch_size=len(prompts), share_prefix=share)

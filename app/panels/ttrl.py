@@ -16,14 +16,25 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter,
-    QTabWidget, QVBoxLayout, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.jobs_dock import key_params
 from app.widgets.plots import CurvePlot, accuracy_axis
+from app.widgets.prompt_box import PromptBox
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
 from backend.ttrl.config import TTRLConfig
@@ -143,8 +154,10 @@ class TTRLPanel(Panel):
         note = QLabel("Labels, when given, only measure: label accuracy, pass@1, maj@N. They never reach the loss.")
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
+        self.prompt_box = PromptBox(exclude=("delimiter", "stop"))
         box = QVBoxLayout(self.setup_box)
         box.addLayout(form)
+        box.addWidget(self.prompt_box)
         box.addLayout(buttons)
         box.addWidget(self.status)
         box.addWidget(note)
@@ -230,9 +243,14 @@ class TTRLPanel(Panel):
         inputs = {"policy": policy, "prompts": prompts}
         if labels:
             inputs["eval"] = labels
+        try:
+            prompt = self.prompt_box.changes()
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return None
         params = {"steps": self.steps.value(), "prompts_per_step": self.per_step.value(), "n_votes": self.votes.value(),
                   "n_train": self.train_n.value(), "lr": self.lr.value(), "kl_coef": self.kl.value(),
-                  "eval_every": self.eval_every.value(), "eval_n": self.eval_n.value()}
+                  "eval_every": self.eval_every.value(), "eval_n": self.eval_n.value(), **prompt}
         return self._submit(JobSpec(KIND, params=params, inputs=inputs, label=f"ttrl {Path(prompts).stem}"), {})
 
     def resume(self) -> str | None:
@@ -348,6 +366,7 @@ class TTRLPanel(Panel):
     # -- finished runs and comparison -------------------------------------------------------
     def show_run(self, run) -> None:  # noqa: ANN001
         self._last_run = run
+        self.prompt_box.set_values(dict(getattr(getattr(run, "spec", None), "params", None) or {}))
         out = out_dir_of(run)
         series = read_history(out) or {k: list(v) for k, v in self.context.workspace.metrics(run.id).items()}
         self._series = series

@@ -16,14 +16,29 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QProgressBar, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels._tts_tree import SearchTreeView, chains_as_tree
 from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
+from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import estimate_eta, format_duration
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
@@ -128,8 +143,10 @@ class TTSPanel(Panel):
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_btn)
         buttons.addWidget(self.stop_btn)
+        self.prompt_box = PromptBox()
         lay = QVBoxLayout(box)
         lay.addLayout(form)
+        lay.addWidget(self.prompt_box)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
@@ -206,7 +223,8 @@ class TTSPanel(Panel):
         if self.prm.value():
             inputs["prm"] = self.prm.value()
         params = {"strategies": strategies, "ns": ns, "beam_width": self.width_.value(), "max_steps": self.steps.value(),
-                  "temperature": self.temp.value(), "agg": self.agg.currentText(), "seed": self.seed.value()}
+                  "temperature": self.temp.value(), "agg": self.agg.currentText(), "seed": self.seed.value(),
+                  **self.prompt_box.changes()}
         if self.limit.value():
             params["limit"] = self.limit.value()
         return JobSpec("tts.sweep", params=params, inputs=inputs, label=f"tts sweep N≤{ns[-1]}")
@@ -273,6 +291,7 @@ class TTSPanel(Panel):
                       "problems": [], "details_file": result.get("details_file"),
                       "runs": {result["strategy"]: {str(result["n"]): result}}}
         self.summary = result
+        self.prompt_box.set_values(dict(getattr(getattr(run, "spec", None), "params", None) or {}))
         self.details = read_details(result.get("details_file", ""))
         self._draw_curves()
         ns = [str(n) for n in result.get("ns", [])]
@@ -350,7 +369,7 @@ class TTSPanel(Panel):
             table.setdefault(r["bin"], {"bin": r["bin"]})[f"N={r['n']}"] = (
                 f"{LABELS.get(r['strategy'], r['strategy'])} ({r['accuracy']:.2f}, {r['tokens']:.0f} tok)")
         self.optimal_table.set_rows(list(table.values()))
-        from backend.tts.sweep import recommend   # numpy only; no torch
+        from backend.tts.sweep import recommend  # numpy only; no torch
 
         budget = max((e["tokens"] for by_n in s["runs"].values() for k, e in by_n.items() if k == n), default=0.0)
         rec = recommend(s, budget)

@@ -40,6 +40,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=_decompress)
 
 
+def _own_dtype(r: dict, s: dict) -> str:
+    """The ratio against a delta in the fine-tune's own dtype, when that is not fp32 (bf16 models)."""
+    from backend.generation.export import dtype_bits, source_dtype
+
+    try:
+        dtype = source_dtype(r.get("ft", ""))
+    except OSError:
+        return ""
+    if not dtype or dtype_bits(dtype) == 32:
+        return ""
+    return f", {s['ratio_vs_fp32_delta'] * dtype_bits(dtype) / 32:.1f}x smaller than a {dtype} delta (the model's own dtype)"
+
+
 def _summary(r: dict) -> str:
     s = r["sizes"]
     lines = [f"{r['method']} at {r['bits']:g} bits/param -> {r['out']}",
@@ -47,7 +60,7 @@ def _summary(r: dict) -> str:
              f"({s['compressed_params']} compressed parameters; {s['exact_params']} stored exactly: "
              f"{', '.join(r['exact_tensors'][:4])}{'…' if len(r['exact_tensors']) > 4 else ''})",
              f"  files {s['file_bytes']} bytes (accounting within {100 * s['accounting_deviation']:.3f}%), "
-             f"{s['ratio_vs_fp32_delta']:.1f}x smaller than an fp32 delta",
+             f"{s['ratio_vs_fp32_delta']:.1f}x smaller than an fp32 delta{_own_dtype(r, s)}",
              f"  relative L2 error of the delta {r['rel_err']:.4f}"]
     d = r.get("distill")
     if d:
@@ -58,6 +71,9 @@ def _summary(r: dict) -> str:
         kept = "n/a" if acc["gain_kept"] is None else f"{100 * acc['gain_kept']:.0f}%"
         lines.append(f"  accuracy base {acc['base']:.3f}, fine-tune {acc['finetuned']:.3f}, "
                      f"compressed {acc['compressed']:.3f} (gain kept {kept}, n={acc['n']})")
+        ci = acc.get("ci95") or {}
+        if ci:
+            lines.append("  95% intervals: " + ", ".join(f"{k} {lo:.3f}-{hi:.3f}" for k, (lo, hi) in ci.items()))
     return "\n".join(lines)
 
 

@@ -1,7 +1,6 @@
-"""Task accuracy of a (reconstructed) model: greedy exact match on ``prompt``/``answer`` JSONL.
-
-Reuses the zoo's batched greedy generator (``backend.models.zoo.train.exact_match``) so the
-numbers are the same metric as the zoo's own figures. Reconstruction error alone does not predict
+"""Task accuracy of a (reconstructed) model on ``prompt``/``answer`` JSONL, through the shared
+evaluator (``backend.generation.evaluate``; on the demo zoo the same figures as the zoo's own
+first-line exact match). Reconstruction error alone does not predict
 accuracy at ~1 bit (research note §2.4), so every claim here is also checked on the task.
 """
 from __future__ import annotations
@@ -38,12 +37,25 @@ def load_model(model_dir: str | Path, state_dict: dict[str, torch.Tensor] | None
     return model.to(device).eval()
 
 
-def task_accuracy(model, tokenizer_dir: str | Path, examples: list[dict], max_new_tokens: int = 8) -> float:
-    """Share of examples whose greedy completion (first line, stripped) equals the answer."""
+def task_stats(model, tokenizer_dir: str | Path, examples: list[dict], max_new_tokens: int = 0,
+               prompt: dict | None = None) -> dict:
+    """Accuracy, n, correct and 95% interval of greedy answers graded by the shared evaluator
+    (``backend.generation.evaluate``): the tokenizer's chat template when it has one, the final
+    answer extracted and compared by the grader; the zoo keeps first-line answers of 8 tokens."""
     from transformers import AutoTokenizer
 
-    from backend.models.zoo.train import exact_match
+    from backend.generation.evaluate import evaluate_model
+    from backend.generation.prompting import PromptParams
 
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    spec = PromptParams.from_params(prompt or {})
     with torch.no_grad():
-        return float(exact_match(model, tok, examples, max_new_tokens=max_new_tokens))
+        return evaluate_model(model, tok, examples, spec, max_tokens=max_new_tokens)
+
+
+def task_accuracy(model, tokenizer_dir: str | Path, examples: list[dict], max_new_tokens: int = 0,
+                  prompt: dict | None = None) -> float:
+    """Share of examples answered correctly (:func:`task_stats`)."""
+    if not examples:
+        return 0.0
+    return float(task_stats(model, tokenizer_dir, examples, max_new_tokens, prompt)["accuracy"])

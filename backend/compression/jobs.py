@@ -78,6 +78,10 @@ def compress_job(spec, ctx) -> dict:
         gain = acc["finetuned"] - acc["base"]
         acc["gain_kept"] = (acc["compressed"] - acc["base"]) / gain if gain > 0 else None
         acc["n"] = len(examples)
+        from backend.generation.evaluate import wilson  # 95% intervals, the shared evaluator's
+
+        acc["ci95"] = {k: list(wilson(round(acc[k] * len(examples)), len(examples)))
+                       for k in ("base", "compressed", "finetuned")}
         result["accuracy"] = acc
         ctx.progress(span * 2, f"accuracy {acc['compressed']:.3f} (fine-tune {acc['finetuned']:.3f})")
     points = []

@@ -203,14 +203,21 @@ class HFProposer:
             msgs = [{"role": "user", "content": [*({"type": "image"} for _ in images), {"type": "text", "text": prompt}]}]
             text_in = self._proc.apply_chat_template(msgs, add_generation_prompt=True)
             inputs = self._proc(text=text_in, images=images, return_tensors="pt").to(self.device)
-        else:
+        else:   # the shared prompt layer: chat template with a system turn, no second BOS
+            from backend.generation.prompting import PromptParams, build_prompt, encode_prompt, resolve
+
             tok = self._proc
-            if getattr(tok, "chat_template", None):
-                prompt = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                                 add_generation_prompt=True)
-            inputs = tok(prompt, return_tensors="pt").to(self.device)
+            rp = resolve(tok, PromptParams(system_prompt=SYSTEM_PROMPT, prompt_template="{problem}\nJSON:"))
+            ids = encode_prompt(tok, build_prompt(tok, req.text(), rp))
+            inputs = {"input_ids": torch.tensor([ids], device=self.device),
+                      "attention_mask": torch.ones((1, len(ids)), dtype=torch.long, device=self.device)}
+        from backend.generation.prompting import has_chat_template, pad_id, stop_ids
+
+        tok = self._proc if not self.vision else self._proc.tokenizer
+        eos = sorted(stop_ids(tok, getattr(self._model, "generation_config", None), has_chat_template(tok)))
         with torch.no_grad():
-            out = self._model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
+            out = self._model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                       eos_token_id=eos or None, pad_token_id=pad_id(tok, set(eos)))
         new = out[0, inputs["input_ids"].shape[1]:]
         decoder = self._proc if not self.vision else self._proc.tokenizer
         return parse_reply(decoder.decode(new, skip_special_tokens=True))

@@ -25,19 +25,22 @@ from backend.generation.sampling import choose_tokens, draw_uniforms, row_genera
 @dataclass
 class SamplingParams:
     """How to sample. ``temperature`` 0 is greedy; ``stop_at_delimiter`` ends a row right after
-    the first generated token whose text contains ``delimiter`` (one reasoning step)."""
+    the token that completes ``delimiter`` in its text (one reasoning step; a delimiter spread over
+    several tokens, ``\n`` then ``\n``, counts); a row also ends at any of the ``stop`` strings."""
 
     temperature: float = 0.8
     top_p: float = 1.0
     max_new_tokens: int = 96
     stop_at_delimiter: bool = False
     delimiter: str = "\n"
+    stop: tuple[str, ...] = ()
 
 
 @dataclass
 class Completion:
     """One row's output: its text (special tokens dropped, delimiter kept), the number of tokens
-    generated (EOS and delimiter included) and why it stopped: ``eos``, ``step`` or ``length``."""
+    generated (EOS and delimiter included) and why it stopped: ``eos``, ``step``, ``stop`` (a stop
+    string; the text ends with it) or ``length``."""
 
     text: str
     tokens: int
@@ -90,12 +93,17 @@ class Policy:
     """A causal LM, its tokenizer and its device; generation statistics accumulate in ``stats``."""
 
     def __init__(self, model, tokenizer, device: str = "cpu") -> None:  # noqa: ANN001 - HF objects
-        if tokenizer.eos_token_id is None:
-            raise ValueError("the policy's tokenizer has no eos_token; generation could never stop")
+        from backend.generation.prompting import has_chat_template, pad_id, stop_ids
+
+        # every eos id of the tokenizer and of generation_config, plus chat end-of-turn tokens
+        self.eos_ids = stop_ids(tokenizer, getattr(model, "generation_config", None), has_chat_template(tokenizer))
+        if not self.eos_ids:
+            raise ValueError("the policy has no eos token (tokenizer or generation_config); generation could "
+                             "never stop")
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = device
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.pad_id = pad_id(tokenizer, self.eos_ids)
         self.stats = GenerationStats()
         self._delim_ids: dict[str, set[int]] = {}
         self._encoded: dict[str, list[int]] = {}
@@ -115,19 +123,26 @@ class Policy:
     def encode(self, text: str) -> list[int]:
         ids = self._encoded.get(text)
         if ids is None:
-            ids = list(self.tokenizer(text)["input_ids"])
+            from backend.generation.prompting import encode_prompt
+
+            ids = encode_prompt(self.tokenizer, text)
             if len(self._encoded) < 100_000:
                 self._encoded[text] = ids
         return ids
 
     def delimiter_ids(self, delimiter: str) -> set[int]:
-        """Ids of every vocabulary token whose text contains ``delimiter`` (cached)."""
+        """Ids of every vocabulary token whose text contains the last character of ``delimiter``:
+        the only tokens that can complete it (cached)."""
         if delimiter not in self._delim_ids:
             tok = self.tokenizer
-            ids = {i for i in range(len(tok)) if delimiter in tok.decode([i])}
-            ids.discard(tok.eos_token_id)
-            self._delim_ids[delimiter] = ids
+            ids = {i for i in range(len(tok)) if delimiter[-1] in tok.decode([i])}
+            self._delim_ids[delimiter] = ids - self.eos_ids
         return self._delim_ids[delimiter]
+
+    def _ends_with(self, tokens: list[int], text: str) -> bool:
+        """Whether ``text`` occurs in the decoded tail of ``tokens`` that includes the last token."""
+        tail = tokens[-(len(text) + 4):]
+        return text in self.tokenizer.decode(tail, skip_special_tokens=True)
 
     # -- generation ---------------------------------------------------------------------------
     @torch.no_grad()
@@ -182,8 +197,9 @@ class Policy:
 
         prompt_lens = [len(e) for e in encoded]
         limit = min(params.max_new_tokens, max(0, self.max_positions - width))
-        stop_ids = set(self.delimiter_ids(params.delimiter)) if params.stop_at_delimiter else set()
-        eos = self.tokenizer.eos_token_id
+        step_ids = self.delimiter_ids(params.delimiter) if params.stop_at_delimiter else set()
+        eos = self.eos_ids
+        stops = tuple(s for s in params.stop if s)
         gens = row_generators(seeds) if params.temperature > 0 else []
         new_tokens: list[list[int]] = [[] for _ in range(rows)]
         finish = ["length"] * rows
@@ -197,22 +213,24 @@ class Policy:
             keep = []
             for b, (r, tok_id) in enumerate(zip(active, tokens)):
                 new_tokens[r].append(tok_id)
-                if tok_id == eos:
+                if tok_id in eos:
                     finish[r] = "eos"
-                elif tok_id in stop_ids:
+                elif tok_id in step_ids and self._ends_with(new_tokens[r], params.delimiter):
                     finish[r] = "step"
+                elif stops and any(self._ends_with(new_tokens[r], s) for s in stops):
+                    finish[r] = "stop"
                 else:
                     keep.append(b)
             if not keep or t == limit - 1:
                 break
-            step_ids = torch.tensor(tokens, dtype=torch.long, device=dev)[:, None]
+            fed = torch.tensor(tokens, dtype=torch.long, device=dev)[:, None]
             if len(keep) != len(active):
                 sel = torch.tensor(keep, dtype=torch.long, device=dev)
                 cache.batch_select_indices(sel)
-                mask, next_pos, step_ids = mask[sel], next_pos[sel], step_ids[sel]
+                mask, next_pos, fed = mask[sel], next_pos[sel], fed[sel]
                 active = [active[b] for b in keep]
             mask = torch.cat([mask, torch.ones((len(active), 1), dtype=torch.long, device=dev)], dim=1)
-            res = self.model(input_ids=step_ids, attention_mask=mask, position_ids=next_pos,
+            res = self.model(input_ids=fed, attention_mask=mask, position_ids=next_pos,
                              cache=cache, use_cache=True)
             cache, logits = _cache_of(res), res.logits[:, -1, :]
             next_pos = next_pos + 1
@@ -226,5 +244,9 @@ class Policy:
         st.generated_tokens += sum(len(n) for n in new_tokens)
         st.prefill_seconds += t1 - t0
         st.decode_seconds += t2 - t1
-        return [Completion(self.tokenizer.decode(n, skip_special_tokens=True), len(n), f)
-                for n, f in zip(new_tokens, finish)]
+        from backend.generation.prompting import cut_at_stop
+
+        texts = [self.tokenizer.decode(n, skip_special_tokens=True) for n in new_tokens]
+        if stops:
+            texts = [cut_at_stop(t, stops)[0] if f == "stop" else t for t, f in zip(texts, finish)]
+        return [Completion(t, len(n), f) for t, n, f in zip(texts, new_tokens, finish)]

@@ -26,10 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_params_arguments(m, MergeRunParams)
     add_json_flag(m)
     m.set_defaults(func=_merge)
-    t = sub.add_parser("tswitch", help="binarize task vectors into T-Switch switches (packed)",
-                       description="Write packed T-Switch switches (mask, signs, knob) of each FT against BASE.")
-    t.add_argument("base", help="base model folder or zoo:NAME")
-    t.add_argument("ft", nargs="+", help="fine-tuned model folders or zoo:NAME (task = folder name)")
+    t = sub.add_parser("tswitch", help="binarize task vectors into T-Switch switches (packed), or apply them",
+                       description="Write packed T-Switch switches (mask, signs, knob) of each FT against BASE; "
+                                   "`tswitch apply SWITCHES --base BASE --tasks t1,t2[=w] --out DIR` builds a "
+                                   "model from switches (in the base's dtype).")
+    t.add_argument("base", help="base model folder or zoo:NAME (or the word apply)")
+    t.add_argument("ft", nargs="+", help="fine-tuned model folders or zoo:NAME (task = folder name); with apply: "
+                                         "the switches folder")
+    t.add_argument("--base", dest="apply_base", help="apply: base model folder or zoo:NAME")
+    t.add_argument("--tasks", dest="apply_tasks", help="apply: comma-separated tasks, each optionally =weight "
+                                                       "(default weight 1)")
     add_params_arguments(t, TSwitchParams)
     t.add_argument("--out", required=True, help="folder to create (must not exist)")
     add_json_flag(t)
@@ -40,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("model", help="model folder or zoo:NAME")
     add_params_arguments(e, MergeEvalParams, required=("tasks",))
     e.add_argument("--device", default="auto")
+    from backend.generation.prompting import PromptParams
+
+    add_params_arguments(e.add_argument_group("prompt"), PromptParams, exclude=("delimiter",))
     add_json_flag(e)
     e.set_defaults(func=_eval)
 
@@ -69,12 +78,54 @@ def _merge(args: argparse.Namespace) -> int:
                    f"-> {r['out']} ({r['params_per_s']:.3g} params/s)")
 
 
+def _weights(text: str) -> dict[str, float]:
+    out = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, w = part.partition("=")
+        try:
+            out[name.strip()] = float(w) if w else 1.0
+        except ValueError:
+            raise ValueError(f"--tasks: weight of {name.strip()!r} is not a number: {w!r}") from None
+    if not out:
+        raise ValueError("--tasks: name at least one task")
+    return out
+
+
+def _tswitch_apply(args: argparse.Namespace, out: Path) -> int:
+    import json
+
+    from backend.jobs import JobSpec
+
+    if len(args.ft) != 1 or not args.apply_base or not args.apply_tasks:
+        raise ValueError("usage: tswitch apply SWITCHES --base BASE --tasks t1,t2[=w] --out DIR")
+    switches = Path(args.ft[0]).expanduser().resolve()
+    meta = switches / "tswitch.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"{switches} is not a T-Switch folder (no tswitch.json)")
+    known = json.loads(meta.read_text(encoding="utf-8")).get("tasks", {})
+    weights = _weights(args.apply_tasks)
+    bad = [t for t in weights if t not in known]
+    if bad:
+        raise ValueError(f"{meta}: no switch for task {bad[0]!r} (it has {', '.join(known)})")
+    spec = JobSpec("merging.tswitch_apply", params={"weights": weights},
+                   inputs={"base": model_arg(args.apply_base, check=True), "tswitch": str(switches), "out": str(out)},
+                   label=f"tswitch apply {', '.join(weights)}")
+    return run_job(spec, args, summarize=lambda r: f"base + {', '.join(f'{w:g}*{t}' for t, w in r['weights'].items())}"
+                   f" -> {r['out']} ({r['dtype']})")
+
+
 def _tswitch(args: argparse.Namespace) -> int:
     from backend.jobs import JobSpec
 
     out = Path(args.out).expanduser().resolve()
     if out.exists():
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+    if args.base == "apply":
+        return _tswitch_apply(args, out)
+    if args.apply_base or args.apply_tasks:
+        raise ValueError("--base and --tasks belong to `tswitch apply SWITCHES --base BASE --tasks ... --out DIR`")
     fts = {}
     for f in args.ft:
         name = _task_name(f)
@@ -86,7 +137,8 @@ def _tswitch(args: argparse.Namespace) -> int:
         lines = [f"T-Switch (drop {r['drop']}, knob per {r.get('knob', 'tensor')}) -> {r['out']}"]
         for t, d in r["tasks"].items():
             lines.append(f"  {t}: {d['bytes']} bytes, {d['bits_per_param']:.3f} bits/param "
-                         f"({d['pct_of_fp32']:.2f}% of fp32), density kept {d['density_kept']:.3f}")
+                         f"({d.get('pct_of_dtype', d['pct_of_fp32']):.2f}% of {r.get('dtype', 'float32')}), "
+                         f"density kept {d['density_kept']:.3f}")
         return "\n".join(lines)
 
     params = params_from_args(args, TSwitchParams)
@@ -103,8 +155,21 @@ def _eval(args: argparse.Namespace) -> int:
     params = params_from_args(args, MergeEvalParams)
     params["tasks"] = [str(Path(t).expanduser().resolve()) if t.endswith(".jsonl") else t for t in params["tasks"]]
     MergeEvalParams.from_params(params)
-    spec = JobSpec("merging.eval", params=params,
+    from backend.generation.prompting import PromptParams
+
+    prompt = params_from_args(args, PromptParams)
+    PromptParams.from_params(prompt)
+    spec = JobSpec("merging.eval", params={**params, "prompt": prompt},
                    inputs={"model": model_arg(args.model, check=True)}, device=args.device,
                    label=f"merge-eval {args.model}")
-    return run_job(spec, args, summarize=lambda r: "  ".join(f"{t} {100 * a:.1f}%" for t, a in r["accuracy"].items())
-                   + f"  (mean {100 * r['mean']:.1f}%)")
+
+    def fmt(r: dict) -> str:
+        lines = []
+        for t, a in r["accuracy"].items():
+            st = r.get("stats", {}).get(t, {})
+            lo, hi = st.get("ci95", (0.0, 1.0))
+            lines.append(f"{t}: {100 * a:.1f}% ({st.get('correct', '?')}/{st.get('n', '?')}, 95% CI "
+                         f"{100 * lo:.1f}-{100 * hi:.1f}%)")
+        return "\n".join(lines + [f"mean {100 * r['mean']:.1f}%"])
+
+    return run_job(spec, args, summarize=fmt)

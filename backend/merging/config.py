@@ -227,9 +227,19 @@ def layer_of(name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+_POST = re.compile(r"(^|\.)(lm_head|norm|final_layernorm|ln_f|score)\.|^model\.norm\b")
+
+
+def _after_layers(name: str) -> bool:
+    """Whether a tensor outside the layers comes after them (final norm, lm_head, score head)."""
+    return bool(_POST.search(name))
+
+
 def resolve_value(v: Any, name: str, n_layers: int) -> Any:
     """A parameter's value for tensor ``name``: filter lists first match wins (missing or ``*``
-    filter is the fallback); gradients interpolate piecewise-linearly over t = layer/(N-1)."""
+    filter is the fallback); gradients interpolate piecewise-linearly over t = layer/(N-1);
+    tensors outside the layers take the first value (embeddings) or the last (final norm,
+    lm_head), as mergekit does."""
     if isinstance(v, list) and v and isinstance(v[0], dict):
         for c in v:
             f = c.get("filter")
@@ -240,7 +250,10 @@ def resolve_value(v: Any, name: str, n_layers: int) -> Any:
         if len(v) == 1:
             return float(v[0])
         layer = layer_of(name)
-        t = 0.0 if layer is None or n_layers <= 1 else layer / (n_layers - 1)
+        if layer is None:   # mergekit: embeddings take the first value, final norm and lm_head the last
+            t = 1.0 if _after_layers(name) else 0.0
+        else:
+            t = 0.0 if n_layers <= 1 else layer / (n_layers - 1)
         pos = t * (len(v) - 1)
         i = min(int(pos), len(v) - 2)
         frac = pos - i

@@ -28,9 +28,18 @@ def task_files(tasks: list[str], zoo_dir: Path | None = None) -> dict[str, Path]
 def evaluate_tasks(model_dir: str | Path, files: dict[str, Path], limit: int | None = None,
                    state_dict: dict[str, torch.Tensor] | None = None, device: str = "cpu",
                    model=None) -> dict[str, float]:
-    """{task: exact-match accuracy} of the model (``state_dict`` replaces its weights when given)."""
-    from backend.compression.evaluate import load_examples, load_model, task_accuracy
+    """{task: accuracy} of the model (``state_dict`` replaces its weights when given)."""
+    return {t: s["accuracy"] for t, s in task_stats(model_dir, files, limit, state_dict, device, model).items()}
+
+
+def task_stats(model_dir: str | Path, files: dict[str, Path], limit: int | None = None,
+               state_dict: dict[str, torch.Tensor] | None = None, device: str = "cpu", model=None,
+               prompt: dict | None = None, max_new_tokens: int = 0) -> dict[str, dict]:
+    """{task: {accuracy, n, correct, ci95, prompt}} through the shared evaluator
+    (``backend.generation.evaluate``: chat template, answer extraction, grader)."""
+    from backend.compression.evaluate import load_examples, load_model
+    from backend.compression.evaluate import task_stats as one
 
     if model is None:
         model = load_model(model_dir, state_dict=state_dict, device=device)
-    return {t: task_accuracy(model, model_dir, load_examples(p, limit)) for t, p in files.items()}
+    return {t: one(model, model_dir, load_examples(p, limit), max_new_tokens, prompt) for t, p in files.items()}

@@ -38,6 +38,7 @@ def merge_job(spec, ctx) -> dict:
 @register_job("merging.tswitch", title="Build T-Switch switches")
 def tswitch_job(spec, ctx) -> dict:
     from backend.merging.tswitch import build_tswitch
+    from backend.models.zoo import resolve_model as resolve
 
     p = TSwitchParams.from_params(spec.params)
     base = ctx.resolve_model(spec.inputs["base"])
@@ -49,24 +50,41 @@ def tswitch_job(spec, ctx) -> dict:
     ctx.artifact("tswitch", out)
     for t, d in info["tasks"].items():
         ctx.metric(f"{t}/pct_of_fp32", d["pct_of_fp32"])
-    return {"out": str(out), "drop": drop, "knob": knob, "params": info["params"],
+    return {"out": str(out), "drop": drop, "knob": knob, "params": info["params"], "dtype": info["dtype"],
             "tasks": {t: {k: v for k, v in d.items() if k != "per_tensor_density"} for t, d in info["tasks"].items()}}
 
 
 @register_job("merging.eval", title="Per-task accuracy")
 def eval_job(spec, ctx) -> dict:
-    from backend.merging.evaluation import evaluate_tasks, task_files
+    from backend.merging.evaluation import task_files, task_stats
 
-    p = MergeEvalParams.from_params(spec.params)
+    p = MergeEvalParams.from_params({k: v for k, v in spec.params.items() if k != "prompt"})
     model = ctx.resolve_model(spec.inputs["model"])
     files = task_files(list(p.tasks))
     limit = p.limit
     ctx.progress(0.0, f"evaluating {model.name} on {', '.join(files)}")
-    acc = evaluate_tasks(model, files, limit=limit, device=ctx.device)
+    stats = task_stats(model, files, limit=limit, device=ctx.device, prompt=spec.params.get("prompt") or {},
+                       max_new_tokens=p.max_new_tokens)
+    acc = {t: s["accuracy"] for t, s in stats.items()}
     for t, a in acc.items():
         ctx.metric(f"acc/{t}", a)
     ctx.progress(1.0, "done")
-    return {"model": str(model), "accuracy": acc, "mean": sum(acc.values()) / max(1, len(acc))}
+    prompt = next(iter(stats.values()))["prompt"] if stats else {}
+    return {"model": str(model), "accuracy": acc, "mean": sum(acc.values()) / max(1, len(acc)),
+            "stats": {t: {k: s[k] for k in ("n", "correct", "ci95")} for t, s in stats.items()}, "prompt": prompt}
+
+
+@register_job("merging.tswitch_apply", title="Build a model from T-Switch switches")
+def tswitch_apply_job(spec, ctx) -> dict:
+    """inputs: base, tswitch (folder), out; params: weights {task: w}."""
+    from backend.merging.tswitch import apply_tswitch
+    from backend.models.zoo import resolve_model as resolve
+
+    out = Path(spec.inputs.get("out") or ctx.path("model"))
+    weights = {str(t): float(w) for t, w in dict(spec.params["weights"]).items()}
+    res = apply_tswitch(resolve(spec.inputs["base"]), spec.inputs["tswitch"], weights, out, progress=ctx.progress)
+    ctx.artifact("model", out)
+    return res
 
 
 @register_job("merging.study", title="Merge and compare")

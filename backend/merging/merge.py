@@ -8,10 +8,19 @@ from typing import Callable
 
 import torch
 
+from backend.compression.model_io import index_tensors
 from backend.merging.config import MergeConfig, global_params, tensor_params
 from backend.merging.methods import merge_tensor
 from backend.merging.registry import check_model_count, get_method
-from backend.merging.streaming import ShardWriter, checked_indexes, copy_side_files, num_layers, read
+from backend.merging.streaming import (
+    LM_HEAD,
+    ShardWriter,
+    checked_indexes,
+    copy_side_files,
+    num_layers,
+    read,
+    untie_config,
+)
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -109,6 +118,8 @@ def run_merge(cfg: MergeConfig, out: str | Path, progress: Callable[[float, str]
                 progress((i + 1) / len(names), f"merged {i + 1}/{len(names)} tensors ({name})")
         files = writer.close()
         copy_side_files(base_dir or model_dirs[0], tmp, cfg.out_dtype or cfg.dtype)
+        if LM_HEAD in names and LM_HEAD not in index_tensors(base_dir or model_dirs[0]):
+            untie_config(tmp)   # a tied base merged with untied fine-tunes (mergekit's handling)
         from backend.merging.config import dump_config
         (tmp / "benchtop_merge.yml").write_text(dump_config(cfg), encoding="utf-8")
     seconds = time.perf_counter() - t0

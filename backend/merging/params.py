@@ -58,6 +58,8 @@ class MergeEvalParams(Params):
     label = "merge-eval"
     tasks: tuple[str, ...] = param((), title="Tasks", help="comma-separated zoo task names or JSONL files")
     limit: int | None = param(None, title="Examples per task", min=1, help="first N examples per task")
+    max_new_tokens: int = param(0, title="Longest answer", min=0,
+                                help="tokens per answer (0: 2048 for real models, 8 for the demo zoo)")
 
     def check(self) -> None:
         if not self.tasks:

@@ -21,6 +21,7 @@ def checked_indexes(folders: list[Path]) -> list[dict[str, TensorEntry]]:
     """Indexes of every folder, refusing different architectures, names or shapes with a message
     naming the file and the tensor (the first folder is the reference)."""
     idx = [index_tensors(f) for f in folders]
+    tie_lm_heads(idx)
     ref_arch = _architecture(folders[0])
     for f, ix in zip(folders[1:], idx[1:]):
         arch = _architecture(f)
@@ -38,6 +39,35 @@ def checked_indexes(folders: list[Path]) -> list[dict[str, TensorEntry]]:
                 raise ValueError(f"{e.file}: tensor {name} has shape {list(e.shape)}, "
                                  f"but {idx[0][name].file} has {list(idx[0][name].shape)}")
     return idx
+
+
+LM_HEAD = "lm_head.weight"
+EMBEDDINGS = ("model.embed_tokens.weight", "transformer.wte.weight", "model.decoder.embed_tokens.weight")
+
+
+def tie_lm_heads(indexes: list[dict[str, TensorEntry]]) -> bool:
+    """When some models store ``lm_head.weight`` and others tie it to their embeddings (no such
+    tensor), give the tied ones their embedding matrix as lm_head, as mergekit does; returns
+    whether any was filled in (the output then stores an untied lm_head)."""
+    if not any(LM_HEAD in ix for ix in indexes) or all(LM_HEAD in ix for ix in indexes):
+        return False
+    for ix in indexes:
+        if LM_HEAD not in ix:
+            emb = next((e for e in EMBEDDINGS if e in ix), None)
+            if emb is not None:
+                ix[LM_HEAD] = ix[emb]
+    return True
+
+
+def untie_config(folder: Path) -> None:
+    """Mark an output that stores its own ``lm_head.weight`` as untied (``tie_word_embeddings``)."""
+    cfg = folder / "config.json"
+    if not cfg.is_file():
+        return
+    d = json.loads(cfg.read_text(encoding="utf-8"))
+    if d.get("tie_word_embeddings", True):
+        d["tie_word_embeddings"] = False
+        cfg.write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
 
 
 def _architecture(folder: Path) -> tuple | None:

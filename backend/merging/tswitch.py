@@ -151,8 +151,12 @@ def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: floa
     n_params = sum(e.numel for e in indexes[0].values())
     if knob not in KNOBS:
         raise ValueError(f"knob must be one of {', '.join(KNOBS)}, got {knob!r}")
+    from backend.generation.export import dtype_bits, source_dtype
+
+    dtype = source_dtype(base) or "float32"
+    bits = dtype_bits(dtype)
     info: dict = {"format": FORMAT, "drop": drop, "group": GROUP, "knob": knob, "base": str(base), "tasks": {},
-                  "tensors": {n: list(e.shape) for n, e in indexes[0].items()}}
+                  "dtype": dtype, "tensors": {n: list(e.shape) for n, e in indexes[0].items()}}
     with atomic_dir(out) as tmp:
         for ti, (task, folder) in enumerate(tasks.items()):
             arrays: dict[str, np.ndarray] = {}
@@ -182,6 +186,7 @@ def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: floa
                                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                                    "crc32": {n: _tensor_crc(arrays, n) for n in names},
                                    "bits_per_param": 8 * size / n_params, "pct_of_fp32": 100 * 8 * size / (32 * n_params),
+                                   "pct_of_dtype": 100 * 8 * size / (bits * n_params),
                                    "density_kept": kept_total / n_params, "per_tensor_density": density}
         info["params"] = n_params
         atomic_write_json(tmp / "tswitch.json", info)
@@ -245,6 +250,7 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
 
 def compose_state(base: str | Path, folder: str | Path, weights: dict[str, float]) -> dict[str, torch.Tensor]:
     """theta = theta_base + sum_t w_t * knob_t * S_t (what Auto-Switch and oracle T-Switch run)."""
+    from backend.merging.streaming import EMBEDDINGS, LM_HEAD
     from backend.models.tensors import index_tensors, read_tensor
 
     state = {n: read_tensor(e).to(torch.float32) for n, e in index_tensors(base).items()}
@@ -252,24 +258,50 @@ def compose_state(base: str | Path, folder: str | Path, weights: dict[str, float
         if w == 0:
             continue
         for name, d in read_switches(folder, task).items():
+            if name not in state and name == LM_HEAD:   # switches of an untied fine-tune on a tied base
+                emb = next((e for e in EMBEDDINGS if e in state), None)
+                if emb is None:
+                    raise ValueError(f"{folder}: switch for {name} but {base} has neither it nor embeddings")
+                state[name] = state[emb].clone()
+            if name not in state:
+                raise ValueError(f"{folder}: switch for tensor {name}, which {base} does not have")
             state[name] = state[name] + w * d
     return state
 
 
-def apply_tswitch(base: str | Path, folder: str | Path, weights: dict[str, float], out: str | Path) -> dict:
-    """Write the composed model as a Hugging Face folder (refused if ``out`` exists)."""
-    from backend.merging.streaming import copy_side_files
-    from backend.models.tensors import ShardWriter
+def apply_tswitch(base: str | Path, folder: str | Path, weights: dict[str, float], out: str | Path,
+                  progress: Callable[[float, str], None] | None = None) -> dict:
+    """Write the composed model as a Hugging Face folder (refused if ``out`` exists); every
+    tensor keeps the base checkpoint's dtype (a bf16 base gives a bf16 model)."""
+    from backend.merging.streaming import LM_HEAD, copy_side_files, untie_config
+    from backend.models.tensors import ShardWriter, index_tensors
     from backend.workspace.atomic import atomic_dir
 
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+    base = Path(base)
+    index = index_tensors(base)
+    dtypes = {n: read_dtype(e) for n, e in index.items()}
+    if progress:
+        progress(0.1, "composing base + switches")
     state = compose_state(base, folder, weights)
+    fallback = next(iter(dtypes.values()), torch.float32)
     with atomic_dir(out) as tmp:
         w = ShardWriter(tmp)
         for name, t in state.items():
-            w.add(name, t)
+            w.add(name, t.to(dtypes.get(name, fallback)) if t.is_floating_point() else t)
         files = w.close()
-        copy_side_files(Path(base), tmp)
-    return {"out": str(out), "files": files, "weights": weights}
+        copy_side_files(base, tmp)
+        if LM_HEAD in state and LM_HEAD not in index:
+            untie_config(tmp)
+    if progress:
+        progress(1.0, "written")
+    return {"out": str(out), "files": files, "weights": weights, "dtype": str(fallback).replace("torch.", "")}
+
+
+def read_dtype(entry) -> torch.dtype:  # noqa: ANN001 - a TensorEntry
+    """The torch dtype of a stored tensor (its safetensors/torch dtype name)."""
+    names = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16, "F64": torch.float64}
+    d = str(entry.dtype)
+    return names.get(d) or getattr(torch, d.replace("torch.", ""), torch.float32)

@@ -17,6 +17,8 @@ from backend.jobs import JobSpec
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prm", required=True, help="PRM folder (with benchtop_prm.json) or zoo:NAME")
+    p.add_argument("--preset", help="input format of a PRM folder without benchtop_prm.json: qwen2.5-math-prm, "
+                                    "math-shepherd, genprm or zoo")
     p.add_argument("--threshold", type=float, default=0.5, help="a step below this is wrong (default 0.5)")
     p.add_argument("--samples", type=int, help="generative PRMs: judgements averaged per step")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -46,6 +48,8 @@ def _params(args) -> dict:
     out = {"prm": args.prm, "threshold": args.threshold, "dtype": args.dtype}
     if args.samples:
         out["samples"] = args.samples
+    if args.preset:
+        out["preset"] = args.preset
     return out
 
 

@@ -10,7 +10,14 @@ Styles (docs/contracts.md):
 * ``generative``: a causal LM verifier in GenPRM's shape (``backend.prm.generative``).
 
 ``score_marker`` (optional) is the part of the separator whose last token is read, when the
-separator continues after it (Math-Shepherd's `` ки\\n``: read at ``ки``).
+separator continues after it (Math-Shepherd's `` ки\\n``: read at ``ки``). ``final_tail``
+(default true) keeps the separator's rest after the last step; ``suffix`` ends the input (Qwen's
+``<|im_end|>\\n``); ``step_label`` (``"Step {k}: "``) labels unlabelled steps for PRMs trained on
+labelled ones. The whole input is tokenized once (``backend.prm.discriminative``).
+
+A folder without a descriptor is recognised only by an unambiguous sign (a
+``*ProcessRewardModel`` architecture, GenPRM's ``</verify>`` token, Math-Shepherd's ``ки`` tag in a
+causal LM); anything else is refused with the list of presets, never guessed.
 """
 from __future__ import annotations
 
@@ -25,11 +32,12 @@ PRESETS: dict[str, dict] = {
         "style": "token-classification",
         "prefix_template": ("<|im_start|>system\nPlease reason step by step, and put your final answer within "
                             "\\boxed{}.<|im_end|>\n<|im_start|>user\n{problem}<|im_end|>\n<|im_start|>assistant\n"),
-        "step_separator": "<extra_0>", "positive_label": 1, "trust_remote_code": True,
+        "step_separator": "<extra_0>", "suffix": "<|im_end|>\n", "positive_label": 1, "trust_remote_code": True,
     },
     "math-shepherd": {
         "style": "causal-lm-tokens", "prefix_template": "{problem} ", "step_separator": " ки\n",
-        "score_marker": " ки", "positive_token": "+", "negative_token": "-",
+        "score_marker": " ки", "final_tail": False, "step_label": "Step {k}: ",
+        "positive_token": "+", "negative_token": "-",
     },
     "zoo": {"style": "token-classification", "prefix_template": "Problem: {problem}\n", "step_separator": "\n",
             "positive_label": 1},
@@ -84,7 +92,7 @@ def read_descriptor(folder: str | Path, preset: str | None = None) -> dict:
     guess = _guess(folder)
     if guess is None:
         raise ValueError(f"{folder} has no {DESCRIPTOR} and its format could not be recognised; add a "
-                         f"descriptor or pass a preset ({', '.join(PRESETS)})")
+                         f"descriptor or pass --preset with one of: {', '.join(PRESETS)}")
     return validate(PRESETS[guess], f"preset {guess} (guessed for {folder})")
 
 
@@ -105,6 +113,4 @@ def _guess(folder: Path) -> str | None:
         return "genprm"
     if "CausalLM" in archs and "ки" in tok_text:
         return "math-shepherd"
-    if "TokenClassification" in archs:
-        return "zoo"
-    return None
+    return None   # a token classifier or anything else: refused, never guessed

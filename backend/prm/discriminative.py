@@ -1,10 +1,13 @@
 """Discriminative PRMs: every step of a solution scored in one forward pass.
 
-The input is the prefix (``prefix_template`` with the problem) followed by each step and its
-separator; the step's score is read at the separator's last token (or at ``score_marker``'s).
-Token ids are built per segment and concatenated, so a separator is always its own tokens and
-the positions are known by construction (never found by searching for a marker id, which would
-break when a step's text contains the marker; see ``clean_step``).
+The input is the string the model card builds: the prefix (``prefix_template`` with the
+problem), then each step (labelled ``Step k: `` when the descriptor's ``step_label`` says the PRM
+was trained so) followed by its separator, the last separator cut to ``score_marker`` when
+``final_tail`` is false (Math-Shepherd's card ends with `` ки``), then ``suffix`` (Qwen's
+``<|im_end|>\n``). The WHOLE string is tokenized once, as the cards do, so no stray ``▁`` or
+merge differs from the card; each step's score is read at the token that holds the last
+character of its marker, found through the tokenizer's character offsets (a step's own text
+cannot create a score: copies of the marker inside it are blanked by ``clean_step``).
 
 Batches are right-padded with an attention mask: a token's logits depend only on itself and the
 tokens before it (causal models) or on unmasked tokens (bidirectional ones), so padding and
@@ -51,17 +54,34 @@ class DiscriminativePRM:
         return ids[0]
 
     # -- encoding ----------------------------------------------------------------------------
+    def text(self, problem: str, steps: Sequence[str]) -> tuple[str, list[int]]:
+        """The input string and, per step, the character index just past its marker."""
+        from backend.prm.steps import label_step
+
+        text = self.desc["prefix_template"].replace("{problem}", str(problem))
+        ends = []
+        label = self.desc.get("step_label")
+        for k, s in enumerate(steps):
+            body = clean_step(s, self.desc["step_separator"])
+            text += (label_step(body, label, k + 1) if label else body) + self._sep_head
+            ends.append(len(text))
+            if self._sep_tail and (k < len(steps) - 1 or self.desc.get("final_tail", True)):
+                text += self._sep_tail
+        return text + str(self.desc.get("suffix", "")), ends
+
     def encode(self, problem: str, steps: Sequence[str]) -> tuple[list[int], list[int]]:
         """Token ids of one input and, per step, the position whose logits give its score."""
-        prefix = self.desc["prefix_template"].replace("{problem}", str(problem))
-        ids = list(self.tok(prefix)["input_ids"])
-        at = []
-        for s in steps:
-            ids += self.tok(clean_step(s, self.desc["step_separator"]) + self._sep_head,
-                            add_special_tokens=False)["input_ids"]
-            at.append(len(ids) - 1)
-            if self._sep_tail:
-                ids += self.tok(self._sep_tail, add_special_tokens=False)["input_ids"]
+        text, ends = self.text(problem, steps)
+        enc = self.tok(text, return_offsets_mapping=True)
+        ids, offsets = list(enc["input_ids"]), list(enc["offset_mapping"])
+        at, j = [], 0
+        for end in ends:
+            while j < len(offsets) and not (offsets[j][0] <= end - 1 < offsets[j][1]):
+                j += 1
+            if j == len(offsets):
+                raise ValueError(f"{self.name}: the step marker ending at character {end} is not a token of "
+                                 f"the input (tokenizer offsets); check step_separator/score_marker")
+            at.append(j)
         return ids, at
 
     # -- scoring -----------------------------------------------------------------------------

@@ -57,6 +57,10 @@ def verdict_score(p_yes: float, p_no: float) -> float:
     return 0.5 if total <= 0 else float(p_yes) / total
 
 
+GENPRM_SYSTEM = ("You are a math teacher. Your task is to review and critique the paragraphs in solution "
+                 "step by step.")
+
+
 def genprm_prompt(problem: str, steps: Sequence[str], k: int) -> str:
     """The contract's prompt for step ``k`` (1-based); ``Step i:`` labels already in a step are dropped."""
     plain = [_STEP_LABEL.sub("", str(s)).strip() for s in steps]
@@ -89,11 +93,31 @@ class GenerativePRM:
         self.name = name
         self.seed = int(seed)
         self.gen_batch = int(gen_batch)
-        self.pad_id = next((t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id) if t is not None), 0)
         self.yes_id = tokenizer.encode(descriptor["yes_token"], add_special_tokens=False)[0]
         self.no_id = tokenizer.encode(descriptor["no_token"], add_special_tokens=False)[0]
         if self.yes_id == self.no_id:
             raise ValueError(f"{name}: {descriptor['yes_token']!r} and {descriptor['no_token']!r} start with the same token")
+        from backend.generation.prompting import (PromptParams, has_chat_template, pad_id, resolve,
+                                                  stop_ids)
+
+        # the shared prompt layer: a verifier with a chat template gets each judgement as a chat turn
+        self.rp = resolve(tokenizer, PromptParams(chat_template=bool(descriptor.get("chat_template", True)),
+                                                  system_prompt=str(descriptor.get("system_prompt", GENPRM_SYSTEM)),
+                                                  prompt_template="{problem}"))
+        self.eos_ids = sorted(stop_ids(tokenizer, getattr(model, "generation_config", None),
+                                       has_chat_template(tokenizer)))
+        self.pad_id = pad_id(tokenizer, set(self.eos_ids))
+
+    def _wrap(self, text: str) -> str:
+        """The contract's prompt, inside the chat template when the verifier has one."""
+        from backend.generation.prompting import build_prompt
+
+        return build_prompt(self.tok, text, self.rp) if self.rp.chat_template else text
+
+    def _ids(self, text: str) -> list[int]:
+        from backend.generation.prompting import encode_prompt
+
+        return encode_prompt(self.tok, text)
 
     def _pad(self, seqs: list[list[int]], left: bool) -> tuple[torch.Tensor, torch.Tensor]:
         n = max(len(s) for s in seqs)
@@ -107,7 +131,7 @@ class GenerativePRM:
 
     @torch.inference_mode()
     def _generate(self, prompts: list[str], chunk_seed: int) -> list[str]:
-        ids = [self.tok(p)["input_ids"] for p in prompts]
+        ids = [self._ids(p) for p in prompts]
         x, m = self._pad(ids, left=True)
         temp = float(self.desc.get("temperature", 0.6))
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
@@ -117,6 +141,7 @@ class GenerativePRM:
                 input_ids=x, attention_mask=m, do_sample=temp > 0, temperature=temp if temp > 0 else None,
                 top_p=float(self.desc.get("top_p", 0.95)) if temp > 0 else None,
                 max_new_tokens=int(self.desc.get("max_new_tokens", 256)), pad_token_id=self.pad_id,
+                eos_token_id=self.eos_ids or None,
                 stop_strings=[self.desc.get("stop", "</verify>")], tokenizer=self.tok)
         texts = self.tok.batch_decode(out[:, x.shape[1]:], skip_special_tokens=True)
         stop = self.desc.get("stop", "</verify>")
@@ -126,7 +151,7 @@ class GenerativePRM:
     def _verdicts(self, texts: list[str]) -> list[tuple[float, float]]:
         out = []
         for s in range(0, len(texts), self.gen_batch):
-            ids = [self.tok(t)["input_ids"] for t in texts[s:s + self.gen_batch]]
+            ids = [self._ids(t) for t in texts[s:s + self.gen_batch]]
             x, m = self._pad(ids, left=False)
             logits = self.model(input_ids=x, attention_mask=m).logits
             last = m.sum(1) - 1
@@ -146,7 +171,7 @@ class GenerativePRM:
         n = int(samples or self.desc.get("samples", 1))
         first = list(start) if start is not None else [0] * len(items)
         jobs = [(i, k) for i, (_, steps) in enumerate(items) for k in range(first[i] + 1, len(steps) + 1)]
-        prompts = [genprm_prompt(items[i][0], items[i][1], k) for i, k in jobs for _ in range(n)]
+        prompts = [self._wrap(genprm_prompt(items[i][0], items[i][1], k)) for i, k in jobs for _ in range(n)]
         gens: list[str] = []
         total = max(1, len(prompts))
         for c in range(0, len(prompts), self.gen_batch):

@@ -42,7 +42,7 @@ def _load(spec_prm: str, device: str, params: dict):
     from backend.prm import load_prm
 
     kwargs = {"seed": int(params["seed"])} if "seed" in params else {}
-    prm = load_prm(spec_prm, device, dtype=params.get("dtype", "auto"), **kwargs)
+    prm = load_prm(spec_prm, device, dtype=params.get("dtype", "auto"), preset=params.get("preset"), **kwargs)
     if getattr(prm, "kind", "") == "generative" and params.get("samples"):
         prm.desc["samples"] = int(params["samples"])
     return prm

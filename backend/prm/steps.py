@@ -45,6 +45,14 @@ def split_steps(text: str, mode: str = "auto", pattern: str | None = None) -> li
     return [p.strip() for p in parts if p and p.strip()]
 
 
+def label_step(step: str, label: str, k: int) -> str:
+    """``step`` with the label ``label`` (``"Step {k}: "``) for step ``k``, unless it already
+    starts with a ``Step n:`` label (PRMs trained on labelled steps, Math-Shepherd)."""
+    if _STEP_LABEL.match(step):
+        return step
+    return label.replace("{k}", str(k)) + step
+
+
 def clean_step(step: str, separator: str) -> str:
     """A step as the PRM sees it: stripped, with any copy of the separator inside it replaced by a
     space, so a step that contains the marker cannot produce an extra score (research note §6.9)."""

@@ -92,11 +92,14 @@ def write_run_file(out: Path, info: dict[str, Any]) -> Path:
     return atomic_write_json(Path(out) / RUN_FILE, info)
 
 
-def export_model(model, tokenizer, dest: str | Path, provenance: dict[str, Any]) -> Path:
-    """Save the trained policy as an HF folder at ``dest`` (replaced atomically if present)."""
+def export_model(model, tokenizer, dest: str | Path, provenance: dict[str, Any], dtype: str | None = None) -> Path:
+    """Save the trained policy as an HF folder at ``dest`` (replaced atomically if present), in
+    ``dtype`` (the source checkpoint's: a bf16 policy trained in fp32 is exported as bf16)."""
+    from backend.generation.export import save_model
+
     dest = Path(dest)
     with atomic_dir(dest, overwrite=True) as tmp:
-        model.save_pretrained(tmp)
+        save_model(model, tmp, dtype)
         tokenizer.save_pretrained(tmp)
         (tmp / "benchtop_ttrl.json").write_text(json.dumps(provenance, indent=2, default=str), encoding="utf-8")
     return dest

@@ -23,8 +23,11 @@ class TTRLConfig:
     n_train: int = 16            # first n_train of them are trained on (reference: 64 -> 32)
     temperature: float = 1.0     # rollout temperature (reference 1.0, top_p 1.0)
     top_p: float = 1.0
-    max_new_tokens: int = 96
-    prompt_template: str = "Problem: {problem}\n"
+    max_new_tokens: int = 0      # 0 = the policy's default: 2048 for real models, 96 for the demo zoo
+    # prompt (backend.generation.prompting): chat template by default, {problem} substituted
+    prompt_template: str = ""
+    system_prompt: str = ""
+    chat_template: bool = True
     # GRPO
     lr: float = 5e-5
     weight_decay: float = 0.01
@@ -55,7 +58,8 @@ class TTRLConfig:
             if not cond:
                 raise ValueError(f"TTRL setting {field}={getattr(self, field)!r}: {why}")
 
-        for name in ("steps", "prompts_per_step", "n_votes", "n_train", "max_new_tokens", "eval_n",
+        need(self.max_new_tokens >= 0, "max_new_tokens", "must be >= 0 (0 = the model's default)")
+        for name in ("steps", "prompts_per_step", "n_votes", "n_train", "eval_n",
                      "ppo_epochs", "mini_batches", "checkpoint_every", "keep_checkpoints"):
             need(int(getattr(self, name)) >= 1, name, "must be at least 1")
         need(self.n_train <= self.n_votes, "n_train", f"cannot exceed n_votes ({self.n_votes})")
@@ -69,11 +73,19 @@ class TTRLConfig:
         need(self.clip_ratio_c > 1, "clip_ratio_c", "dual-clip bound must be > 1")
         need(self.kl_coef >= 0, "kl_coef", "must be >= 0")
         need(self.eval_every >= 0 and self.eval_limit >= 0, "eval_every", "must be >= 0")
-        need("{problem}" in self.prompt_template, "prompt_template", "must contain {problem}")
+        need(not self.prompt_template or "{problem}" in self.prompt_template, "prompt_template",
+             "must contain {problem}")
         need(self.dtype in ("float32", "bfloat16", "float16"), "dtype", "use float32, bfloat16 or float16")
         need((self.prompts_per_step * self.n_train) % self.mini_batches == 0, "mini_batches",
              "must divide prompts_per_step * n_train")
         return self
+
+    def prompt_params(self):  # noqa: ANN201 - PromptParams, imported lazily
+        """The prompt settings as :class:`~backend.generation.prompting.PromptParams`."""
+        from backend.generation.prompting import PromptParams
+
+        return PromptParams(chat_template=bool(self.chat_template), system_prompt=self.system_prompt,
+                            prompt_template=self.prompt_template).validate()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -93,6 +105,8 @@ class TTRLConfig:
             if key == "betas":
                 value = tuple(float(v) for v in value)
             elif isinstance(default, bool):
+                if isinstance(value, str):
+                    value = value.strip().lower() in ("1", "true", "yes", "on")
                 value = bool(value)
             elif isinstance(default, int):
                 value = int(value)

@@ -67,17 +67,25 @@ def sample(
     generator: torch.Generator | None = None,
     device: str = "cpu",
     should_stop: Callable[[], None] | None = None,
+    eos_ids: set[int] | None = None,
 ) -> Rollouts:
     """Sample ``n`` continuations of each prompt (temperature 0 = greedy).
 
-    ``should_stop`` is called every few tokens; it may raise (e.g. JobCancelled) to stop.
+    ``should_stop`` is called every few tokens; it may raise (e.g. JobCancelled) to stop. A row
+    ends at any of ``eos_ids`` (default: every eos id of the tokenizer and ``generation_config``,
+    plus chat end-of-turn tokens; ``backend.generation.prompting.stop_ids``).
     The model is used as is (call ``model.eval()`` first); nothing in it is changed.
     """
-    eos_id = tokenizer.eos_token_id
-    if eos_id is None:
-        raise ValueError("the policy's tokenizer has no eos_token; sampling could never stop")
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
-    encoded = [tokenizer(p)["input_ids"] for p in prompts]
+    from backend.generation.prompting import encode_prompt, has_chat_template, stop_ids
+    from backend.generation.prompting import pad_id as _pad
+
+    eos = set(eos_ids) if eos_ids else stop_ids(tokenizer, getattr(model, "generation_config", None),
+                                                has_chat_template(tokenizer))
+    if not eos:
+        raise ValueError("the policy has no eos token (tokenizer or generation_config); sampling could never stop")
+    pad_id = _pad(tokenizer, eos)
+    eos_t = torch.tensor(sorted(eos), dtype=torch.long, device=device)
+    encoded = [encode_prompt(tokenizer, p) for p in prompts]
     width = max(len(e) for e in encoded)
     rows, masks = [], []
     for ids in encoded:
@@ -107,7 +115,7 @@ def sample(
         token = torch.where(finished, torch.full_like(token, pad_id), token)
         out_mask.append((~finished).long())
         out_tokens.append(token)
-        finished = finished | (token == eos_id)
+        finished = finished | torch.isin(token, eos_t)
         if bool(finished.all()) or t == max_new_tokens - 1:
             break
         attention = torch.cat([attention, torch.ones(batch, 1, dtype=torch.long, device=device)], dim=1)

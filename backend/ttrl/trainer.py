@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backend.generation.export import source_dtype
 from backend.jobs.context import JobCancelled
 from backend.ttrl import checkpoint as ck
 from backend.ttrl.config import TTRLConfig
@@ -72,6 +73,30 @@ def _load(path: Path, dtype: str, device: str):
     return model, tok
 
 
+class Prompting:
+    """The run's prompts, stop ids and answer length for this tokenizer (``backend.generation.prompting``)."""
+
+    def __init__(self, tok, model, cfg: TTRLConfig) -> None:  # noqa: ANN001 - HF objects
+        from backend.generation.prompting import has_chat_template, resolve, stop_ids
+
+        self.tok = tok
+        self.rp = resolve(tok, cfg.prompt_params(), cfg.max_new_tokens)
+        self.max_new_tokens = self.rp.max_tokens
+        self.eos_ids = stop_ids(tok, getattr(model, "generation_config", None), has_chat_template(tok))
+        self._cache: dict[str, str] = {}
+
+    def prompts(self, problems: list[str]) -> list[str]:
+        from backend.generation.prompting import build_prompt
+
+        for p in problems:
+            if p not in self._cache:
+                self._cache[p] = build_prompt(self.tok, p, self.rp)
+        return [self._cache[p] for p in problems]
+
+    def record(self, example: str) -> dict:
+        return {**self.rp.to_dict(), "example": self.prompts([example])[0] if example else ""}
+
+
 def _seed(*parts: int) -> int:
     value = 0x9E3779B9
     for p in parts:
@@ -115,6 +140,7 @@ def train(policy: str | Path, prompts_path: str | Path, out: str | Path, cfg: TT
 
     latest = ck.latest_checkpoint(out) if resume else None
     model, tok = _load(latest[1] if latest else policy_path, cfg.dtype, device)
+    prompting = Prompting(tok, model, cfg)
     ref = _load(policy_path, cfg.dtype, device)[0] if cfg.kl_coef > 0 else None
     if ref is not None:
         ref.requires_grad_(False)
@@ -132,7 +158,7 @@ def train(policy: str | Path, prompts_path: str | Path, out: str | Path, cfg: TT
     def evaluate(step: int) -> dict[str, float]:
         if not eval_set or step in {h["step"] for h in history if h["name"] == "eval/pass@1"}:
             return {}
-        res = evaluate_policy(model, tok, eval_set, cfg, device, ctx.check_cancelled)
+        res = evaluate_policy(model, tok, eval_set, cfg, device, ctx.check_cancelled, prompting=prompting)
         for k, v in res.items():
             emit(f"eval/{k}", v, step)
         ctx.log(f"step {step}: eval pass@1 {res['pass@1']:.3f}  maj@{cfg.eval_n} {res['maj@N']:.3f}")
@@ -140,7 +166,8 @@ def train(policy: str | Path, prompts_path: str | Path, out: str | Path, cfg: TT
 
     completed = start
     last_saved = start if latest else -1
-    run_info = {"policy": str(policy_path), "prompts": info["prompts"], "config": cfg.to_dict()}
+    run_info = {"policy": str(policy_path), "prompts": info["prompts"], "config": cfg.to_dict(),
+                "prompt": prompting.record(prompts[0].problem if prompts else "")}
     first_eval = evaluate(start) if start == 0 else {}
     try:
         for step in range(start, cfg.steps):
@@ -149,9 +176,10 @@ def train(policy: str | Path, prompts_path: str | Path, out: str | Path, cfg: TT
             idx = step_indices(len(prompts), step, cfg.prompts_per_step, cfg.seed)
             problems = [prompts[i].problem for i in idx]
             gen = torch.Generator().manual_seed(_seed(cfg.seed, step, 1))
-            roll = sampler.sample(model, tok, [cfg.prompt_template.format(problem=p) for p in problems], cfg.n_votes,
-                                  max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
-                                  generator=gen, device=device, should_stop=ctx.check_cancelled)
+            roll = sampler.sample(model, tok, prompting.prompts(problems), cfg.n_votes,
+                                  max_new_tokens=prompting.max_new_tokens, temperature=cfg.temperature,
+                                  top_p=cfg.top_p, generator=gen, device=device, should_stop=ctx.check_cancelled,
+                                  eos_ids=prompting.eos_ids)
             n = cfg.n_votes
             votes = [voting.vote_group(roll.texts[g * n:(g + 1) * n]) for g in range(len(problems))]
             keep = [g * n + j for g in range(len(problems)) for j in range(cfg.n_train)]
@@ -190,7 +218,8 @@ def train(policy: str | Path, prompts_path: str | Path, out: str | Path, cfg: TT
             atomic_write_text(out / "metrics.jsonl", "".join(_json_line(h) for h in history))
         raise
     ctx.progress(1.0, "exporting the trained model")
-    export = ck.export_model(model, tok, out / "model", {**run_info, "steps": completed, "source": "benchtop ttrl"})
+    export = ck.export_model(model, tok, out / "model", {**run_info, "steps": completed, "source": "benchtop ttrl"},
+                             dtype=source_dtype(policy_path))
     last_eval = {h["name"][5:]: h["value"] for h in history if h["name"].startswith("eval/") and h["step"] == completed}
     first = {h["name"][5:]: h["value"] for h in history if h["name"].startswith("eval/") and h["step"] == 0}
     return {"out": str(out), "model": str(export), "steps": completed, "resumed_from": start,
@@ -206,7 +235,7 @@ def build_batch(roll, advantages):
 
 
 def evaluate_policy(model, tok, problems: list[LabelledProblem], cfg: TTRLConfig, device: str = "cpu",
-                    should_stop=None, chunk: int = 8) -> dict[str, float]:
+                    should_stop=None, chunk: int = 8, prompting: "Prompting | None" = None) -> dict[str, float]:
     """pass@1 (mean accuracy of ``eval_n`` samples) and maj@N on labelled problems.
 
     Uses a generator seeded by the run's seed alone, so every evaluation of a run draws the
@@ -217,13 +246,15 @@ def evaluate_policy(model, tok, problems: list[LabelledProblem], cfg: TTRLConfig
 
     from backend.ttrl import sampler, voting
 
+    prompting = prompting or Prompting(tok, model, cfg)
     gen = torch.Generator().manual_seed(_seed(cfg.seed, 2**31 - 1, 2))
     p1, maj, no_answer = [], [], []
     for i in range(0, len(problems), chunk):
         part = problems[i:i + chunk]
-        roll = sampler.sample(model, tok, [cfg.prompt_template.format(problem=p.problem) for p in part], cfg.eval_n,
-                              max_new_tokens=cfg.max_new_tokens, temperature=cfg.eval_temperature,
-                              top_p=cfg.eval_top_p, generator=gen, device=device, should_stop=should_stop)
+        roll = sampler.sample(model, tok, prompting.prompts([p.problem for p in part]), cfg.eval_n,
+                              max_new_tokens=prompting.max_new_tokens, temperature=cfg.eval_temperature,
+                              top_p=cfg.eval_top_p, generator=gen, device=device, should_stop=should_stop,
+                              eos_ids=prompting.eos_ids)
         for g, prob in enumerate(part):
             answers = voting.extract_answers(roll.texts[g * cfg.eval_n:(g + 1) * cfg.eval_n])
             a, b = voting.pass_at_1_and_maj(answers, prob.answer)

@@ -16,8 +16,8 @@ _OPTIONAL = {
     "max_steps": (int, "most steps of a tree search"),
     "temperature": (float, "sampling temperature"),
     "top_p": (float, "nucleus sampling mass"),
-    "max_tokens": (int, "most tokens of a whole answer"),
-    "step_tokens": (int, "most tokens of one step (tree search)"),
+    "max_tokens": (int, "most tokens of a whole answer (default: 2048 real models, 96 demo zoo)"),
+    "step_tokens": (int, "most tokens of one step in tree search (default: 512 real models, 32 demo zoo)"),
     "agg": (str, "step-score aggregation: last, min, prod, avg"),
     "seed": (int, "random seed"),
     "batch_size": (int, "rows per policy forward batch"),
@@ -38,11 +38,17 @@ def _common(p: argparse.ArgumentParser) -> None:
                                  "weighted_bon, beam, dvts)")
     p.add_argument("--data", required=True, help="problems: .jsonl (or .json array) with problem, answer, level")
     p.add_argument("--out", required=True, help="output folder (must not exist)")
+    p.add_argument("--prm-preset", help="input format of a PRM folder without benchtop_prm.json "
+                                        "(qwen2.5-math-prm, math-shepherd, genprm, zoo)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA, else fp32), float32, bfloat16, float16")
     p.add_argument("--no-prefix-sharing", action="store_true", help="prefill every row separately")
     for name, (typ, help_) in _OPTIONAL.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, help=help_)
+    from backend.cli.params_args import add_params_arguments
+    from backend.generation.prompting import PromptParams
+
+    add_params_arguments(p.add_argument_group("prompt (chat template, system prompt, steps)"), PromptParams)
     add_json_flag(p)
 
 
@@ -72,7 +78,7 @@ def _inputs(args: argparse.Namespace) -> dict:
         inputs["prm"] = path(args.prm)
     if Path(inputs["out"]).exists():
         raise FileExistsError(f"output folder {inputs['out']} already exists; choose another or remove it first")
-    from backend.tts.data import load_problems   # fail fast on a bad file, before loading any model
+    from backend.tts.data import load_problems  # fail fast on a bad file, before loading any model
 
     load_problems(inputs["data"])
     return inputs
@@ -85,8 +91,15 @@ def _check_prm(strategies: list[str], args: argparse.Namespace) -> None:
 
 
 def _params(args: argparse.Namespace) -> dict:
+    from backend.cli.params_args import params_from_args
+    from backend.generation.prompting import PromptParams
+
     params = {k: getattr(args, k) for k in _OPTIONAL if getattr(args, k) is not None}
+    params.update(params_from_args(args, PromptParams))
+    PromptParams.from_params(params_from_args(args, PromptParams))   # a bad template fails before a run
     params["dtype"] = args.dtype
+    if args.prm_preset:
+        params["prm_preset"] = args.prm_preset
     if args.no_prefix_sharing:
         params["share_prefix"] = False
     return params

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from backend.jobs.registry import register_job
 
-_JOB_KEYS = ("strategy", "strategies", "ns", "thresholds", "limit", "dtype")
+_JOB_KEYS = ("strategy", "strategies", "ns", "thresholds", "limit", "dtype", "prm_preset")
 
 
 def _setup(spec, ctx):  # noqa: ANN001
@@ -39,7 +39,7 @@ def _setup(spec, ctx):  # noqa: ANN001
     problems = load_problems(spec.inputs["data"], limit=params.get("limit"))
     ctx.progress(0.0, "loading the policy")
     policy = Policy.load(spec.inputs["policy"], ctx.device, params.get("dtype", "auto"))
-    scorer = load_scorer(spec.inputs.get("prm"), ctx.device)
+    scorer = load_scorer(spec.inputs.get("prm"), ctx.device, preset=params.get("prm_preset"))
     return Searcher(policy, scorer, cfg, should_stop=ctx.check_cancelled), problems, out, params
 
 
@@ -52,6 +52,11 @@ def _write(out: Path, name: str, summary: dict, results) -> dict:  # noqa: ANN00
             for r in results:
                 f.write(json.dumps(r.to_dict()) + "\n")
     return {"out": str(out), "summary_file": str(out / name), "details_file": str(out / "details.jsonl")}
+
+
+def _prompt_record(searcher, problems) -> dict:  # noqa: ANN001
+    """The resolved prompt settings and the first problem's prompt as the policy saw it."""
+    return {**searcher.rp.to_dict(), "example": searcher.prompt(problems[0]) if problems else ""}
 
 
 def _timing(searcher, t0: float) -> dict:  # noqa: ANN001
@@ -70,7 +75,7 @@ def run_job(spec, ctx) -> dict:
     t0 = time.perf_counter()
     results = searcher.run(strategy, problems, progress=lambda f, m: ctx.progress(f, m))
     summary = {"strategy": strategy, "n": searcher.cfg.n, **_summary(results),
-               "config": searcher.cfg.to_dict(), "problems": len(problems),
+               "config": searcher.cfg.to_dict(), "prompt": _prompt_record(searcher, problems), "problems": len(problems),
                "answers": [r.answer for r in results], "correct": [r.correct for r in results]}
     summary["timing"] = _timing(searcher, t0)
     summary.update(_write(out, "result.json", summary, results))
@@ -98,6 +103,7 @@ def sweep_job(spec, ctx) -> dict:
             if e["accuracy"] is not None:
                 ctx.metric(f"accuracy/{s}", e["accuracy"], step=int(n))
     summary["timing"] = _timing(searcher, t0)
+    summary["prompt"] = _prompt_record(searcher, problems)
     summary.update(_write(out, "sweep.json", summary, results))
     ctx.artifact("details", summary["details_file"])
     return summary

@@ -35,7 +35,8 @@ def aggregate(scores: Sequence[float], how: str = "last") -> float:
 
 
 def split_steps(text: str, delimiter: str = "\n") -> list[str]:
-    """The steps of a completion: its non-empty lines (stripped), the final ``Answer:`` line included."""
+    """The steps of a completion: its non-empty ``delimiter``-separated parts (stripped), the final
+    answer line included (``\n`` for the zoo, ``\n\n`` for real models)."""
     return [s.strip() for s in text.split(delimiter) if s.strip()]
 
 
@@ -102,7 +103,7 @@ class ArithmeticReferenceScorer:
         return [self.score_one(p, s) for p, s in items]
 
 
-def load_scorer(spec: str | Path | None, device: str = "cpu") -> StepScorer | None:
+def load_scorer(spec: str | Path | None, device: str = "cpu", preset: str | None = None) -> StepScorer | None:
     """``None`` (no PRM), ``reference:arithmetic``, or a PRM folder / ``zoo:NAME`` for ``backend.prm``."""
     if spec is None or str(spec) == "":
         return None
@@ -117,7 +118,7 @@ def load_scorer(spec: str | Path | None, device: str = "cpu") -> StepScorer | No
         path = resolve_model(str(spec))
     elif not Path(spec).is_dir():
         raise FileNotFoundError(f"PRM folder {spec} does not exist")
-    return PRMAdapter(load_prm(path, device))
+    return PRMAdapter(load_prm(path, device, preset=preset))
 
 
 _STEP_LABEL = re.compile(r"^\s*Step\s+\d+\s*[:.]\s*")

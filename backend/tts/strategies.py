@@ -32,14 +32,28 @@ class Searcher:
 
     def __init__(self, policy: Policy, scorer: StepScorer | None, config: TTSConfig,
                  should_stop: Callable[[], None] | None = None) -> None:
+        from backend.generation.prompting import resolve
+
         config.validate()
         self.policy, self.scorer, self.cfg = policy, scorer, config
+        # the concrete prompt, delimiter, stops and token limits for this policy (recorded in runs)
+        self.rp = resolve(policy.tokenizer, config.prompt_params(), config.max_tokens, config.step_tokens)
+        self._prompts: dict[str, str] = {}
         self.should_stop = should_stop
         self.prm_seconds = 0.0
 
     # -- building blocks ----------------------------------------------------------------------
     def prompt(self, problem: Problem, prefix: str = "") -> str:
-        return self.cfg.prompt_template.format(problem=problem.problem) + prefix
+        """The policy's prompt for ``problem`` (chat template, system prompt, template) + ``prefix``."""
+        from backend.generation.prompting import build_prompt
+
+        text = self._prompts.get(problem.problem)
+        if text is None:
+            text = self._prompts[problem.problem] = build_prompt(self.policy.tokenizer, problem.problem, self.rp)
+        return text + prefix
+
+    def sampling(self, temperature: float, max_tokens: int, step: bool) -> SamplingParams:
+        return SamplingParams(temperature, self.cfg.top_p, max_tokens, step, self.rp.delimiter, self.rp.stop)
 
     def _generate(self, prompts: list[str], seeds: list[int], params: SamplingParams):
         return self.policy.generate(prompts, seeds, params, batch_size=self.cfg.batch_size,
@@ -66,11 +80,11 @@ class Searcher:
     def sample(self, problems: list[Problem], n: int, greedy: bool = False) -> list[list[Candidate]]:
         """``n`` whole solutions per problem (sample j of a problem has the same seed in every run)."""
         cfg = self.cfg
-        params = SamplingParams(0.0 if greedy else cfg.temperature, cfg.top_p, cfg.max_tokens, False, cfg.delimiter)
+        params = self.sampling(0.0 if greedy else cfg.temperature, self.rp.max_tokens, False)
         prompts = [self.prompt(p) for p in problems for _ in range(n)]
         seeds = [derive_seed(cfg.seed, p.index, "sample", j) for p in problems for j in range(n)]
         outs = self._generate(prompts, seeds, params)
-        return [[Candidate(o.text, split_steps(o.text, cfg.delimiter), extract(o.text), o.tokens, o.finish)
+        return [[Candidate(o.text, split_steps(o.text, self.rp.delimiter), extract(o.text), o.tokens, o.finish)
                  for o in outs[i * n:(i + 1) * n]] for i in range(len(problems))]
 
     def score_candidates(self, problems: list[Problem], groups: list[list[Candidate]]) -> list[Budget]:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from backend.generation.policy import SamplingParams
 from backend.generation.sampling import derive_seed
 from backend.tts.data import Problem
 from backend.tts.scoring import aggregate, split_steps
@@ -59,8 +58,8 @@ def tree_search(searcher: Searcher, strategy: str, problems: list[Problem], n: i
         states = [_State([(_Beam(sub=k), m) for k in range(keep)]) for _ in problems]
     for it in range(cfg.max_steps):
         last = it == cfg.max_steps - 1
-        params = SamplingParams(cfg.temperature, cfg.top_p, cfg.max_tokens if last else cfg.step_tokens,
-                                not last, cfg.delimiter)
+        rp = searcher.rp
+        params = searcher.sampling(cfg.temperature, rp.max_tokens if last else rp.step_tokens, not last)
         rows = [(pi, beam, j) for pi, s in enumerate(states) for beam, k in s.active for j in range(k)]
         if not rows:
             break
@@ -85,10 +84,10 @@ def tree_search(searcher: Searcher, strategy: str, problems: list[Problem], n: i
                 continue
             finished = last or o.finish == "eos" or not step or bool(_FINAL_STEP.search(step))
             child = _Beam(text, node["id"], beam.tokens + o.tokens, beam.sub)
-            cand = Candidate(text, split_steps(text, cfg.delimiter), extract(text), child.tokens, o.finish,
+            cand = Candidate(text, split_steps(text, rp.delimiter), extract(text), child.tokens, o.finish,
                              node=node["id"]) if finished else None
             children[pi].append((child, node, cand))
-            to_score.append((problems[pi], split_steps(text, cfg.delimiter)))
+            to_score.append((problems[pi], split_steps(text, rp.delimiter)))
             owners.append((pi, node, cand))
         budgets = [states[pi].budget for pi, _, _ in owners]
         for (pi, node, cand), scores in zip(owners, searcher.score(to_score, budgets)):

@@ -15,7 +15,11 @@ class TTSConfig:
     ``n // beam_width`` independent subtrees, each expanding its best node ``beam_width`` times.
 
     ``max_tokens`` bounds a whole answer (and the last step of a tree search), ``step_tokens``
-    one step. ``agg`` turns step scores into a solution score (last, min, prod, avg).
+    one step; 0 means the policy's profile default (2048/512 for real models, 96/32 for the demo
+    zoo; ``backend.generation.prompting``). ``agg`` turns step scores into a solution score (last,
+    min, prod, avg). The prompt fields are :class:`~backend.generation.prompting.PromptParams`'s:
+    the chat template by default, ``prompt_template`` with ``{problem}`` (other braces kept),
+    ``delimiter`` ``auto`` (``\n\n`` real, ``\n`` zoo) and extra ``stop`` strings.
     """
 
     n: int = 4
@@ -23,14 +27,17 @@ class TTSConfig:
     max_steps: int = 8
     temperature: float = 0.8
     top_p: float = 1.0
-    max_tokens: int = 96
-    step_tokens: int = 32
+    max_tokens: int = 0
+    step_tokens: int = 0
     agg: str = "last"
     seed: int = 0
     batch_size: int = 64
     share_prefix: bool = True
-    prompt_template: str = "Problem: {problem}\n"
-    delimiter: str = "\n"
+    prompt_template: str = ""
+    delimiter: str = "auto"
+    system_prompt: str = ""
+    chat_template: bool = True
+    stop: tuple[str, ...] = ()
 
     @classmethod
     def from_params(cls, params: dict) -> "TTSConfig":
@@ -38,6 +45,8 @@ class TTSConfig:
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise ValueError(f"unknown TTS setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        if isinstance(params.get("stop"), (list, tuple)):
+            params = {**params, "stop": tuple(str(x) for x in params["stop"])}
         cfg = cls(**params)
         cfg.validate()
         return cfg
@@ -57,11 +66,22 @@ class TTSConfig:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.agg not in AGGREGATIONS:
             raise ValueError(f"agg must be one of {', '.join(AGGREGATIONS)}, got {self.agg!r}")
-        if "{problem}" not in self.prompt_template:
-            raise ValueError("prompt_template must contain {problem}")
+        if self.max_tokens < 0 or self.step_tokens < 0:
+            raise ValueError("max_tokens and step_tokens must be >= 0 (0 = the model's default)")
+        self.prompt_params()
+
+    def prompt_params(self):  # noqa: ANN201 - PromptParams, imported lazily
+        """The prompt settings as :class:`PromptParams` (validated)."""
+        from backend.generation.prompting import PromptParams
+
+        return PromptParams(chat_template=bool(self.chat_template), system_prompt=self.system_prompt,
+                            prompt_template=self.prompt_template, delimiter=self.delimiter,
+                            stop=tuple(self.stop)).validate()
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["stop"] = list(self.stop)
+        return d
 
 
 @dataclass

@@ -79,6 +79,14 @@ class PRMPanel(Panel):
         self.prm_a = ModelPicker(zoo, default="zoo:arith-prm", name_filter="prm")
         self.compare = QCheckBox("compare with")
         self.prm_b = ModelPicker(zoo, default="zoo:arith-genprm", name_filter="prm")
+        from backend.prm.descriptor import PRESETS
+
+        self.preset = QComboBox()
+        self.preset.addItem("from the folder", "")
+        for name in PRESETS:
+            self.preset.addItem(name, name)
+        self.preset.setToolTip("input format of a PRM folder without benchtop_prm.json (an unrecognised folder "
+                               "is refused, never guessed)")
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
@@ -102,6 +110,7 @@ class PRMPanel(Panel):
         form.addRow("Split", self.split)
         form.addRow("PRM", self.prm_a)
         form.addRow(self.compare, self.prm_b)
+        form.addRow("Format", self.preset)
         form.addRow("Threshold", self.threshold)
         form.addRow("Samples", self.samples)
         form.addRow(self.score_btn)
@@ -173,6 +182,8 @@ class PRMPanel(Panel):
                   "samples": self.samples.value()}
         if self.compare.isChecked() and self.prm_b.value():
             params["prm_b"] = self.prm_b.value()
+        if self.preset.currentData():
+            params["preset"] = self.preset.currentData()
         self.status.setText("scoring…")
         return self.submit(JobSpec(kind=SCORE, params=params, label=f"PRM steps: {problem[:30]}"))
 

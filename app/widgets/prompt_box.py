@@ -1,0 +1,52 @@
+"""The prompt settings every generating panel shows (``backend.generation.prompting.PromptParams``):
+chat template on/off, system prompt, template with ``{problem}``, step delimiter, stop strings.
+
+A collapsible group, closed by default with a one-line summary in its title, so the panels'
+other settings stay in view at 1280x720; what the user changed goes into the JobSpec's params
+under the same names as the CLI's options (``--system-prompt``, ``--no-chat-template``, ...).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
+
+from app.widgets.params_form import ParamsForm
+from backend.generation.prompting import PromptParams
+
+
+class PromptBox(QGroupBox):
+    """A ``ParamsForm`` over :class:`PromptParams` (``exclude`` drops fields a job does not use)."""
+
+    def __init__(self, exclude: Iterable[str] = (), parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setCheckable(True)
+        self.setChecked(False)
+        self.form = ParamsForm(PromptParams, exclude=exclude, parent=self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.form)
+        self.form.setVisible(False)
+        self.toggled.connect(self.form.setVisible)
+        self.form.changed.connect(self._retitle)
+        self._retitle()
+
+    def _retitle(self) -> None:
+        try:
+            changed = self.changes()
+        except ValueError:
+            changed = {"?": "invalid"}
+        what = ", ".join(k.replace("_", " ") for k in changed) if changed else \
+            "chat template if the model has one; steps on \\n\\n (zoo: \\n)"
+        self.setTitle(f"Prompt: {what}")
+
+    def changes(self) -> dict[str, Any]:
+        """The settings that differ from the defaults (validated; raises ValueError with the reason)."""
+        params = self.form.params()
+        defaults = PromptParams().to_dict()
+        return {k: v for k, v in params.to_dict().items() if k in self.form.names() and v != defaults[k]}
+
+    def set_values(self, values: dict) -> None:
+        """Restore from a run's params (unknown keys ignored)."""
+        self.form.set_values({k: v for k, v in values.items() if k in self.form.names()})
+        self._retitle()
