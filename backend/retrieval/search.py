@@ -38,12 +38,14 @@ def beam_search(model, tok, prompt: list[int], trie: Trie, beams: int, constrain
     finished: list[tuple[list[int], float]] = []
     steps: list[list[dict]] = []
     with torch.inference_mode():
+        # the prompt is encoded once; each step feeds only the beams' last tokens through the KV cache
+        out = model(input_ids=torch.tensor([prompt], dtype=torch.long), use_cache=True)
+        cache, logits = _cache_of(out), out.logits[:, -1, :]
         for _ in range(max_len):
             if not live:
                 break
-            ids = torch.tensor([prompt + g for g, _ in live], dtype=torch.long)
-            logp = torch.log_softmax(model(input_ids=ids).logits[:, -1, :].float(), dim=-1)
-            cands: list[tuple[float, list[int]]] = []
+            logp = torch.log_softmax(logits.float(), dim=-1)
+            cands: list[tuple[float, list[int], int]] = []
             rows = []
             for i, (g, s) in enumerate(live):
                 if constrained:
@@ -58,19 +60,20 @@ def beam_search(model, tok, prompt: list[int], trie: Trie, beams: int, constrain
                     allowed = None
                     top_v, top_i = logp[i].topk(beams)
                     picks = list(zip(top_i.tolist(), top_v.tolist()))
-                cands += [(s + v, g + [t]) for t, v in picks]
+                cands += [(s + v, g + [t], i) for t, v in picks]
                 if trace:
                     shown = picks[:trace_top]
                     rows.append({"prefix": tok.decode(g), "score": round(s, 4),
                                  "allowed": None if allowed is None else len(allowed),
                                  "next": [{"token": _show(tok, t, eos), "logp": round(v, 4)} for t, v in shown]})
             cands.sort(key=lambda c: -c[0])
-            live = []
-            for score, g in cands:
+            live, parents = [], []
+            for score, g, parent in cands:
                 if g[-1] == eos:
                     finished.append((g, score))
                 elif len(live) < beams:
                     live.append((g, score))
+                    parents.append(parent)
                 if len(live) >= beams and len(finished) >= beams:
                     break
             if trace:
@@ -79,11 +82,28 @@ def beam_search(model, tok, prompt: list[int], trie: Trie, beams: int, constrain
             finished = finished[:beams]
             if len(finished) >= beams and (not live or live[0][1] <= finished[-1][1]):
                 break
+            if live:
+                cache.reorder_cache(torch.tensor(parents, dtype=torch.long))
+                out = model(input_ids=torch.tensor([[g[-1]] for g, _ in live], dtype=torch.long),
+                            use_cache=True, **{_cache_kw(model): cache})
+                cache, logits = _cache_of(out), out.logits[:, -1, :]
     if not constrained:   # beams cut by max_len are returned too: they are invalid outputs
         finished += live
     finished.sort(key=lambda f: -f[1])
     hits = [Hit(g, s, trie.lookup(g), tok.decode([t for t in g if t != eos]).strip()) for g, s in finished[:beams]]
     return SearchResult(hits, steps)
+
+
+def _cache_kw(model) -> str:
+    """Newer transformers name the KV-cache argument ``cache``; older ones ``past_key_values``."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _cache_of(out):
+    cache = out.get("cache") if hasattr(out, "get") else None
+    return cache if cache is not None else out.past_key_values
 
 
 def _show(tok, t: int, eos: int) -> str:
