@@ -13,8 +13,20 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QSplitter,
-    QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.panels.base import Panel, register_panel
@@ -38,7 +50,7 @@ class RetrievalPanel(Panel):
     kinds = ("retrieval.index", "retrieval.eval", "retrieval.search")
     order = 70
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, context, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._build_setup()
         self._build_views()
@@ -244,12 +256,12 @@ class RetrievalPanel(Panel):
         return run_id
 
     # -- drawing ----------------------------------------------------------------------------
-    def on_event(self, event) -> None:  # noqa: ANN001
+    def on_event(self, event) -> None:
         if event.type == "metric" and event.data.get("name") == "index/loss":
             self._index_curve = getattr(self, "_index_curve", []) + [(event.data.get("step"), event.data["value"])]
             self.index_plot.set_curve("loss", *zip(*self._index_curve))
 
-    def show_run(self, run) -> None:  # noqa: ANN001
+    def show_run(self, run) -> None:
         if run.status != "succeeded" or not run.result:
             return
         kind = run.spec.kind

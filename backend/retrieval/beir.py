@@ -41,7 +41,7 @@ def _read_jsonl(path: Path, what: str) -> list[tuple[int, dict]]:
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{no}: not valid JSON ({exc.msg})") from None
             if not isinstance(obj, dict):
-                raise ValueError(f"{path}:{no}: expected a JSON object, got {type(obj).__name__}")
+                raise ValueError(f"{path}:{no}: expected a JSON object, got {type(obj).__name__}")  # noqa: TRY004 - bad input file, one line
             rows.append((no, obj))
     if not rows:
         raise ValueError(f"{path}: {what} file is empty")
@@ -63,7 +63,7 @@ def _text(obj: dict, key: str, path: Path, no: int, required: bool) -> str:
             raise ValueError(f"{path}:{no}: missing '{key}'")
         return ""
     if not isinstance(obj[key], str):
-        raise ValueError(f"{path}:{no}: '{key}' must be a string")
+        raise ValueError(f"{path}:{no}: '{key}' must be a string")  # noqa: TRY004
     return obj[key]
 
 

@@ -48,7 +48,7 @@ def feedback_pairs(index, queries: list[Query], qrels: dict, beams: int, mode: s
             stats["no_preferred_beam"] += 1
             if not relevant:
                 continue
-            win = tokens[sorted(relevant)[0]]
+            win = tokens[min(relevant)]
             losers = [h.tokens for h in hits[:3]]
         pairs += [(prompt, win, lose) for lose in losers]
         if ctx is not None and n % 10 == 0:

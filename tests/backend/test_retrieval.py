@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from backend.retrieval.beir import Doc, load_corpus, load_qrels, load_queries, write_corpus
+from backend.retrieval.beir import (
+    Doc,
+    load_corpus,
+    load_qrels,
+    load_queries,
+    write_corpus,
+)
 from backend.retrieval.trie import Trie
 
 
