@@ -94,6 +94,9 @@ class RetrievalPanel(Panel):
         f2.addRow("Index folder", self.index_dir)
         lay.addLayout(f2)
         lay.addWidget(self.index_controls)
+        self.index_info = QLabel("")
+        self.index_info.setWordWrap(True)
+        lay.addWidget(self.index_info)
 
         eval_box = QGroupBox("Evaluate: constrained, unconstrained, BM25 (+ calibrated)")
         self.eval_form = ParamsForm(EvalParams)
@@ -280,7 +283,7 @@ class RetrievalPanel(Panel):
         curve = meta.get("loss_curve", [])
         if curve:
             self.index_plot.set_curve("loss", [s for s, _ in curve], [v for _, v in curve])
-        self.index_controls.set_message(
+        self.index_info.setText(
             f"Indexed {result['docs']} documents ({result['pseudo_queries']} pseudo-queries) in "
             f"{result['seconds']} s; final loss {result['final_loss']:.3f}.")
 
