@@ -58,7 +58,7 @@ class RetrievalPanel(Panel):
         split.addWidget(self.setup_scroll)
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 1)
-        split.setSizes([360, 920])
+        split.setSizes([420, 860])
         QVBoxLayout(self).addWidget(split)
 
     # -- building ---------------------------------------------------------------------------
@@ -114,7 +114,8 @@ class RetrievalPanel(Panel):
         self.setup_scroll = QScrollArea()
         self.setup_scroll.setWidgetResizable(True)
         self.setup_scroll.setWidget(holder)
-        self.setup_scroll.setMinimumWidth(340)
+        self.setup_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setup_scroll.setMinimumWidth(400)
 
     def _build_views(self) -> None:
         self.tabs = QTabWidget()
