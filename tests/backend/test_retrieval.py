@@ -167,3 +167,36 @@ def test_cli_index_eval_calibrate_and_errors(tmp_path, capsys):
     assert cli_main(["--workspace", ws, "retrieval", "eval", str(tmp_path / "idx"), "--queries", kb["queries"],
                      "--qrels", kb["qrels"][0], "--beams", "0"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_constrained_decoding_is_never_invalid_on_random_corpora():
+    """Random titles (shared prefixes, prefixes of each other, any characters), an untrained model:
+    every returned sequence of constrained decoding is a real document; free decoding is scored."""
+    import random
+
+    from backend.retrieval import model as M
+    from backend.retrieval.index import identifiers
+    from backend.retrieval.search import beam_search
+
+    model, tok = M.load("scratch", hidden=16, seed=1)
+    model.eval()
+    rng = random.Random(0)
+    for _ in range(2):
+        docs, seen = [], set()
+        while len(docs) < 15:
+            title = "".join(rng.choice("abAB c-é") for _ in range(rng.randint(1, 6)))
+            if tuple(M.identifier_ids(tok, title)) in seen:
+                continue                      # identical token sequences are refused at indexing
+            seen.add(tuple(M.identifier_ids(tok, title)))
+            docs.append(Doc(f"d{len(docs)}", title, "x"))
+        ident = identifiers(docs, "title")
+        trie = Trie()
+        for d in docs:
+            trie.add(M.identifier_ids(tok, ident[d.id]), d.id)
+        for q in ("abc", "what?"):
+            prompt = M.prompt_ids(tok, q, 32)
+            hits = beam_search(model, tok, prompt, trie, beams=6).hits
+            assert len(hits) == 6 and all(h.doc_id in ident for h in hits)
+            assert len({h.doc_id for h in hits}) == 6
+            free = beam_search(model, tok, prompt, trie, beams=6, constrained=False).hits
+            assert all((h.doc_id is None) == (trie.lookup(h.tokens) is None) for h in free)
