@@ -268,10 +268,16 @@ class RetrievalPanel(Panel):
     def show_run(self, run) -> None:
         if run.status != "succeeded" or not run.result:
             return
-        kind = run.spec.kind
+        kind, inputs = run.spec.kind, run.spec.inputs
         if kind == "retrieval.index":
+            self.index_form.set_values(run.spec.params)      # a run from the history restores its form
+            self.corpus.set_value(inputs.get("corpus", ""))
             self.show_index(run.result)
         elif kind == "retrieval.eval":
+            self.eval_form.set_values(run.spec.params)
+            self.queries.set_value(inputs.get("queries", ""))
+            self.qrels.set_value(inputs.get("qrels", ""))
+            self.index_dir.set_value(inputs.get("index", ""))
             self.show_eval(run.result)
         elif kind == "retrieval.search":
             self.show_search(run.result)
