@@ -71,6 +71,7 @@ def _seq_logp(model, batch: list[tuple[list[int], list[int]]], pad: int):
         ids[i, : len(seq)] = torch.tensor(seq)
         mask[i, : len(seq)] = 1
         tmask[i, len(p): len(seq)] = True
+    ids, mask, tmask = ids.to(model.device), mask.to(model.device), tmask.to(model.device)
     logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
     logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
     return (logp * tmask[:, 1:]).sum(-1)

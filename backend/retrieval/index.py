@@ -66,7 +66,7 @@ def target_loss(model, ids, mask, labels):
     return model(input_ids=ids, attention_mask=mask, labels=labels).loss
 
 
-def build_index(corpus: str | Path, out: str | Path, p: IndexParams, ctx=None) -> dict:
+def build_index(corpus: str | Path, out: str | Path, p: IndexParams, ctx=None, device: str = "cpu") -> dict:
     """Train and write the index folder; returns a summary (docs, steps, final loss, seconds)."""
     import torch
 
@@ -75,6 +75,7 @@ def build_index(corpus: str | Path, out: str | Path, p: IndexParams, ctx=None) -
     out = Path(out)
     ident = identifiers(docs, p.identifier)
     model, tok = M.load(p.model, hidden=p.hidden, seed=p.seed)
+    model.to(device)
     limit = min(p.max_query_tokens, M.max_positions(model) - 64)
     trie = Trie()
     targets: dict[str, list[int]] = {}
@@ -94,7 +95,7 @@ def build_index(corpus: str | Path, out: str | Path, p: IndexParams, ctx=None) -
     batches = _batches(examples, p.batch, rng, tok.pad_token_id)
     curve: list[tuple[int, float]] = []
     for step in range(1, p.steps + 1):
-        ids, mask, labels = next(batches)
+        ids, mask, labels = (t.to(model.device) for t in next(batches))
         loss = target_loss(model, ids, mask, labels)
         opt.zero_grad()
         loss.backward()
@@ -109,6 +110,7 @@ def build_index(corpus: str | Path, out: str | Path, p: IndexParams, ctx=None) -
                 ctx.progress(step / p.steps, f"indexing: step {step}/{p.steps}, loss {lv:.3f}")
                 ctx.check_cancelled()
     model.eval()
+    model.to("cpu")
     tmp = out.with_name(out.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -147,7 +149,7 @@ class Index:
         return min(int(self.meta["params"]["max_query_tokens"]), M.max_positions(self.model) - 64)
 
 
-def load_index(folder: str | Path) -> Index:
+def load_index(folder: str | Path, device: str = "cpu") -> Index:
     """Open an index folder written by :func:`build_index` (one clear line when it is not one)."""
     folder = Path(folder)
     meta_path = folder / "index.json"
@@ -156,7 +158,7 @@ def load_index(folder: str | Path) -> Index:
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     docs = load_corpus(folder / "corpus.jsonl")
     model, tok = M.load(str(folder / "model"))
-    model.eval()
+    model.to(device).eval()
     trie = Trie()
     for row in meta["identifiers"]:
         trie.add(row["tokens"], row["id"])

@@ -29,7 +29,7 @@ def index_job(spec, ctx) -> dict:
     p = IndexParams.from_params(spec.params)
     out = spec.inputs.get("out") or str(ctx.run_dir / "index")
     ctx.progress(0.0, f"loading {p.model}")
-    return build_index(spec.inputs["corpus"], out, p, ctx=ctx)
+    return build_index(spec.inputs["corpus"], out, p, ctx=ctx, device=ctx.device)
 
 
 @register_job("retrieval.eval", title="Generative retrieval: evaluate vs BM25")
@@ -42,7 +42,7 @@ def eval_job(spec, ctx) -> dict:
     _need(spec, "index", "queries", "qrels")
     p = EvalParams.from_params(spec.params)
     ctx.progress(0.0, "loading the index")
-    index = load_index(spec.inputs["index"])
+    index = load_index(spec.inputs["index"], device=ctx.device)
     result = evaluate(index, spec.inputs["queries"], spec.inputs["qrels"], p, ctx=ctx,
                       train_queries=spec.inputs.get("train_queries"), train_qrels=spec.inputs.get("train_qrels"))
     rankings = result.pop("per_query")
@@ -69,7 +69,7 @@ def search_job(spec, ctx) -> dict:
 
     _need(spec, "index")
     p = SearchParams.from_params(spec.params)
-    index = load_index(spec.inputs["index"])
+    index = load_index(spec.inputs["index"], device=ctx.device)
     prompt = prompt_ids(index.tok, p.query, index.max_query_tokens)
     res = beam_search(index.model, index.tok, prompt, index.trie, p.beams, constrained=p.constrained, trace=True)
     docs = {d.id: d for d in index.docs}

@@ -48,7 +48,7 @@ def closed_book(model, tok, question: str, max_new: int = 16) -> str:
     """The LM's own answer with no document (greedy)."""
     import torch
 
-    ids = tok(f"Query: {question}\nAnswer:", return_tensors="pt")["input_ids"]
+    ids = tok(f"Query: {question}\nAnswer:", return_tensors="pt")["input_ids"].to(model.device)
     with torch.inference_mode():
         out = model.generate(ids, max_new_tokens=max_new, do_sample=False, pad_token_id=tok.pad_token_id,
                              eos_token_id=tok.eos_token_id)

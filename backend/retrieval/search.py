@@ -39,7 +39,7 @@ def beam_search(model, tok, prompt: list[int], trie: Trie, beams: int, constrain
     steps: list[list[dict]] = []
     with torch.inference_mode():
         # the prompt is encoded once; each step feeds only the beams' last tokens through the KV cache
-        out = model(input_ids=torch.tensor([prompt], dtype=torch.long), use_cache=True)
+        out = model(input_ids=torch.tensor([prompt], dtype=torch.long, device=model.device), use_cache=True)
         cache, logits = _cache_of(out), out.logits[:, -1, :]
         for _ in range(max_len):
             if not live:
@@ -83,8 +83,9 @@ def beam_search(model, tok, prompt: list[int], trie: Trie, beams: int, constrain
             if len(finished) >= beams and (not live or live[0][1] <= finished[-1][1]):
                 break
             if live:
-                cache.reorder_cache(torch.tensor(parents, dtype=torch.long))
-                out = model(input_ids=torch.tensor([[g[-1]] for g, _ in live], dtype=torch.long),
+                cache.reorder_cache(torch.tensor(parents, dtype=torch.long, device=model.device))
+                out = model(input_ids=torch.tensor([[g[-1]] for g, _ in live], dtype=torch.long,
+                                                 device=model.device),
                             use_cache=True, **{_cache_kw(model): cache})
                 cache, logits = _cache_of(out), out.logits[:, -1, :]
     if not constrained:   # beams cut by max_len are returned too: they are invalid outputs
