@@ -1,7 +1,10 @@
 """Indexing: fine-tune a causal LM so that pseudo-queries of a document generate its identifier.
 
-Pseudo-queries (DSI-style) are the title, every sentence and the whole text of a document; the
-target is the identifier tokens + EOS, and only the target tokens carry loss. The index folder
+Pseudo-queries (DSI-style) are the title, every sentence and the whole text of a document, and
+(a share ``keyword_share`` of the examples, drawn afresh each time) a random bag of 2-8 of the
+document's words in random order with the title's words left out, so the model learns to key on
+content rather than on one sentence template; the target is the identifier tokens + EOS, and only
+the target tokens carry loss. The index folder
 holds ``model/`` (an HF folder), ``corpus.jsonl`` (a copy, for BM25 and the reader) and
 ``index.json`` (identifiers, their tokens, the loss curve, settings).
 """
@@ -44,11 +47,36 @@ def pseudo_queries(doc: Doc) -> list[str]:
     return out or [doc.text]
 
 
-def _batches(examples: list[tuple[list[int], list[int]]], batch: int, rng: random.Random, pad: int):
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def keywords(doc: Doc) -> list[str]:
+    """Distinct words of the text, minus the title's words: the material of keyword pseudo-queries."""
+    title = {w.lower() for w in _WORD.findall(doc.title)}
+    out: list[str] = []
+    for w in _WORD.findall(doc.text):
+        if w.lower() not in title and w not in out:
+            out.append(w)
+    return out
+
+
+def _keyword_query(words: list[str], rng: random.Random) -> str:
+    k = rng.randint(min(2, len(words)), min(8, len(words)))
+    return " ".join(rng.sample(words, k))
+
+
+def _batches(examples: list[tuple[list[int], list[int]]], batch: int, rng: random.Random, pad: int,
+             pools: list[tuple[list[str], list[int]]] = (), share: float = 0.0, encode=None):
     import torch
 
     while True:
-        chosen = [examples[rng.randrange(len(examples))] for _ in range(batch)]
+        chosen = []
+        for _ in range(batch):
+            if pools and rng.random() < share:
+                words, target = pools[rng.randrange(len(pools))]
+                chosen.append((encode(_keyword_query(words, rng)), target))
+            else:
+                chosen.append(examples[rng.randrange(len(examples))])
         width = max(len(p) + len(t) for p, t in chosen)
         ids = torch.full((batch, width), pad, dtype=torch.long)
         labels = torch.full((batch, width), -100, dtype=torch.long)
@@ -92,7 +120,9 @@ def build_index(corpus: str | Path, out: str | Path, p: IndexParams, ctx=None, d
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, p.steps // 10)))
-    batches = _batches(examples, p.batch, rng, tok.pad_token_id)
+    pools = [(w, targets[d.id]) for d in docs if (w := keywords(d))]
+    batches = _batches(examples, p.batch, rng, tok.pad_token_id, pools, p.keyword_share,
+                       lambda q: M.prompt_ids(tok, q, limit))
     curve: list[tuple[int, float]] = []
     for step in range(1, p.steps + 1):
         ids, mask, labels = (t.to(model.device) for t in next(batches))

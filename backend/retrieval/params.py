@@ -17,6 +17,9 @@ class IndexParams(Params):
     lr: float = param(3e-3, title="Learning rate", min=0.0, min_exclusive=True, log=True)
     identifier: str = param("title", title="Identifier", choices=("title", "id"),
                             help="what the model emits for a document: its title (ids on a clash) or its _id")
+    keyword_share: float = param(0.5, title="Keyword queries", min=0.0, max=1.0, advanced=True,
+                                 help="share of training examples that are a random bag of the document's words "
+                                      "(title words left out) instead of its title or a sentence")
     max_query_tokens: int = param(160, title="Query tokens", min=8, max=4096, advanced=True,
                                   help="pseudo-queries and queries are cut to this many tokens")
     hidden: int = param(96, title="Scratch width", min=8, max=4096, advanced=True,
