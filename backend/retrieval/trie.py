@@ -14,6 +14,7 @@ class Trie:
     def __init__(self) -> None:
         self.root: dict = {}
         self.size = 0
+        self._depth = 0
 
     def add(self, tokens: Sequence[int], doc_id: str) -> None:
         node = self.root
@@ -23,6 +24,7 @@ class Trie:
             raise ValueError(f"two documents have the same identifier tokens ({node[None]!r} and {doc_id!r})")
         node[None] = doc_id
         self.size += 1
+        self._depth = max(self._depth, len(tokens))
 
     def node(self, prefix: Sequence[int]) -> dict | None:
         node = self.root
@@ -43,7 +45,5 @@ class Trie:
         return None if node is None else node.get(None)
 
     def depth(self) -> int:
-        def walk(node: dict) -> int:
-            kids = [v for k, v in node.items() if k is not None]
-            return 0 if not kids else 1 + max(walk(k) for k in kids)
-        return walk(self.root)
+        """Length of the longest stored sequence (kept up to date by :meth:`add`, read per search)."""
+        return self._depth
