@@ -3,7 +3,7 @@ decoding against BM25, DPO calibration before/after, and latency vs corpus size.
 
     python bench/retrieval.py [--model scratch] [--quality-docs 100] [--steps 1500]
                               [--sizes 100,1000,10000] [--size-steps 200] [--latency-queries 20]
-                              [--threads 1] [--json docs/retrieval_bench.json]
+                              [--feedback gold_or_answer] [--threads 1] [--json FILE]
 
 Part 1 (quality): a synthetic knowledge base of ``--quality-docs`` entities (known answers),
 indexed for ``--steps`` steps, evaluated on every test question with and without calibration
@@ -49,7 +49,7 @@ def quality(work: Path, args) -> dict:
     index_s = time.perf_counter() - t0
     res = evaluate(load_index(work / "idx-q"), kb / "queries.jsonl", kb / "qrels" / "test.tsv",
                    EvalParams(beams=10, calibrate=True, feedback_queries=args.quality_docs, dpo_steps=args.dpo_steps,
-                              dpo_beta=args.beta))
+                              dpo_beta=args.beta, feedback=args.feedback))
     res.pop("per_query")
     res["index"] = {**info, "seconds": round(index_s, 1)}
     print(f"\n[quality] {args.quality_docs} docs, {res['queries']} test questions, index {args.steps} steps "
@@ -57,7 +57,7 @@ def quality(work: Path, args) -> dict:
     print(_table(res))
     fb = res["calibration"]["feedback"]
     print(f"  calibration: {fb['pairs']} pairs from {fb['queries']} training questions, beta {args.beta}, "
-          f"{args.dpo_steps} DPO steps; final DPO loss {res['calibration']['curve'][-1]['loss']:.3f}")
+          f"{args.dpo_steps} DPO steps, feedback {args.feedback}; final DPO loss {res['calibration']['curve'][-1]['loss']:.3f}")
     a = res["answers"]
     print(f"  answer accuracy (reader, top-{a['k']}): no retrieval {a['no_retrieval']:.3f}, constrained "
           f"{a['constrained']:.3f}, calibrated {a['calibrated']:.3f}, bm25 {a['bm25']:.3f}, oracle {a['oracle']:.3f}")
@@ -94,6 +94,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--dpo-steps", type=int, default=60)
     ap.add_argument("--beta", type=float, default=0.1)
+    ap.add_argument("--feedback", default="gold_or_answer", choices=("gold", "answer", "gold_or_answer"))
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--size-steps", type=int, default=200)
     ap.add_argument("--latency-queries", type=int, default=20)
