@@ -16,7 +16,6 @@ torch runs on ``--threads`` threads (the default 1 is the fastest on a shared 2-
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -25,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.retrieval.evaluate import evaluate  # noqa: E402
-from backend.retrieval.index import build_index, load_index  # noqa: E402
-from backend.retrieval.params import EvalParams, IndexParams  # noqa: E402
-from backend.retrieval.synth import write_kb  # noqa: E402
+from backend.retrieval.evaluate import evaluate
+from backend.retrieval.index import build_index, load_index
+from backend.retrieval.params import EvalParams, IndexParams
+from backend.retrieval.synth import write_kb
 
 COLS = ("recall@1", "recall@10", "mrr", "invalid_rate", "latency_ms")
 
