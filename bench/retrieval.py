@@ -48,7 +48,7 @@ def quality(work: Path, args) -> dict:
     index_s = time.perf_counter() - t0
     res = evaluate(load_index(work / "idx-q"), kb / "queries.jsonl", kb / "qrels" / "test.tsv",
                    EvalParams(beams=10, calibrate=True, feedback_queries=args.quality_docs, dpo_steps=args.dpo_steps,
-                              dpo_beta=args.beta, feedback=args.feedback))
+                              dpo_beta=args.beta, feedback=args.feedback, dpo_lr=args.dpo_lr))
     res.pop("per_query")
     res["index"] = {**info, "seconds": round(index_s, 1)}
     print(f"\n[quality] {args.quality_docs} docs, {res['queries']} test questions, index {args.steps} steps "
@@ -56,7 +56,7 @@ def quality(work: Path, args) -> dict:
     print(_table(res))
     fb = res["calibration"]["feedback"]
     print(f"  calibration: {fb['pairs']} pairs from {fb['queries']} training questions, beta {args.beta}, "
-          f"{args.dpo_steps} DPO steps, feedback {args.feedback}; final DPO loss {res['calibration']['curve'][-1]['loss']:.3f}")
+          f"{args.dpo_steps} DPO steps at lr {args.dpo_lr:g}, feedback {args.feedback}; final DPO loss {res['calibration']['curve'][-1]['loss']:.3f}")
     a = res["answers"]
     print(f"  answer accuracy (reader, top-{a['k']}): no retrieval {a['no_retrieval']:.3f}, constrained "
           f"{a['constrained']:.3f}, calibrated {a['calibrated']:.3f}, bm25 {a['bm25']:.3f}, oracle {a['oracle']:.3f}")
@@ -93,6 +93,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--dpo-steps", type=int, default=60)
     ap.add_argument("--beta", type=float, default=0.1)
+    ap.add_argument("--dpo-lr", type=float, default=1e-3)
     ap.add_argument("--feedback", default="gold_or_answer", choices=("gold", "answer", "gold_or_answer"))
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--size-steps", type=int, default=200)
