@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,6 +40,17 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         return ", ".join(_fmt(v) for v in value)
     return str(value)
+
+
+class _WheelGuard(QObject):
+    """Wheel events reach a combo or spin box only when it has focus: scrolling a long form with
+    the mouse over an editor must scroll the form, not change the setting under the cursor."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
+            event.ignore()
+            return True
+        return False
 
 
 class ParamsForm(QWidget):
@@ -80,8 +91,12 @@ class ParamsForm(QWidget):
             holder.setVisible(False)
             self.advanced_box.toggled.connect(holder.setVisible)
             outer.addWidget(self.advanced_box)
+        self._wheel_guard = _WheelGuard(self)
         for info in infos:
             editor = self._make_editor(info)
+            if isinstance(editor, (QComboBox, QSpinBox, QDoubleSpinBox)):
+                editor.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+                editor.installEventFilter(self._wheel_guard)
             editor.setToolTip(_tooltip(info))
             editor.setObjectName(f"param_{info.name}")
             self._editors[info.name] = editor

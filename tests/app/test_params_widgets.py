@@ -90,3 +90,22 @@ def test_eta_and_duration_format():
     assert format_duration(75) == "1:15" and format_duration(3725) == "1:02:05"
     assert estimate_eta(10.0, 0.5) == pytest.approx(10.0)
     assert estimate_eta(0.5, 0.5) is None and estimate_eta(10.0, None) is None
+
+
+def test_wheel_over_an_unfocused_editor_does_not_change_it(qtbot):
+    """Scrolling a long form must not turn the combo or spin box under the mouse."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.widgets.params_form import ParamsForm
+
+    form = ParamsForm(FormDemo)
+    qtbot.addWidget(form)
+    form.show()
+    combo, spin = form.editor("method"), form.editor("steps")
+    for ed in (combo, spin):
+        ev = QWheelEvent(QPointF(5, 5), QPointF(5, 5), QPoint(0, 0), QPoint(0, -120), Qt.MouseButton.NoButton,
+                         Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(ed, ev)
+    assert combo.currentData() == "ties" and spin.value() == 10
