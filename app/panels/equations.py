@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.base import Panel, register_panel
+from app.panels.base import Panel, register_panel, scrollable
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import PathPicker
 from app.widgets.plots import CurvePlot
@@ -164,13 +164,9 @@ class EquationsPanel(Panel):
         self.status = self.controls.status
         v.addWidget(self.controls)
         v.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(box)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(330)
-        scroll.setMaximumWidth(420)
-        return scroll
+        area = scrollable(box, 330)
+        area.setMaximumWidth(420)
+        return area
 
     def _views(self) -> QWidget:
         self.tabs = QTabWidget()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLineEdit,
-    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -33,7 +32,7 @@ from app.panels._positions_views import (
     SpectrumView,
     aggregate,
 )
-from app.panels.base import Panel, register_panel
+from app.panels.base import Panel, register_panel, scrollable
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import PathPicker
 from app.widgets.plots import CurvePlot
@@ -123,13 +122,9 @@ class PositionsPanel(Panel):
         self.controls.start_requested.connect(self.start)
         v.addWidget(self.controls)
         v.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(box)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(340)
-        scroll.setMaximumWidth(430)
-        return scroll
+        area = scrollable(box, 340)
+        area.setMaximumWidth(430)
+        return area
 
     def _views(self) -> QWidget:
         self.tabs = QTabWidget()
