@@ -95,7 +95,7 @@ def main() -> int:
     print("distilled: +own = scales refitted on the fine-tune's own training prompts (data/task_<task>_train.jsonl), "
           "+chains = on the zoo's chain problems (data/problems_train.jsonl, none of the tasks)"
           if not args.calibration else f"distilled: +given = scales refitted on {args.calibration}")
-    print(f"(200 steps; the digit after the name is the distillation seed)\n")
+    print("(200 steps; the digit after the name is the distillation seed)\n")
     base_ft = {}
     for t in TASKS:
         base_ft[t] = (ev.acc(t, None), ev.acc(t, {k: read_tensor(e) for k, e in

@@ -31,7 +31,6 @@ TASKS = ("add", "sub", "mul", "upper")
 
 
 def accuracy_table(zoo: Path, limit: int, drop: float, work: Path) -> dict:
-    import torch
     from transformers import AutoTokenizer
 
     from backend.compression.evaluate import load_model

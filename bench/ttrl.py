@@ -15,7 +15,6 @@ fall, else 1.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time

@@ -15,7 +15,6 @@ outputs) and what prefix sharing saves. Exit status 0 when the acceptance check 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path

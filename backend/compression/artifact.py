@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
 from backend.compression import integrity, methods

@@ -38,7 +38,6 @@ def merge_job(spec, ctx) -> dict:
 @register_job("merging.tswitch", title="Build T-Switch switches")
 def tswitch_job(spec, ctx) -> dict:
     from backend.merging.tswitch import build_tswitch
-    from backend.models.zoo import resolve_model as resolve
 
     p = TSwitchParams.from_params(spec.params)
     base = ctx.resolve_model(spec.inputs["base"])

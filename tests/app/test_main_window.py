@@ -1,7 +1,6 @@
 """The main window: panels, the jobs dock, history, errors shown without crashing."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox
 
 from app.panels.base import Panel, broken_panels, register_panel
 from backend.jobs import JobSpec
