@@ -19,6 +19,7 @@ from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.panels.prm.cards import StepColumn
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
+from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
 
@@ -95,10 +96,9 @@ class PRMPanel(Panel):
         self.samples.setRange(1, 64)
         self.samples.setValue(1)
         self.samples.setToolTip("generative PRMs: judgements sampled and averaged per step")
-        self.score_btn = QPushButton("Score steps")
-        self.score_btn.clicked.connect(self.score)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.score_controls = RunControls(self.context, start_text="Score steps")
+        self.score_controls.start_requested.connect(self.score)
+        self.score_btn, self.status = self.score_controls.start_button, self.score_controls.status
         self.truth = QLabel("")  # the record's ground-truth first error (ProcessBench label)
         self.truth.setObjectName("prm_truth")
         self.truth.setWordWrap(True)
@@ -113,8 +113,7 @@ class PRMPanel(Panel):
         form.addRow("Format", self.preset)
         form.addRow("Threshold", self.threshold)
         form.addRow("Samples", self.samples)
-        form.addRow(self.score_btn)
-        form.addRow(self.status)
+        form.addRow(self.score_controls)
         self.col_a, self.col_b = StepColumn(), StepColumn()
         self.col_b.setVisible(False)
         if self.source.value():
@@ -141,14 +140,15 @@ class PRMPanel(Panel):
         self._records = []
         self.record_pick.clear()
         if not path.is_file():
-            self.status.setText(f"{path}: no such file" if str(path) not in ("", ".") else "")
+            self.score_controls.set_error(f"{path}: no such file" if str(path) not in ("", ".") else "")
             return
         from backend.readers import read_prm_solutions
 
         self._records, bad = read_prm_solutions(path)
         for i, r in enumerate(self._records):
             self.record_pick.addItem(f"{r.get('id', i + 1)}: {r['problem'][:50]}")
-        self.status.setText(f"{len(self._records)} solutions loaded" + (f", {bad} unreadable lines skipped" if bad else ""))
+        skipped = f", {bad} unreadable lines skipped" if bad else ""
+        self.score_controls.set_message(f"{len(self._records)} solutions loaded{skipped}")
 
     def _pick_record(self, i: int) -> None:
         if 0 <= i < len(self._records):
@@ -175,7 +175,7 @@ class PRMPanel(Panel):
     def score(self) -> str | None:
         problem, text = self.problem.toPlainText().strip(), self.solution.toPlainText().strip()
         if not problem or not text or not self.prm_a.value():
-            self.status.setText("Enter a problem, a solution and a PRM first.")
+            self.score_controls.set_error("Enter a problem, a solution and a PRM first.")
             return None
         params = {"prm": self.prm_a.value(), "items": [{"problem": problem, "solution": text}],
                   "split": self.split.currentText(), "threshold": self.threshold.value(),
@@ -184,8 +184,9 @@ class PRMPanel(Panel):
             params["prm_b"] = self.prm_b.value()
         if self.preset.currentData():
             params["preset"] = self.preset.currentData()
-        self.status.setText("scoring…")
-        return self.submit(JobSpec(kind=SCORE, params=params, label=f"PRM steps: {problem[:30]}"))
+        run_id = self.submit(JobSpec(kind=SCORE, params=params, label=f"PRM steps: {problem[:30]}"))
+        self.score_controls.track(run_id)
+        return run_id
 
     def show_steps(self, rec: dict, label: int | None = None) -> None:
         """Draw one scored record (``prm.score`` row or ProcessBench sample) as step cards."""
@@ -210,14 +211,12 @@ class PRMPanel(Panel):
         self.bench_threshold.setRange(0.0, 1.0)
         self.bench_threshold.setSingleStep(0.05)
         self.bench_threshold.setValue(0.5)
-        self.bench_btn = QPushButton("Evaluate")
-        self.bench_btn.clicked.connect(self.run_bench)
-        self.bench_status = QLabel("")
-        self.bench_status.setWordWrap(True)
+        self.bench_controls = RunControls(self.context, start_text="Evaluate")
+        self.bench_controls.start_requested.connect(self.run_bench)
+        self.bench_btn, self.bench_status = self.bench_controls.start_button, self.bench_controls.status
         for name, w in (("PRM", self.bench_prm), ("Data", self.bench_data), ("Threshold", self.bench_threshold)):
             form.addRow(name, w)
-        form.addRow(self.bench_btn)
-        form.addRow(self.bench_status)
+        form.addRow(self.bench_controls)
         self.f1_table = DictTable()
         self.sweep_plot = CurvePlot("F1 against the threshold", "threshold", "F1 (%)")
         self.threshold_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#b00020", width=1, style=Qt.PenStyle.DashLine))
@@ -248,12 +247,13 @@ class PRMPanel(Panel):
     def run_bench(self) -> str | None:
         data = self.bench_data.value()
         if not data or not self.bench_prm.value():
-            self.bench_status.setText("Choose a PRM and a ProcessBench file first.")
+            self.bench_controls.set_error("Choose a PRM and a ProcessBench file first.")
             return None
-        self.bench_status.setText("evaluating…")
-        return self.submit(JobSpec(kind=BENCH, params={"prm": self.bench_prm.value(),
-                                                       "threshold": self.bench_threshold.value()},
-                                   inputs={"data": data}, label=f"ProcessBench {Path(data).name}"))
+        run_id = self.submit(JobSpec(kind=BENCH, params={"prm": self.bench_prm.value(),
+                                                         "threshold": self.bench_threshold.value()},
+                                     inputs={"data": data}, label=f"ProcessBench {Path(data).name}"))
+        self.bench_controls.track(run_id)
+        return run_id
 
     def show_bench(self, r: dict) -> None:
         rows = [{"subset": k, "error acc": v["acc_error"], "correct acc": v["acc_correct"], "F1": v["f1"],
@@ -285,7 +285,7 @@ class PRMPanel(Panel):
                 item.setData(Qt.ItemDataRole.UserRole, i)
                 self.disagree.addItem(item)
         avg = r["average_f1"]
-        self.bench_status.setText(f"{len(self._bench_samples)} samples, average F1 "
+        self.bench_controls.report(f"{len(self._bench_samples)} samples, average F1 "
                                   f"{'n/a' if avg is None else f'{avg:.1f}'}; {self.disagree.count()} disagreements"
                                   + (f"; {len(r['errors'])} bad lines skipped (see log)" if r.get("errors") else ""))
 
@@ -314,11 +314,10 @@ class PRMPanel(Panel):
         r = run.result or {}
         if run.kind == SCORE and r.get("records"):
             self.show_steps(r["records"][0])
-            self.status.setText(f"scored {r['n']} solution(s) with {', '.join(r['prms'])}")
+            self.score_controls.report(f"scored {r['n']} solution(s) with {', '.join(r['prms'])}")
         elif run.kind == BENCH and "subsets" in r:
             self.show_bench(r)
             self.tabs.setCurrentIndex(1)
 
     def on_run_failed(self, run) -> None:  # noqa: ANN001
-        msg = f"{run.status}: {run.error or ''}"
-        (self.bench_status if run.kind == BENCH else self.status).setText(msg)
+        """The run's RunControls already show the reason (or "Cancelled")."""
