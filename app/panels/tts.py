@@ -25,8 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
-    QPushButton,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -39,7 +37,7 @@ from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
 from app.widgets.prompt_box import PromptBox
-from app.widgets.run_controls import estimate_eta, format_duration
+from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
 
@@ -119,15 +117,11 @@ class TTSPanel(Panel):
         self.limit = _spin(0, 100000, 12, "use only the first K problems (0 = all); more problems narrow the "
                                           "confidence intervals but take longer")
         self.seed = _spin(0, 2**31 - 1, 0, "random seed (runs reproduce exactly)")
-        self.run_btn = QPushButton("Run sweep")
-        self.run_btn.clicked.connect(self.start)
-        self.stop_btn = QPushButton("Stop")
-        self.stop_btn.clicked.connect(self.stop)
-        self.stop_btn.setEnabled(False)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.status = QLabel("Choose a policy, a PRM and a problem file, then Run sweep.")
-        self.status.setWordWrap(True)
+        self.controls = RunControls(self.context, start_text="Run sweep")
+        self.controls.start_requested.connect(self.start)
+        self.controls.set_message("Choose a policy, a PRM and a problem file, then Run sweep.")
+        self.run_btn, self.stop_btn = self.controls.start_button, self.controls.stop_button
+        self.progress, self.status = self.controls.progress, self.controls.status
         form = QFormLayout()
         form.addRow("Policy", self.policy)
         form.addRow("PRM", self.prm)
@@ -140,16 +134,11 @@ class TTSPanel(Panel):
         form.addRow("Aggregation", self.agg)
         form.addRow("Problems used", self.limit)
         form.addRow("Seed", self.seed)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_btn)
-        buttons.addWidget(self.stop_btn)
         self.prompt_box = PromptBox()
         lay = QVBoxLayout(box)
         lay.addLayout(form)
         lay.addWidget(self.prompt_box)
-        lay.addLayout(buttons)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.status)
+        lay.addWidget(self.controls)
         lay.addStretch(1)
         return box
 
@@ -233,40 +222,14 @@ class TTSPanel(Panel):
         try:
             spec = self.spec()
         except ValueError as exc:
-            self.status.setText(str(exc))
+            self.controls.set_error(str(exc))
             return None
         self._active = self.submit(spec)
-        self.run_btn.setEnabled(False)
-        self.stop_btn.setEnabled(True)
-        self.progress.setValue(0)
-        self.status.setText(f"Run {self._active} queued.")
+        self.controls.track(self._active)  # progress, elapsed, ETA, stop and the failure reason
         return self._active
 
     def stop(self) -> None:
-        if self._active:
-            self.cancel(self._active)
-            self.status.setText("Stopping…")
-
-    def on_event(self, event) -> None:  # noqa: ANN001
-        if event.run_id != self._active:
-            return
-        d = event.data
-        if event.type == "started":
-            self._started = event.time
-        if event.type == "progress":
-            if d.get("fraction") is not None:
-                self.progress.setValue(int(1000 * d["fraction"]))
-            elapsed = event.time - getattr(self, "_started", event.time)
-            eta = estimate_eta(elapsed, d.get("fraction"))
-            clock = f"{format_duration(elapsed)} elapsed" + (f" · about {format_duration(eta)} left" if eta else "")
-            self.status.setText(f"{d.get('message') or 'running'}\n{clock}")
-        elif event.type == "finished":
-            self.run_btn.setEnabled(True)
-            self.stop_btn.setEnabled(False)
-            self.status.setText(f"Run {event.run_id} {d.get('status')}.")
-
-    def on_run_failed(self, run) -> None:  # noqa: ANN001
-        self.status.setText(f"Run {run.id} {run.status}: {run.error or ''}")
+        self.controls.stop()
 
     def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
         p = run.spec.params
@@ -316,7 +279,7 @@ class TTSPanel(Panel):
         self.pick_problem.blockSignals(False)
         self._draw_difficulty()
         self._draw_tree()
-        self.status.setText(f"Showing run {run.id}.")
+        self.controls.report(f"Showing run {run.id}.")
 
     def _draw_curves(self) -> None:
         s = self.summary or {}
