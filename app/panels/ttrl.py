@@ -35,6 +35,7 @@ from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.jobs_dock import key_params
 from app.widgets.plots import CurvePlot, accuracy_axis
 from app.widgets.prompt_box import PromptBox
+from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
 from backend.ttrl.config import TTRLConfig
@@ -96,7 +97,6 @@ class TTRLPanel(Panel):
         self._timer.setInterval(100)  # redraw at most ~10 Hz
         self._timer.timeout.connect(self._redraw)
         self._timer.start()
-        self._set_running(False)
         self.refresh_runs()
 
     # -- building ---------------------------------------------------------------------------
@@ -126,16 +126,17 @@ class TTRLPanel(Panel):
         self.kl.setValue(TTRLConfig.kl_coef)
         self.eval_every = _spin(0, 10000, TTRLConfig.eval_every, "evaluate on the labelled set every this many steps (0 = start/end)")
         self.eval_n = _spin(1, 256, TTRLConfig.eval_n, "samples per labelled problem for pass@1 and maj@N")
-        self.start_btn = QPushButton("Start")
-        self.start_btn.clicked.connect(self.start)
-        self.stop_btn = QPushButton("Stop")
+        self.controls = RunControls(self.context, start_text="Start")
+        self.controls.start_requested.connect(self.start)
+        self.controls.set_message("Choose a policy and an unlabeled prompt file, then Start.")
+        self.start_btn, self.stop_btn, self.status = (self.controls.start_button, self.controls.stop_button,
+                                                      self.controls.status)
         self.stop_btn.setToolTip("stop after the current step; a checkpoint is kept so the run can resume")
-        self.stop_btn.clicked.connect(self.stop)
         self.resume_btn = QPushButton("Resume")
         self.resume_btn.setToolTip("continue the shown run from its latest checkpoint, up to 'Steps'")
         self.resume_btn.clicked.connect(self.resume)
-        self.status = QLabel("Choose a policy and an unlabeled prompt file, then Start.")
-        self.status.setWordWrap(True)
+        self.controls.layout().itemAt(0).layout().insertWidget(1, self.resume_btn)
+        self.controls.all_finished.connect(lambda: self.resume_btn.setEnabled(True))
         form = QFormLayout()
         form.addRow("Policy", self.policy)
         form.addRow("Prompts", self.prompts)
@@ -148,9 +149,6 @@ class TTRLPanel(Panel):
         form.addRow("KL coef", self.kl)
         form.addRow("Eval every", self.eval_every)
         form.addRow("Eval samples", self.eval_n)
-        buttons = QHBoxLayout()
-        for b in (self.start_btn, self.stop_btn, self.resume_btn):
-            buttons.addWidget(b)
         note = QLabel("Labels, when given, only measure: label accuracy, pass@1, maj@N. They never reach the loss.")
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
@@ -158,8 +156,7 @@ class TTRLPanel(Panel):
         box = QVBoxLayout(self.setup_box)
         box.addLayout(form)
         box.addWidget(self.prompt_box)
-        box.addLayout(buttons)
-        box.addWidget(self.status)
+        box.addWidget(self.controls)
         box.addWidget(note)
         box.addStretch(1)
 
@@ -235,10 +232,10 @@ class TTRLPanel(Panel):
     def start(self) -> str | None:
         policy, prompts, labels = self.policy.value(), self.prompts.value(), self.labelled.value()
         if not policy or not prompts:
-            self.status.setText("Choose a policy and an unlabeled prompt file first.")
+            self.controls.set_error("Choose a policy and an unlabeled prompt file first.")
             return None
         if self.train_n.value() > self.votes.value():
-            self.status.setText(f"'Train on' ({self.train_n.value()}) cannot exceed 'Votes N' ({self.votes.value()}).")
+            self.controls.set_error(f"'Train on' ({self.train_n.value()}) cannot exceed 'Votes N' ({self.votes.value()}).")
             return None
         inputs = {"policy": policy, "prompts": prompts}
         if labels:
@@ -246,7 +243,7 @@ class TTRLPanel(Panel):
         try:
             prompt = self.prompt_box.changes()
         except ValueError as exc:
-            self.status.setText(str(exc))
+            self.controls.set_error(str(exc))
             return None
         params = {"steps": self.steps.value(), "prompts_per_step": self.per_step.value(), "n_votes": self.votes.value(),
                   "n_train": self.train_n.value(), "lr": self.lr.value(), "kl_coef": self.kl.value(),
@@ -256,7 +253,7 @@ class TTRLPanel(Panel):
     def resume(self) -> str | None:
         run = self._last_run
         if run is None:
-            self.status.setText("Open a TTRL run (from the history, or start one) to resume it.")
+            self.controls.set_error("Open a TTRL run (from the history, or start one) to resume it.")
             return None
         out = out_dir_of(run)
         spec = JobSpec(KIND, params={"resume": True, "steps": self.steps.value()}, inputs={"out": str(out)},
@@ -264,9 +261,7 @@ class TTRLPanel(Panel):
         return self._submit(spec, read_history(out))
 
     def stop(self) -> None:
-        if self._active:
-            self.cancel(self._active)
-            self.status.setText("Stopping after the current step…")
+        self.controls.stop()
 
     def _submit(self, spec: JobSpec, history: dict) -> str:
         self._series = {k: list(v) for k, v in history.items()}
@@ -275,14 +270,9 @@ class TTRLPanel(Panel):
         self.samples_table.set_rows([])
         self._dirty = True
         self._active = self.submit(spec)
-        self._set_running(True)
-        self.status.setText(f"Run {self._active} started.")
+        self.controls.track(self._active)  # progress, elapsed, ETA, stop and the failure reason
+        self.resume_btn.setEnabled(False)
         return self._active
-
-    def _set_running(self, running: bool) -> None:
-        self.start_btn.setEnabled(not running)
-        self.resume_btn.setEnabled(not running)
-        self.stop_btn.setEnabled(running)
 
     def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
         restore_widgets({"steps": self.steps, "prompts_per_step": self.per_step, "n_votes": self.votes,
@@ -301,13 +291,8 @@ class TTRLPanel(Panel):
             self._dirty = True
         elif event.type == "artifact" and d.get("name") == "rollouts":
             self._load_rollouts(Path(d["path"]))
-        elif event.type == "progress" and d.get("message"):
-            self.status.setText(f"Run {event.run_id}: {d['message']}")
         elif event.type == "finished":
-            self._set_running(False)
             self._last_run = self.context.workspace.get_run(event.run_id)
-            self.status.setText(f"Run {event.run_id} {d.get('status')}."
-                                + (" Resume continues it from its last checkpoint." if d.get("status") != "succeeded" else ""))
             self.refresh_runs()
 
     def _redraw(self) -> None:
@@ -380,11 +365,10 @@ class TTRLPanel(Panel):
         msg = f"Run {run.id}: {res.get('steps', '?')} steps; model in {res.get('model', out)}."
         if start and end:
             msg += f" pass@1 {start['pass@1']:.3f} → {end['pass@1']:.3f}, maj@N {start['maj@N']:.3f} → {end['maj@N']:.3f}."
-        self.status.setText(msg)
+        self.controls.report(msg)
 
     def on_run_failed(self, run) -> None:  # noqa: ANN001
-        self._last_run = run
-        self._set_running(False)
+        self._last_run = run  # Resume continues it from its last checkpoint
 
     def refresh_runs(self) -> None:
         """Fill the A/B pickers; B starts on a different run than A (or on none), never the same."""
