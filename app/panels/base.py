@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 if TYPE_CHECKING:
     from app.context import AppContext
+    from app.widgets.run_controls import RunControls
     from backend.jobs import JobEvent, JobSpec
     from backend.workspace import RunRecord
 
@@ -102,6 +104,18 @@ class Panel(QWidget):
         mark_stale(self, True)  # until this run's results are drawn
         self.run_started.emit(handle.run_id)
         return handle.run_id
+
+    def submit_tracked(self, controls: RunControls, build: Callable[[], JobSpec]) -> str | None:
+        """Build a spec and run it under ``controls``; a ValueError from ``build`` (a bad setting,
+        a missing file) is shown on the controls' status line and nothing is submitted."""
+        try:
+            spec = build()
+        except ValueError as exc:
+            controls.set_error(str(exc))
+            return None
+        run_id = self.submit(spec)
+        controls.track(run_id)
+        return run_id
 
     def cancel(self, run_id: str) -> None:
         self.context.runner.cancel(run_id)

@@ -215,14 +215,7 @@ class CompressionPanel(Panel):
                 self.controls.set_error(f"Scale distillation applies to Delta-DCT and BitDelta, not "
                                         f"{self.method.currentText()}: switch it off or pick one of those.")
                 return None
-        try:
-            spec = self.spec()
-        except ValueError as exc:
-            self.controls.set_error(str(exc))
-            return None
-        run_id = self.submit(spec)
-        self.controls.track(run_id)
-        return run_id
+        return self.submit_tracked(self.controls, self.spec)
 
     def _suggest_calibration(self, *_) -> None:
         """Fill in the fine-tune's own training prompts when the zoo has them (the text that kept

@@ -267,14 +267,7 @@ class MergingPanel(Panel):
         if not self.finetunes():
             self.controls.set_error("Add at least one fine-tune.")
             return None
-        try:
-            spec = self.spec()
-        except ValueError as exc:
-            self.controls.set_error(str(exc))
-            return None
-        run_id = self.submit(spec)
-        self.controls.track(run_id)
-        return run_id
+        return self.submit_tracked(self.controls, self.spec)
 
     def route(self) -> str | None:
         if self._run is None or self._run.result.get("method") != TSWITCH:
