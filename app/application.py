@@ -61,23 +61,7 @@ def run_gui(workspace: str | None = None) -> int:
             app.quit()
 
         QTimer.singleShot(0, report)
-    try:
-        import asyncio
-
-        import qasync
-
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        with loop:
-            loop.run_until_complete(_until_quit(app))
-        return 0
-    except ImportError:
-        return app.exec()
-
-
-async def _until_quit(app) -> None:  # noqa: ANN001
-    import asyncio
-
-    done = asyncio.Event()
-    app.aboutToQuit.connect(done.set)
-    await done.wait()
+    # Plain Qt event loop. Panels follow jobs through RunControls' signals (the runner's events are
+    # queued onto the GUI thread by QtRunner), so nothing awaits; an asyncio loop (qasync) would be
+    # one more moving part with no user.
+    return app.exec()

@@ -18,7 +18,7 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from app.application import create_context, make_app
     from app.panels.replay import ReplayPanel
-    from app.panels.replay.panel import SAMPLES
+    from app.panels.replay import SAMPLES
 
     app = make_app()
     tmp = Path(tempfile.mkdtemp())

@@ -1,5 +1,5 @@
 """Agent replay: read computer-using-agent runs (ScienceBoard, OSWorld), parse their actions,
-score them and export reports. Plain Python; the Qt panel lives in ``app/panels/replay``.
+score them and export reports. Plain Python; the Qt panel lives in ``app/panels/replay.py``.
 
 Entry points: :func:`open_run` (a run folder -> :class:`Run`), :func:`parse_action`,
 :func:`aggregate`, :func:`export_html`.

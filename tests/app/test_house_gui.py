@@ -83,7 +83,7 @@ def test_ttrl_compare_never_defaults_to_the_same_run_and_names_them(main_window,
 
 
 def test_prm_shows_ground_truth_and_a_disagreement_replaces_the_form(app_context, qtbot, tmp_path):
-    from app.panels.prm.panel import PRMPanel
+    from app.panels.prm import PRMPanel
 
     panel = PRMPanel(app_context)
     qtbot.addWidget(panel)

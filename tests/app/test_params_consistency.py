@@ -46,7 +46,7 @@ CASES = [
                    "sweep_methods": "job and panel only (the panel's rate–distortion switch)",
                    "sweep_bits": "job and panel only"},
          gui_skip={}, rename={"which": "--tensors"}),
-    Case("backend.agents.params:ReplayExportParams", ("replay", "export"), "app.panels.replay.panel:ReplayPanel"),
+    Case("backend.agents.params:ReplayExportParams", ("replay", "export"), "app.panels.replay:ReplayPanel"),
     Case("backend.equations.settings:FitSettings", ("equations", "fit"), "app.panels.equations:EquationsPanel",
          cli_skip={"custom_terms": "--term, repeatable"},
          gui_skip={"library": "the panel's library builder", "custom_terms": "the panel's term list"},

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.base import Panel, register_panel, restore_widgets, scrollable
-from app.panels.prm.cards import StepColumn
+from app.panels._prm_cards import StepColumn
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
 from app.widgets.run_controls import RunControls

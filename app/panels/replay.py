@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.base import Panel, register_panel
-from app.panels.replay.stepview import ImageLoader, StepView, Timeline
+from app.panels._replay_stepview import ImageLoader, StepView, Timeline
 from app.widgets.params_form import ParamsForm
 from app.widgets.plots import GroupedBarChart, accuracy_axis
 from app.widgets.run_controls import RunControls
