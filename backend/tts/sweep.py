@@ -23,7 +23,8 @@ from backend.tts.types import NEEDS_PRM, SAMPLED, STRATEGIES, ProblemResult
 DEFAULT_THRESHOLDS = (0.1, 0.5)   # hard < 10 % <= medium < 50 % <= easy (paper's bins, as recalled)
 
 
-def difficulty_bins(pass1: Sequence[float], thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> tuple[list[str], list[str]]:
+def difficulty_bins(pass1: Sequence[float],
+                    thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> tuple[list[str], list[str]]:
     """(bin names from hardest to easiest, bin name of each problem) for absolute Pass@1 thresholds."""
     t = sorted(float(x) for x in thresholds)
     edges = [0.0, *t, 1.0]
@@ -114,7 +115,7 @@ def run_sweep(searcher: Searcher, problems: list[Problem], strategies: Sequence[
         "thresholds": list(thresholds),
         "runs": summary_runs,
         "compute_optimal": compute_optimal(summary_runs, names, ns),
-        "config": searcher.cfg.to_dict(),
+        "config": searcher.cfg.search_dict(),
         "difficulty_note": "bins use Pass@1 measured on these problems' own samples (oracle difficulty)",
     }
     report(1.0, "sweep done")
