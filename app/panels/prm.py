@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from app.panels.base import Panel, register_panel, restore_widgets, scrollable
+from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
 from app.panels._prm_cards import StepColumn
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
@@ -37,6 +37,22 @@ def _zoo_processbench(zoo: Path) -> str:
     data = zoo / "data"
     found = sorted(data.glob("*processbench*.jsonl")) if data.is_dir() else []
     return str(found[0]) if found else ""
+
+
+def _settings_column(*boxes: QWidget, controls: QWidget) -> QWidget:
+    """The boxes in a scroll area, with the run controls (button, progress, status) below it, always in view."""
+    inner = QWidget()
+    il = QVBoxLayout(inner)
+    il.setContentsMargins(0, 0, 0, 0)
+    for b in boxes:
+        il.addWidget(b)
+    il.addStretch(1)
+    column = QWidget()
+    lay = QVBoxLayout(column)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(scrollable(inner), 1)
+    lay.addWidget(controls)
+    return column
 
 
 def _name_auto(combo: QComboBox) -> None:
@@ -87,6 +103,7 @@ class PRMPanel(Panel):
         self.problem.setMaximumHeight(60)
         self.solution = QPlainTextEdit()
         self.solution.setPlaceholderText("solution: one step per line, Step k: labels, or blank-line paragraphs")
+        self.solution.setMinimumHeight(110)  # the text being judged: keep several lines in view
         self.prm_a = ModelPicker(zoo, default="zoo:arith-prm", name_filter="prm")
         self.compare = QCheckBox("compare with")
         self.prm_b = ModelPicker(zoo, default="zoo:arith-genprm", name_filter="prm")
@@ -96,6 +113,7 @@ class PRMPanel(Panel):
         self.split, self.preset = self.score_form.editor("split"), self.score_form.editor("preset")
         self.threshold, self.samples = self.score_form.editor("threshold"), self.score_form.editor("samples")
         _name_auto(self.preset)
+        name_zero(self.score_form, {"samples": "PRM's own", "max_new_tokens": "PRM's own"})
         self.score_controls = RunControls(self.context, start_text="Score steps")
         self.score_controls.start_requested.connect(self.score)
         self.score_btn, self.status = self.score_controls.start_button, self.score_controls.status
@@ -109,8 +127,8 @@ class PRMPanel(Panel):
         form.addRow("Solution", self.solution)
         form.addRow("PRM", self.prm_a)
         form.addRow(self.compare, self.prm_b)
-        form.addRow(self.score_form)
-        form.addRow(self.score_controls)
+        scoring = QGroupBox("Scoring")
+        QVBoxLayout(scoring).addWidget(self.score_form)
         self.col_a, self.col_b = StepColumn(), StepColumn()
         self.col_b.setVisible(False)
         if self.source.value():
@@ -119,7 +137,7 @@ class PRMPanel(Panel):
         right.addWidget(self.col_a)
         right.addWidget(self.col_b)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scrollable(box))
+        split.addWidget(_settings_column(box, scoring, controls=self.score_controls))
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([360, 900])
@@ -206,13 +224,13 @@ class PRMPanel(Panel):
         self.bench_form = ParamsForm(ProcessBenchParams, parent=self)
         self.bench_threshold = self.bench_form.editor("threshold")
         _name_auto(self.bench_form.editor("preset"))
+        name_zero(self.bench_form, {"samples": "PRM's own", "max_new_tokens": "PRM's own", "limit": "all"})
         self.bench_controls = RunControls(self.context, start_text="Evaluate")
         self.bench_controls.start_requested.connect(self.run_bench)
         self.bench_btn, self.bench_status = self.bench_controls.start_button, self.bench_controls.status
         for name, w in (("PRM", self.bench_prm), ("Data", self.bench_data)):
             form.addRow(name, w)
         form.addRow(self.bench_form)
-        form.addRow(self.bench_controls)
         self.f1_table = DictTable()
         self.sweep_plot = CurvePlot("F1 against the threshold", "threshold", "F1 (%)")
         self.threshold_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#b00020", width=1, style=Qt.PenStyle.DashLine))
@@ -234,7 +252,7 @@ class PRMPanel(Panel):
         dlay.addWidget(self.disagree)
         results.addWidget(dl)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scrollable(box))
+        split.addWidget(_settings_column(box, controls=self.bench_controls))
         split.addWidget(results)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 930])

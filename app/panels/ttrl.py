@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.base import Panel, register_panel, restore_widgets, scrollable
+from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.jobs_dock import key_params
 from app.widgets.plots import CurvePlot, accuracy_axis
@@ -86,7 +86,7 @@ class TTRLPanel(Panel):
         self._build_setup()
         self._build_views()
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scrollable(self.setup_box))
+        split.addWidget(self._setup_column())
         split.addWidget(self.views)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 900])
@@ -114,6 +114,7 @@ class TTRLPanel(Panel):
         # every setting (default, range, tooltip) comes from TTRLConfig; the rarely changed ones are
         # in its collapsed Advanced group
         self.form = ParamsForm(TTRLConfig, parent=self)
+        name_zero(self.form, {"max_new_tokens": "auto", "eval_every": "start and end", "eval_limit": "all"})
         self.steps, self.per_step, self.votes, self.train_n = (
             self.form.editor(n) for n in ("steps", "prompts_per_step", "n_votes", "n_train"))
         self.lr, self.kl, self.eval_every, self.eval_n = (
@@ -141,9 +142,17 @@ class TTRLPanel(Panel):
         box.addLayout(form)
         box.addWidget(self.form)
         box.addWidget(self.prompt_box)
-        box.addWidget(self.controls)
         box.addWidget(note)
         box.addStretch(1)
+
+    def _setup_column(self) -> QWidget:
+        """The settings scroll; Start / Resume / Stop and the status stay in view below them."""
+        column = QWidget()
+        lay = QVBoxLayout(column)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(scrollable(self.setup_box), 1)
+        lay.addWidget(self.controls)
+        return column
 
     def _build_views(self) -> None:
         self.views = QTabWidget()

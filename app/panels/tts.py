@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels._tts_tree import SearchTreeView, chains_as_tree
-from app.panels.base import Panel, register_panel, restore_widgets, scrollable
+from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
 from app.widgets.prompt_box import PromptBox
@@ -78,7 +78,12 @@ class TTSPanel(Panel):
         self.summary: dict | None = None
         self.details: dict[tuple[str, int, int], dict] = {}
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scrollable(self._build_setup()))
+        column = QWidget()  # the settings scroll; Run sweep / Stop and the status stay in view below them
+        cl = QVBoxLayout(column)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(scrollable(self._build_setup()), 1)
+        cl.addWidget(self.controls)
+        split.addWidget(column)
         split.addWidget(self._build_views())
         split.setStretchFactor(1, 1)
         split.setSizes([330, 1000])
@@ -109,6 +114,7 @@ class TTSPanel(Panel):
         names = [*first, *(i.name for i in TTSSweepParams.describe() if i.name not in first)]
         self.form = ParamsForm(TTSSweepParams, fields=names, exclude=SWEEP_ONLY_ELSEWHERE, parent=self)
         self.form.set_values(PANEL_START)
+        name_zero(self.form, {"max_tokens": "auto", "step_tokens": "auto", "limit": "all"})
         self.ns, self.width_, self.steps = (self.form.editor(n) for n in ("ns", "beam_width", "max_steps"))
         self.temp, self.agg, self.limit, self.seed = (self.form.editor(n) for n in ("temperature", "agg", "limit",
                                                                                       "seed"))
@@ -127,7 +133,6 @@ class TTSPanel(Panel):
         lay.addLayout(form)
         lay.addWidget(self.form)
         lay.addWidget(self.prompt_box)
-        lay.addWidget(self.controls)
         lay.addStretch(1)
         return box
 
