@@ -18,7 +18,8 @@ from backend.agents.model import Problem, Step, Task
 
 LOG_NAME = re.compile(r"^\d{12}\.log$")
 STEP_FILE = re.compile(r"^step_\d+@\d+\.(png|txt)$")
-_LINE = re.compile(r"^\[(?P<time>.+?) (?P<level>[A-Z]+) ID=(?P<id>\S+) (?P<where>\S+)\] \((?P<logger>[^)]*)\) (?P<msg>.*)$")
+_LINE = re.compile(r"^\[(?P<time>.+?) (?P<level>[A-Z]+) ID=(?P<id>\S+) (?P<where>\S+)\] "
+                   r"\((?P<logger>[^)]*)\) (?P<msg>.*)$")
 _RESPONSE = re.compile(r"^Response(?: of (?P<agent>\w+))? (?P<i>\d+)/(?P<n>\d+):\s*(?P<rest>.*)$", re.S)
 
 

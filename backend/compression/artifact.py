@@ -139,7 +139,8 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
             n_exact += e.numel
         report(0.1 + (i + 1) / len(names) * enc_span, f"{name} ({i + 1}/{len(names)})")
     if not entries and not encoded:
-        raise ValueError(f"no tensor of {ft_dir} was selected for compression (selection {which!r}, exclude {exclude!r})")
+        raise ValueError(f"no tensor of {ft_dir} was selected for compression "
+                         f"(selection {which!r}, exclude {exclude!r})")
     distilled = None
     if texts is not None:
         encoded, distilled = _distill(ft_dir, base, ft, encoded, method, bits, settings, texts, dcfg, device,

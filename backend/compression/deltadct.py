@@ -93,7 +93,8 @@ def patch_energy(delta: torch.Tensor, p: int, device: str = "cpu") -> torch.Tens
 
 
 def encode(delta: torch.Tensor, bits: float, cfg: DCTConfig = DCTConfig(), device: str = "cpu",
-           per_patch_loop: bool = False, widths: torch.Tensor | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict]:
+           per_patch_loop: bool = False, widths: torch.Tensor | None = None,
+           ) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict]:
     """Compress a 2-D delta to ``bits`` payload bits per parameter.
 
     Returns (fields, reconstruction as the decoder will produce it, info with the realised mix and

@@ -115,7 +115,8 @@ def load_csv(path: Path, time_column: str | None = None, sample_rate: float | No
     if table.ndim != 2 or table.shape[0] == 0:
         _fail(source, "no data rows")
     lower = [h.lower() for h in header]
-    tcol = lower.index(time_column.lower()) if time_column else next((lower.index(n) for n in TIME_NAMES if n in lower), None)
+    tcol = (lower.index(time_column.lower()) if time_column
+            else next((lower.index(n) for n in TIME_NAMES if n in lower), None))
     if time_column and time_column.lower() not in lower:
         _fail(source, f"time column {time_column!r} not in header {header}")
     cols = [i for i in range(len(header)) if i != tcol]
