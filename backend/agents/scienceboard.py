@@ -73,7 +73,7 @@ def read_task(folder: Path, domain: str, task_id: str, definition: dict | None =
         task.instruction = definition.get("instruction") or task.instruction
         task.budget = definition.get("steps") or task.budget
     traj = names.get("traj.jsonl")
-    pointer = None
+    pointer: tuple[float, float] | None = None
     if traj is not None:
         for lineno, rec in iter_jsonl(traj, problems):
             idx = rec.get("step_index")
@@ -90,7 +90,7 @@ def read_task(folder: Path, domain: str, task_id: str, definition: dict | None =
                 acts = parse_action(r, pointer)
                 step.actions.extend(acts)
                 for a in acts:
-                    if a.coords == "absolute":
+                    if a.coords == "absolute" and a.x is not None and a.y is not None:
                         pointer = (a.x, a.y)
             shot = rec.get("screenshot")
             if shot:

@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SYSTEM_PROMPT = (
     "You are helping discover the governing differential equations of a dynamical system from data. "
@@ -179,7 +180,8 @@ class HFProposer:
         if not Path(folder, "config.json").is_file():
             raise ValueError(f"{folder}: not a Hugging Face model folder (no config.json)")
         self.folder, self.device, self.max_new_tokens, self.send_images = folder, device, max_new_tokens, send_images
-        self._model = self._proc = None
+        self._model: Any = None  # loaded on first use
+        self._proc: Any = None
         self.vision = False
 
     def _load(self) -> None:

@@ -21,6 +21,7 @@ import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -134,7 +135,7 @@ def unpack_signs(packed: dict[str, np.ndarray], numel: int) -> np.ndarray:
     return g.reshape(-1)[:numel]
 
 
-def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: float, out: str | Path,
+def build_tswitch(base: str | Path, finetunes: Mapping[str, str | Path], drop: float, out: str | Path,
                   progress: Callable[[float, str], None] | None = None,
                   cancel: Callable[[], None] | None = None, knob: str = "tensor") -> dict:
     """Write ``out/<task>.safetensors`` (packed switches) and ``out/tswitch.json`` for each

@@ -27,7 +27,9 @@ import os
 import resource
 import sys
 
-cfg, ST, SOURCE, NR = {}, -1, b"", {}  # set per run by configure()
+cfg: dict = {}  # cfg, ST, SOURCE and NR are set per run by configure()
+ST, SOURCE = -1, b""
+NR: dict[str, int] = {}
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
