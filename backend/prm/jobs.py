@@ -22,7 +22,8 @@ INLINE_LIMIT = 200  # records kept in the result itself (the panel redraws from 
 
 def _score_all(prm: Any, items: list, ctx: Any, lo: float, hi: float, label: str) -> tuple[list[list[float]], list]:
     """Scores (and generative judgements) in chunks, reporting progress and honouring cancel."""
-    scores, judged = [], []
+    scores: list[list[float]] = []
+    judged: list[list[dict] | None] = []
     for s in range(0, len(items), CHUNK):
         ctx.check_cancelled()
         chunk = items[s:s + CHUNK]

@@ -9,7 +9,7 @@ and the generative verifier's sampling); ``prm.score`` adds how solution text sp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from backend.params import Params, param, split_params
 from backend.prm.descriptor import PRESETS
@@ -68,10 +68,13 @@ class ProcessBenchParams(PRMParams):
     limit: int = param(0, title="Records used", min=0, help="use only the first K records (0 = all)")
 
 
-def parse_params(cls: type[PRMParams], params: dict[str, Any] | None) -> tuple[PRMParams, dict[str, Any]]:
+S = TypeVar("S", bound=PRMParams)
+
+
+def parse_params(cls: type[S], params: dict[str, Any] | None) -> tuple[S, dict[str, Any]]:
     """A PRM job's params as (its settings, the inputs kept in params: ``prm``, ``items``, ...):
     the one place they are split (another settings group is one more class in ``split_params``)."""
     params = dict(params or {})
     inputs = {k: params.pop(k) for k in NOT_SETTINGS if k in params}
     (settings,) = split_params(params, cls)
-    return settings, inputs  # type: ignore[return-value]
+    return cast(S, settings), inputs

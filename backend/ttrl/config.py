@@ -15,8 +15,9 @@ before the split (prompt keys inside ``config``) is read by :func:`parse_params`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from backend.generation.prompting import PromptParams
 from backend.params import Params, param, split_params
 
 NOT_TTRL = ("delimiter", "stop")   # prompt settings TTRL has no use for: it rewards whole answers
@@ -94,14 +95,12 @@ class TTRLConfig(Params):
                                       f"({self.prompts_per_step * self.n_train})")
 
 
-def parse_params(params: dict[str, Any] | None) -> tuple[TTRLConfig, Any]:
+def parse_params(params: dict[str, Any] | None) -> tuple[TTRLConfig, PromptParams]:
     """A TTRL job's flat params (or an old run file's ``config``, which held the prompt settings
     too) as (its settings, the prompt settings): the one place they are split."""
-    from backend.generation.prompting import PromptParams
-
     bad = [k for k in NOT_TTRL if (params or {}).get(k) not in (None, PromptParams().to_dict()[k])]
     if bad:
         raise ValueError(f"TTRL setting {bad[0]}: TTRL rewards whole answers; it neither splits steps nor cuts "
                          "at strings")
     settings, prompt = split_params(params, TTRLConfig, PromptParams)
-    return settings, prompt  # type: ignore[return-value]
+    return cast(TTRLConfig, settings), cast(PromptParams, prompt)

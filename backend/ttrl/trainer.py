@@ -137,8 +137,9 @@ def train(policy: str | Path | None, prompts_path: str | Path | None, out: str |
     cfg = (cfg or TTRLConfig()).validate()
     prompt = (prompt or PromptParams()).validate()
     out = Path(out)
-    info = {"policy": str(policy), "prompts": str(prompts_path), "eval": str(eval_path) if eval_path else None,
-            "config": cfg.to_dict(), "prompt_settings": prompt.to_dict(), "created": time.time()}
+    info: dict[str, Any] = {"policy": str(policy), "prompts": str(prompts_path),
+                            "eval": str(eval_path) if eval_path else None,
+                            "config": cfg.to_dict(), "prompt_settings": prompt.to_dict(), "created": time.time()}
     cfg, prompt, info = _prepare_out(out, resume, info, cfg, prompt)
     policy_path = resolve_policy(info["policy"])
     prompts = load_prompts(info["prompts"])

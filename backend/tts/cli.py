@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from backend.cli.common import add_json_flag, run_job
 
@@ -82,7 +83,7 @@ def _check_prm(strategies: tuple[str, ...], args: argparse.Namespace) -> None:
         raise ValueError(f"strategy {needs[0]} needs a PRM: pass --prm DIR, zoo:NAME or reference:arithmetic")
 
 
-def _params(args: argparse.Namespace) -> tuple[dict, object]:
+def _params(args: argparse.Namespace) -> tuple[dict, Any]:
     """The options the user gave (every group, flat as the job reads them) and the command's
     settings, validated here so a bad value fails before a run is recorded."""
     from backend.cli.params_args import params_from_args

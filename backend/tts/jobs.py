@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from backend.jobs.registry import register_job
+from backend.tts.params import TTSParams
 
 
-def _setup(spec: Any, ctx: Any, cls: type) -> tuple[Any, list, Path, Any]:
+def _setup(spec: Any, ctx: Any, cls: type[TTSParams]) -> tuple[Any, list, Path, Any]:
     from backend.generation.policy import Policy
     from backend.tts.data import load_problems
     from backend.tts.params import parse_params

@@ -9,8 +9,9 @@ flat params. Torch-free.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from backend.generation.prompting import PromptParams
 from backend.params import Params, param, split_params
 from backend.prm.descriptor import PRESETS
 from backend.tts.scoring import AGGREGATIONS
@@ -99,9 +100,10 @@ class TTSSweepParams(TTSParams):
             self.fail("thresholds", "bin edges must differ")
 
 
-def parse_params(cls: type[TTSParams], params: dict[str, Any] | None) -> tuple[TTSParams, Any]:
-    """A TTS job's flat params as (its settings, the prompt settings): the one place they are split."""
-    from backend.generation.prompting import PromptParams
+S = TypeVar("S", bound=TTSParams)
 
+
+def parse_params(cls: type[S], params: dict[str, Any] | None) -> tuple[S, PromptParams]:
+    """A TTS job's flat params as (its settings, the prompt settings): the one place they are split."""
     settings, prompt = split_params(params, cls, PromptParams)
-    return settings, prompt  # type: ignore[return-value]
+    return cast(S, settings), cast(PromptParams, prompt)

@@ -129,7 +129,7 @@ class Searcher:
                 res = []
                 for i, (p, g) in enumerate(zip(problems, groups)):
                     b = Budget(sum(c.tokens for c in g[:n]), n)
-                    if s in NEEDS_PRM:
+                    if s in NEEDS_PRM and costs is not None:
                         for cost in costs[i][:n]:
                             b = b.add(cost)
                     sub = [Candidate(**c.to_dict()) for c in g[:n]]

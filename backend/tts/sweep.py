@@ -90,8 +90,10 @@ def run_sweep(searcher: Searcher, problems: list[Problem], strategies: Sequence[
             for n in ns:
                 searcher.cfg.n = n
                 start, width = done_units, n / max(ns)
-                runs[s][n] = searcher.run(s, problems, lambda f, m, a=start, w=width:
-                                          report((a + f * w) / total_units, m))
+                def step_progress(f: float, m: str, a: float = start, w: float = width) -> None:
+                    report((a + f * w) / total_units, m)
+
+                runs[s][n] = searcher.run(s, problems, step_progress)
                 done_units += width
     finally:
         searcher.cfg.n = base_n
