@@ -1,7 +1,8 @@
 """TTRL panel: train a policy on unlabeled prompts with majority-vote rewards and watch it learn.
 
-Left: the policy, the unlabeled prompts, an optional labelled copy (monitoring only), the
-main settings, Start / Stop / Resume. Right: live curves (evaluation pass@1 and maj@N;
+Left: the policy, the unlabeled prompts, an optional labelled copy (monitoring only), a form
+bound to ``backend.ttrl.config.TTRLConfig`` (the rarer settings under Advanced), the prompt
+settings, and Start / Stop / Resume below them. Right: live curves (evaluation pass@1 and maj@N;
 training majority ratio, reward, label accuracy; loss and KL), the latest step's rollouts
 (one row per prompt; select one to see its samples with votes, rewards and advantages), and
 a comparison of any two TTRL runs of the workspace.
@@ -31,13 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
-from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.jobs_dock import key_params
+from app.widgets.params_form import ParamsForm
+from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, accuracy_axis
 from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
-from app.widgets.params_form import ParamsForm
 from backend.generation.prompting import PromptParams
 from backend.jobs import JobSpec
 from backend.ttrl.config import NOT_TTRL, TTRLConfig

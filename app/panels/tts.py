@@ -1,7 +1,8 @@
 """Test-time scaling panel: sweep strategies over budgets and see which way of spending compute wins.
 
 Left: policy, PRM (a folder, a zoo model or the exact arithmetic reference scorer), problem
-file, strategies, budgets N and search settings; Run sweep / Stop. Right, three tabs:
+file, strategies, and a form bound to ``backend.tts.params.TTSSweepParams`` (budgets N, search
+settings; the rarer ones under Advanced) and the prompt settings; Run sweep / Stop below them. Right, three tabs:
   * Curves: accuracy against N (log2 axis) and against generated tokens per problem, one curve
     per strategy (greedy is a single point at N = 1);
   * Difficulty: accuracy per Pass@1 bin at a chosen N, and the compute-optimal table (best
@@ -32,11 +33,11 @@ from PySide6.QtWidgets import (
 
 from app.panels._tts_tree import SearchTreeView, chains_as_tree
 from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
+from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
 from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import RunControls
-from app.widgets.params_form import ParamsForm
 from app.widgets.tables import DictTable
 from backend.generation.prompting import PromptParams
 from backend.jobs import JobSpec
