@@ -49,6 +49,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     from backend.generation.prompting import PromptParams
 
     add_params_arguments(p.add_argument_group("prompt (chat template, system prompt, steps)"), PromptParams)
+    from backend.scale.options import add_executor_arguments
+
+    add_executor_arguments(p)
     add_json_flag(p)
 
 
@@ -96,6 +99,9 @@ def _params(args: argparse.Namespace) -> dict:
 
     params = {k: getattr(args, k) for k in _OPTIONAL if getattr(args, k) is not None}
     params.update(params_from_args(args, PromptParams))
+    from backend.scale.options import executor_params_from_args
+
+    params.update(executor_params_from_args(args))
     PromptParams.from_params(params_from_args(args, PromptParams))   # a bad template fails before a run
     params["dtype"] = args.dtype
     if args.prm_preset:

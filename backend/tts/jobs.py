@@ -15,35 +15,60 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from backend.jobs.registry import register_job
 
 _JOB_KEYS = ("strategy", "strategies", "ns", "thresholds", "limit", "dtype", "prm_preset")
 
 
-def _setup(spec, ctx):  # noqa: ANN001
-    from backend.generation.policy import Policy
+def _resolve(name: str | None, ctx: Any) -> str | None:
+    """A model given as ``zoo:NAME`` becomes its folder here, so a Ray worker needs no workspace."""
+    if not name or not str(name).startswith("zoo:"):
+        return name
+    from backend.models.tensors import resolve_model
+
+    return str(resolve_model(name, ctx.workspace, require_config=False))
+
+
+def _setup(spec: Any, ctx: Any) -> tuple[Any, list, Path, dict, Any]:
+    """(work for the shards, problems, output folder, job params, executor settings)."""
+    from backend.scale.params import executor_params
     from backend.tts.data import load_problems
-    from backend.tts.scoring import load_scorer
-    from backend.tts.strategies import Searcher
+    from backend.tts.sharded import TTSWork
     from backend.tts.types import TTSConfig
 
     for key in ("policy", "data"):
         if not spec.inputs.get(key):
             raise ValueError(f"{spec.kind} needs the input '{key}'")
-    params = dict(spec.params)
+    ex, params = executor_params(dict(spec.params))
     cfg = TTSConfig.from_params({k: v for k, v in params.items() if k not in _JOB_KEYS})
     out = Path(spec.inputs.get("out") or ctx.run_dir / "tts")
     if out.exists() and spec.inputs.get("out"):
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
     problems = load_problems(spec.inputs["data"], limit=params.get("limit"))
-    ctx.progress(0.0, "loading the policy")
-    policy = Policy.load(spec.inputs["policy"], ctx.device, params.get("dtype", "auto"))
-    scorer = load_scorer(spec.inputs.get("prm"), ctx.device, preset=params.get("prm_preset"))
-    return Searcher(policy, scorer, cfg, should_stop=ctx.check_cancelled), problems, out, params
+    prm = spec.inputs.get("prm")
+    if prm and not str(prm).startswith(("zoo:", "reference:")) and not Path(prm).is_dir():
+        raise FileNotFoundError(f"PRM folder {prm} does not exist")
+    work = TTSWork(_resolve(spec.inputs["policy"], ctx), _resolve(prm, ctx), params.get("prm_preset"), ctx.device,
+                   params.get("dtype", "auto"), cfg.to_dict(), problems)
+    return work, problems, out, params, ex
 
 
-def _write(out: Path, name: str, summary: dict, results) -> dict:  # noqa: ANN001
+def _execute(work: Any, parts: list, ex: Any, ctx: Any, label: str) -> tuple[list[dict], int]:
+    """Run every (piece, problem run) shard on the chosen executor; (pieces in shard order, shard count)."""
+    from backend.scale import plan_shards, run_shards
+    from backend.scale.executor import resolve_shard_count
+    from backend.tts.sharded import tts_shard
+
+    k = resolve_shard_count(ex, len(work.problems))
+    shards = plan_shards(len(work.problems), k, parts)
+    if ex.executor == "local" and k == 1:
+        ctx.progress(0.0, "loading the policy")
+    return run_shards(tts_shard, shards, work, ex, ctx, label=label), k
+
+
+def _write(out: Path, name: str, summary: dict, results: list) -> dict:
     from backend.workspace.atomic import atomic_dir
 
     with atomic_dir(out, overwrite=False) as tmp:
@@ -54,56 +79,58 @@ def _write(out: Path, name: str, summary: dict, results) -> dict:  # noqa: ANN00
     return {"out": str(out), "summary_file": str(out / name), "details_file": str(out / "details.jsonl")}
 
 
-def _prompt_record(searcher, problems) -> dict:  # noqa: ANN001
-    """The resolved prompt settings and the first problem's prompt as the policy saw it."""
-    return {**searcher.rp.to_dict(), "example": searcher.prompt(problems[0]) if problems else ""}
+def _timing(pieces: list[dict], t0: float) -> dict:
+    from backend.tts.sharded import sum_stats
 
-
-def _timing(searcher, t0: float) -> dict:  # noqa: ANN001
-    st = searcher.policy.stats
-    return {"seconds": round(time.perf_counter() - t0, 3), "prm_seconds": round(searcher.prm_seconds, 3),
-            "generation": st.to_dict()}
+    return {"seconds": round(time.perf_counter() - t0, 3),
+            "prm_seconds": round(sum(p["prm_seconds"] for p in pieces), 3), "generation": sum_stats(pieces)}
 
 
 @register_job("tts.run", title="Test-time scaling: one strategy")
-def run_job(spec, ctx) -> dict:
-    """Run one strategy at budget ``n`` on every problem."""
+def run_job(spec: Any, ctx: Any) -> dict:
+    """Run one strategy at budget ``n`` on every problem (sharded over problems)."""
     from backend.tts.sweep import _summary
 
-    searcher, problems, out, params = _setup(spec, ctx)
+    work, problems, out, params, ex = _setup(spec, ctx)
     strategy = params.get("strategy", "beam")
+    n = work.config["n"]
     t0 = time.perf_counter()
-    results = searcher.run(strategy, problems, progress=lambda f, m: ctx.progress(f, m))
-    summary = {"strategy": strategy, "n": searcher.cfg.n, **_summary(results),
-               "config": searcher.cfg.to_dict(), "prompt": _prompt_record(searcher, problems), "problems": len(problems),
+    pieces, k = _execute(work, [(f"run:{strategy}", 1.0)], ex, ctx, f"tts {strategy}")
+    results = [r for p in pieces for r in p["runs"][strategy][n]]
+    summary = {"strategy": strategy, "n": n, **_summary(results), "config": work.config, "problems": len(problems),
                "answers": [r.answer for r in results], "correct": [r.correct for r in results]}
-    summary["timing"] = _timing(searcher, t0)
+    summary["timing"] = _timing(pieces, t0)
+    summary.update({"prompt": pieces[0]["prompt"] if pieces else {}, **ex.describe_run(k)})
     summary.update(_write(out, "result.json", summary, results))
     if summary["accuracy"] is not None:
-        ctx.metric(f"accuracy/{strategy}", summary["accuracy"], step=searcher.cfg.n)
+        ctx.metric(f"accuracy/{strategy}", summary["accuracy"], step=n)
     ctx.artifact("details", summary["details_file"])
     ctx.progress(1.0, "done")
     return summary
 
 
 @register_job("tts.sweep", title="Test-time scaling: budget sweep")
-def sweep_job(spec, ctx) -> dict:
+def sweep_job(spec: Any, ctx: Any) -> dict:
     """Every strategy at every budget N; curves, per-difficulty accuracy, compute-optimal table."""
-    from backend.tts.sweep import DEFAULT_THRESHOLDS, run_sweep
+    from backend.tts.sweep import DEFAULT_THRESHOLDS, check_sweep, merge_parts, summarize, sweep_parts
     from backend.tts.types import STRATEGIES
 
-    searcher, problems, out, params = _setup(spec, ctx)
+    work, problems, out, params, ex = _setup(spec, ctx)
     strategies = params.get("strategies") or list(STRATEGIES)
-    ns = params.get("ns") or [1, 2, 4, 8, 16]
+    ns = check_sweep(None, strategies, params.get("ns") or [1, 2, 4, 8, 16], has_prm=bool(work.prm))
+    work.strategies, work.ns = list(strategies), ns
     t0 = time.perf_counter()
-    summary, results = run_sweep(searcher, problems, strategies, ns, params.get("thresholds") or DEFAULT_THRESHOLDS,
-                                 progress=lambda f, m: ctx.progress(f, m))
+    pieces, k = _execute(work, sweep_parts(strategies, ns), ex, ctx, "tts sweep")
+    runs, pass1 = merge_parts(pieces)
+    summary, results = summarize(problems, runs, pass1, ns, params.get("thresholds") or DEFAULT_THRESHOLDS,
+                                 work.config)
     for s, by_n in summary["runs"].items():
         for n, e in by_n.items():
             if e["accuracy"] is not None:
                 ctx.metric(f"accuracy/{s}", e["accuracy"], step=int(n))
-    summary["timing"] = _timing(searcher, t0)
-    summary["prompt"] = _prompt_record(searcher, problems)
+    summary["timing"] = _timing(pieces, t0)
+    summary.update({"prompt": pieces[0]["prompt"] if pieces else {}, **ex.describe_run(k)})
     summary.update(_write(out, "sweep.json", summary, results))
     ctx.artifact("details", summary["details_file"])
+    ctx.progress(1.0, "sweep done")
     return summary
