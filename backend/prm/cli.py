@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--data", required=True, help="ProcessBench JSONL (or JSON array)")
     b.add_argument("--limit", type=int, help="use only the first K records")
     _common(b)
+    from backend.scale.options import add_executor_arguments
+
+    add_executor_arguments(b)
     b.set_defaults(func=_processbench)
 
 
@@ -77,7 +80,9 @@ def _processbench(args: argparse.Namespace) -> int:
         if not Path(data).is_file():
             raise FileNotFoundError(f"{data}: no such file")
         data = str(Path(data).resolve())
-    params = {**_params(args), **({"limit": args.limit} if args.limit else {})}
+    from backend.scale.options import executor_params_from_args
+
+    params = {**_params(args), **({"limit": args.limit} if args.limit else {}), **executor_params_from_args(args)}
     spec = JobSpec(kind="prm.processbench", params=params, inputs={"data": data}, device=args.device,
                    label=f"ProcessBench {Path(str(data)).name}")
     return run_job(spec, args, summarize=_pb_summary)

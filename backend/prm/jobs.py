@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from backend.jobs import register_job
 
@@ -115,7 +116,9 @@ def processbench_job(spec, ctx) -> dict:
     from backend.prm.records import check_processbench, read_jsonl
     from backend.workspace.atomic import atomic_write_text
 
-    p = spec.params
+    from backend.scale.params import executor_params
+
+    ex, p = executor_params(dict(spec.params))
     data = spec.inputs.get("data") or p.get("data")
     if not data:
         raise ValueError("inputs.data: no ProcessBench file given")
@@ -129,9 +132,8 @@ def processbench_job(spec, ctx) -> dict:
     records = loaded.records[: int(p["limit"])] if p.get("limit") else loaded.records
     if not records:
         raise ValueError(f"{data}: no valid ProcessBench records" + (f" ({loaded.errors[0]})" if loaded.errors else ""))
-    ctx.progress(0.0, f"loading {p.get('prm')}")
-    prm = _load(p["prm"], ctx.device, p)
-    scores, judged = _score_all(prm, [(r["problem"], r["steps"]) for r in records], ctx, 0.05, 0.95, "ProcessBench")
+    items = [(r["problem"], r["steps"]) for r in records]
+    scores, judged, kind, where = _score_sharded(p, ex, items, ctx)
     threshold = float(p.get("threshold", 0.5))
     ev = evaluate(records, scores, threshold)
     sw = sweep(records, scores)
@@ -148,5 +150,50 @@ def processbench_job(spec, ctx) -> dict:
     if ev["average_f1"] is not None:
         ctx.metric("average_f1", ev["average_f1"])
     ctx.progress(1.0, "done")
-    return {"prm": str(p["prm"]), "kind": prm.kind, "data": str(data), "errors": loaded.errors, **ev, "sweep": sw,
-            "samples_file": str(detail)}
+    return {"prm": str(p["prm"]), "kind": kind, "data": str(data), "errors": loaded.errors, **ev, "sweep": sw,
+            "samples_file": str(detail), **where}
+
+
+class _ShardCtx:
+    """What ``_score_all`` needs from a context, inside a shard (cancel and progress reach the job
+    under the local executor; in a Ray task Ray cancels and progress comes from finished shards)."""
+
+    def check_cancelled(self) -> None:
+        from backend.scale.worker import should_stop
+
+        should_stop()
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        from backend.scale.worker import report
+
+        report(fraction, message)
+
+
+def processbench_shard(work: dict, shard: Any) -> dict:
+    """Score the shard's rows (whole CHUNKs, so every batch is the one a single run would see);
+    the PRM is loaded once per process."""
+    from backend.scale.worker import memo
+
+    p = work["params"]
+    key = ("prm", work["prm"], work["device"], p.get("dtype"), p.get("preset"), p.get("seed"), p.get("samples"))
+    prm = memo(key, lambda: _load(work["prm"], work["device"], p))
+    items = [work["items"][i] for i in shard.items]
+    scores, judged = _score_all(prm, items, _ShardCtx(), 0.0, 1.0, "ProcessBench")
+    return {"scores": scores, "judged": judged, "kind": prm.kind}
+
+
+def _score_sharded(p: dict, ex: Any, items: list, ctx: Any) -> tuple[list, list, str, dict]:
+    """(scores, judgements, PRM kind, where it ran) over shards of whole CHUNKs."""
+    from backend.scale import plan_shards, run_shards
+    from backend.scale.executor import resolve_shard_count
+
+    prm = str(p["prm"])
+    if ex.executor == "ray" and prm.startswith("zoo:"):   # a Ray worker has no workspace: send the folder
+        prm = str(ctx.resolve_model(prm, require_config=False, what="PRM"))
+    k = resolve_shard_count(ex, -(-len(items) // CHUNK))
+    ctx.progress(0.0, f"loading {p.get('prm')}")
+    work = {"prm": prm, "device": ctx.device, "params": p, "items": items}
+    pieces = run_shards(processbench_shard, plan_shards(len(items), k, align=CHUNK), work, ex, ctx, "ProcessBench")
+    scores = [s for piece in pieces for s in piece["scores"]]
+    judged = [j for piece in pieces for j in piece["judged"]]
+    return scores, judged, pieces[0]["kind"], ex.describe_run(len(pieces))
