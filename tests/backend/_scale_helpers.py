@@ -66,3 +66,21 @@ def sleep_long(seconds: float, shard) -> int:  # noqa: ANN001
         should_stop()
         time.sleep(0.05)
     return len(shard.items)
+
+
+BUILDS: list[int] = []
+
+
+def count_builds(key: str, shard) -> tuple[int, int]:  # noqa: ANN001
+    """(worker pid, how many times this process built ``key``): a model memo must build once."""
+    import os
+
+    from backend.scale.worker import memo
+
+    def build() -> object:
+        BUILDS.append(1)
+        time.sleep(0.2)
+        return object()
+
+    memo(key, build)
+    return os.getpid(), len(BUILDS)

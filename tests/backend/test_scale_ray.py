@@ -105,3 +105,14 @@ def test_cancel_stops_the_tasks(local_ray):
     t0 = time.perf_counter()
     assert run_shards(add_one, plan_shards(2, 2), 0, ExecutorParams(executor="ray"), FakeCtx()) == [1, 2]
     assert time.perf_counter() - t0 < 15
+
+
+def test_models_load_once_per_worker(local_ray):
+    from backend.scale import ExecutorParams, plan_shards, run_shards
+    from tests.backend._scale_helpers import FakeCtx, count_builds
+
+    got = run_shards(count_builds, plan_shards(8, 8), "model-a", ExecutorParams(executor="ray"), FakeCtx())
+    per_pid: dict[int, int] = {}
+    for pid, builds in got:
+        per_pid[pid] = max(per_pid.get(pid, 0), builds)
+    assert len(got) == 8 and set(per_pid.values()) == {1}     # 8 shards, each worker built the model once
