@@ -16,6 +16,8 @@ MISSING = "executor=ray needs Ray, which is not installed: pip install benchtop[
 LOCAL_MAX_CPUS = 8
 OBJECT_STORE_BYTES = 128 * 1024 * 1024
 
+CHILD_ENV = "BENCHTOP_RAY_ADDRESS"   # set after starting a local Ray: an isolate=True child job joins it
+
 _lock = threading.Lock()
 _state: dict[str, Any] = {"address": None, "startup_seconds": None}
 
@@ -54,13 +56,25 @@ def ensure_ray(address: str = "") -> Any:
                 raise ValueError(f"Ray is already connected to {have} in this process; restart to use {want}")
             return ray
         t0 = time.perf_counter()
-        if address:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        inherited = "" if address else os.environ.get(CHILD_ENV, "")
+        if address or inherited:
+            ray.init(address=address or inherited, log_to_driver=False, configure_logging=False)
         else:
             ray.init(num_cpus=min(os.cpu_count() or 1, LOCAL_MAX_CPUS), include_dashboard=False,
                      object_store_memory=OBJECT_STORE_BYTES, log_to_driver=False, configure_logging=False)
+            os.environ[CHILD_ENV] = ray.get_runtime_context().gcs_address
         _state.update(address=want, startup_seconds=time.perf_counter() - t0)
     return ray
+
+
+def shutdown() -> None:
+    """Stop this process's Ray (tests; the process's exit does it otherwise)."""
+    ray = import_ray()
+    with _lock:
+        if ray.is_initialized():
+            ray.shutdown()
+        os.environ.pop(CHILD_ENV, None)
+        _state.update(address=None, startup_seconds=None)
 
 
 def startup_seconds() -> float | None:

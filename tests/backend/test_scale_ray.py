@@ -21,8 +21,7 @@ def local_ray():
     ray_runtime.ensure_ray("")
     yield ray
     if started:
-        ray.shutdown()
-        ray_runtime._state.update(address=None, startup_seconds=None)
+        ray_runtime.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +115,16 @@ def test_models_load_once_per_worker(local_ray):
     for pid, builds in got:
         per_pid[pid] = max(per_pid.get(pid, 0), builds)
     assert len(got) == 8 and set(per_pid.values()) == {1}     # 8 shards, each worker built the model once
+
+
+@pytest.mark.slow   # ~20 s on 2 cores (a child process importing torch); run with -m slow
+def test_isolated_job_uses_ray_too(local_ray, models, tmp_path):
+    """An ``isolate=True`` job runs in a child process; its executor must start (or join) Ray there."""
+    from backend.jobs import JobSpec, Runner
+
+    root, _, _, prm, pb = models
+    spec = JobSpec("prm.processbench", params={"prm": str(prm), "executor": "ray", "shards": 2, "limit": 20},
+                   inputs={"data": str(pb)}, device="cpu", isolate=True)
+    h = Runner(scratch_dir=tmp_path).submit(spec)
+    assert h.wait(120) == "succeeded", h.error
+    assert (h.result["executor"], h.result["shards"]) == ("ray", 2) and len(h.result["samples"]) == 20
