@@ -102,3 +102,15 @@ def test_shard_count_does_not_change_the_figures_locally(models, tmp_path):
     pb1 = _run("prm.processbench", {"prm": str(prm)}, {"data": str(pb)}, tmp_path)
     pb3 = _run("prm.processbench", {"prm": str(prm), "shards": 3}, {"data": str(pb)}, tmp_path)
     assert pb3["shards"] == 3 and pb1["samples"] == pb3["samples"] and pb1["average_f1"] == pb3["average_f1"]
+
+
+def test_merge_eval_shards_match_one_run(models, tmp_path):
+    root, policy, _, _, _ = models
+    task = tmp_path / "arith.jsonl"
+    task.write_text("".join(json.dumps({"prompt": f"{a}+{b}=", "answer": str(a + b)}) + "\n"
+                            for a in range(10) for b in range(7)))            # 70 rows: 3 batches of 32
+    one = _run("merging.eval", {"tasks": [str(task)], "max_new_tokens": 4}, {"model": str(policy)}, tmp_path)
+    three = _run("merging.eval", {"tasks": [str(task)], "max_new_tokens": 4, "shards": 3}, {"model": str(policy)},
+                 tmp_path)
+    assert (one["shards"], three["shards"]) == (1, 3)
+    assert one["stats"] == three["stats"] and one["stats"]["arith"]["n"] == 70
