@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.panels._prm_cards import StepColumn
+from app.widgets.compute_box import ComputeBox
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
 from app.widgets.run_controls import RunControls
@@ -195,7 +196,8 @@ class PRMPanel(Panel):
         b = rec.get("b")
         self.col_b.setVisible(b is not None)
         if b is not None:
-            self.col_b.show_steps(b["prm"], rec["steps"], b["step_scores"], b["first_error"], b.get("judgements"), label)
+            self.col_b.show_steps(b["prm"], rec["steps"], b["step_scores"], b["first_error"], b.get("judgements"),
+                                  label)
         self.problem.setPlainText(rec.get("problem", ""))
         self.tabs.setCurrentIndex(0)
 
@@ -216,6 +218,8 @@ class PRMPanel(Panel):
         self.bench_btn, self.bench_status = self.bench_controls.start_button, self.bench_controls.status
         for name, w in (("PRM", self.bench_prm), ("Data", self.bench_data), ("Threshold", self.bench_threshold)):
             form.addRow(name, w)
+        self.bench_compute = ComputeBox()
+        form.addRow(self.bench_compute)
         form.addRow(self.bench_controls)
         self.f1_table = DictTable()
         self.sweep_plot = CurvePlot("F1 against the threshold", "threshold", "F1 (%)")
@@ -249,8 +253,13 @@ class PRMPanel(Panel):
         if not data or not self.bench_prm.value():
             self.bench_controls.set_error("Choose a PRM and a ProcessBench file first.")
             return None
+        try:
+            compute = self.bench_compute.changes()
+        except ValueError as exc:
+            self.bench_controls.set_error(str(exc))
+            return None
         run_id = self.submit(JobSpec(kind=BENCH, params={"prm": self.bench_prm.value(),
-                                                         "threshold": self.bench_threshold.value()},
+                                                         "threshold": self.bench_threshold.value(), **compute},
                                      inputs={"data": data}, label=f"ProcessBench {Path(data).name}"))
         self.bench_controls.track(run_id)
         return run_id
@@ -301,8 +310,10 @@ class PRMPanel(Panel):
         if run.kind == BENCH:
             restore_widgets({"prm": self.bench_prm, "threshold": self.bench_threshold}, p)
             restore_widgets({"data": self.bench_data}, run.spec.inputs)
+            self.bench_compute.set_values(p)
             return
-        restore_widgets({"prm": self.prm_a, "split": self.split, "threshold": self.threshold, "samples": self.samples}, p)
+        restore_widgets({"prm": self.prm_a, "split": self.split, "threshold": self.threshold,
+                         "samples": self.samples}, p)
         self.compare.setChecked(bool(p.get("prm_b")))
         restore_widgets({"prm_b": self.prm_b}, p)
         items = p.get("items") or []

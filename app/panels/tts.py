@@ -36,6 +36,7 @@ from app.panels._tts_tree import SearchTreeView, chains_as_tree
 from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
+from app.widgets.compute_box import ComputeBox
 from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
@@ -135,9 +136,11 @@ class TTSPanel(Panel):
         form.addRow("Problems used", self.limit)
         form.addRow("Seed", self.seed)
         self.prompt_box = PromptBox()
+        self.compute = ComputeBox()
         lay = QVBoxLayout(box)
         lay.addLayout(form)
         lay.addWidget(self.prompt_box)
+        lay.addWidget(self.compute)
         lay.addWidget(self.controls)
         lay.addStretch(1)
         return box
@@ -147,7 +150,8 @@ class TTSPanel(Panel):
         curves = QWidget()
         cl = QVBoxLayout(curves)
         self.acc_plot = CurvePlot("Accuracy vs budget N (log₂ axis)", "N (samples or beams)", "accuracy")
-        self.tok_plot = CurvePlot("Accuracy vs generated tokens per problem (log₂ axis)", "tokens per problem", "accuracy")
+        self.tok_plot = CurvePlot("Accuracy vs generated tokens per problem (log₂ axis)", "tokens per problem",
+                                  "accuracy")
         self.budget_table = DictTable()
         cl.addWidget(self.acc_plot, 3)
         cl.addWidget(self.tok_plot, 3)
@@ -211,9 +215,10 @@ class TTSPanel(Panel):
         inputs = {"policy": self.policy.value(), "data": self.data.value()}
         if self.prm.value():
             inputs["prm"] = self.prm.value()
-        params = {"strategies": strategies, "ns": ns, "beam_width": self.width_.value(), "max_steps": self.steps.value(),
-                  "temperature": self.temp.value(), "agg": self.agg.currentText(), "seed": self.seed.value(),
-                  **self.prompt_box.changes()}
+        params = {"strategies": strategies, "ns": ns, "beam_width": self.width_.value(),
+                  "max_steps": self.steps.value(), "temperature": self.temp.value(), "agg": self.agg.currentText(),
+                  "seed": self.seed.value(),
+                  **self.prompt_box.changes(), **self.compute.changes()}
         if self.limit.value():
             params["limit"] = self.limit.value()
         return JobSpec("tts.sweep", params=params, inputs=inputs, label=f"tts sweep N≤{ns[-1]}")
@@ -244,6 +249,7 @@ class TTSPanel(Panel):
         if p.get("n") is not None and "ns" not in p:
             self.ns.setText(str(p["n"]))
         self.limit.setValue(int(p.get("limit") or 0))
+        self.compute.set_values(p)
         restore_widgets({"policy": self.policy, "prm": self.prm, "data": self.data}, run.spec.inputs)
 
     # -- drawing ----------------------------------------------------------------------------
