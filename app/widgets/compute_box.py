@@ -30,6 +30,8 @@ class ComputeBox(QGroupBox):
         self.setChecked(False)
         self.body = QWidget(self)
         self.form = ParamsForm(ExecutorParams, parent=self.body)
+        self.form.editor("shards").setSpecialValueText("auto")
+        self.form.editor("ray_address").setPlaceholderText("start a local Ray (or: auto, ray://HOST:10001)")
         self.resources_button = QPushButton("Cluster resources")
         self.resources_button.setToolTip("ask Ray for its CPUs, GPUs and nodes (starts a local Ray when the "
                                          "address is empty)")
@@ -62,7 +64,7 @@ class ComputeBox(QGroupBox):
             what = "this process" + (f", {p.shards} shards" if p.shards > 1 else "")
         else:
             shards = f"{p.shards} shards" if p.shards else "a shard per worker"
-            what = f"Ray at {p.ray_address or 'a local Ray'}, {shards}"
+            what = f"Ray at {p.ray_address}, {shards}" if p.ray_address else f"a local Ray, {shards}"
         self.setTitle(f"Compute: {what}")
 
     def changes(self) -> dict[str, Any]:
