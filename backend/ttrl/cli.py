@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     add_params_arguments(t.add_argument_group("prompt (chat template, system prompt)"), PromptParams,
                          exclude=_NOT_TTRL)
+    from backend.scale.options import add_executor_arguments
+
+    add_executor_arguments(t)
     add_json_flag(t)
     t.set_defaults(func=_train)
 
@@ -57,7 +60,8 @@ def _summary(result: dict) -> str:
     lines = [f"trained {result.get('steps')} steps; model: {result.get('model')}"]
     start, end = result.get("eval_start") or {}, result.get("eval_end") or {}
     if start and end:
-        lines.append(f"pass@1 {start['pass@1']:.3f} -> {end['pass@1']:.3f}; maj@N {start['maj@N']:.3f} -> {end['maj@N']:.3f}")
+        lines.append(f"pass@1 {start['pass@1']:.3f} -> {end['pass@1']:.3f}; "
+                     f"maj@N {start['maj@N']:.3f} -> {end['maj@N']:.3f}")
     lines.append(f"metrics: {result.get('metrics_file')}")
     return "\n".join(lines)
 
@@ -85,5 +89,8 @@ def _train(args: argparse.Namespace) -> int:
                       prompts=str(Path(args.prompts).resolve()))
         if args.eval:
             inputs["eval"] = str(Path(args.eval).resolve())
+    from backend.scale.options import executor_params_from_args
+
+    params.update(executor_params_from_args(args))   # where the periodic evaluation runs
     spec = JobSpec("ttrl.train", params=params, inputs=inputs, device=args.device, label="ttrl")
     return run_job(spec, args, summarize=_summary)

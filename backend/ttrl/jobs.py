@@ -3,7 +3,8 @@
 Inputs: ``policy`` (model folder or ``zoo:NAME``), ``prompts`` (unlabeled file), optional
 ``eval`` (labelled file, monitoring only), optional ``out`` (output folder; default
 ``<run_dir>/ttrl``). Params: any :class:`~backend.ttrl.config.TTRLConfig` field, plus
-``resume`` (continue the run in ``out`` from its latest checkpoint).
+``resume`` (continue the run in ``out`` from its latest checkpoint) and the executor settings
+(:class:`~backend.scale.ExecutorParams`, which shard the periodic evaluation).
 
 Live output: metrics per step through ``ctx.metric`` (series in the workspace), and each
 step's rollouts as the artifact ``rollouts`` (a JSON file: per prompt the label, majority
@@ -21,7 +22,9 @@ def train_job(spec, ctx) -> dict:
     from backend.ttrl.config import TTRLConfig
     from backend.ttrl.trainer import train
 
-    params = dict(spec.params)
+    from backend.scale.params import executor_params
+
+    ex, params = executor_params(dict(spec.params))
     resume = bool(params.pop("resume", False))
     inputs = spec.inputs
     out = Path(inputs.get("out") or params.pop("out", None) or ctx.run_dir / "ttrl")
@@ -30,10 +33,11 @@ def train_job(spec, ctx) -> dict:
         from backend.ttrl.checkpoint import read_run_file
 
         steps = params.get("steps") or read_run_file(out)["config"]["steps"]
-        return train(None, None, out, TTRLConfig(steps=int(steps)), device=ctx.device, resume=True, ctx=ctx)
+        return train(None, None, out, TTRLConfig(steps=int(steps)), device=ctx.device, resume=True, ctx=ctx,
+                     executor=ex)
     for key in ("policy", "prompts"):
         if not inputs.get(key):
             raise ValueError(f"ttrl.train needs the input '{key}'")
     cfg = TTRLConfig.from_params(params)
     return train(inputs["policy"], inputs["prompts"], out, cfg, eval_path=inputs.get("eval"),
-                 device=ctx.device, ctx=ctx)
+                 device=ctx.device, ctx=ctx, executor=ex)

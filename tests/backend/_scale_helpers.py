@@ -84,3 +84,22 @@ def count_builds(key: str, shard) -> tuple[int, int]:  # noqa: ANN001
 
     memo(key, build)
     return os.getpid(), len(BUILDS)
+
+
+def ttrl_files(root) -> tuple:  # noqa: ANN001 - a Path
+    """An unlabeled prompt file and a labelled eval file of 10 problems (2 eval chunks of 8)."""
+    import json
+
+    pairs = [(f"{a}+{b}", str(a + b)) for a in range(2) for b in range(5)]
+    prompts = root / "ttrl_prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"problem": p}) + "\n" for p, _ in pairs[:6]))
+    labelled = root / "ttrl_eval.jsonl"
+    labelled.write_text("".join(json.dumps({"problem": p, "answer": a}) + "\n" for p, a in pairs))
+    return prompts, labelled
+
+
+def ttrl_cfg():  # noqa: ANN201 - TTRLConfig
+    from backend.ttrl.config import TTRLConfig
+
+    return TTRLConfig(steps=1, prompts_per_step=2, n_votes=4, n_train=2, max_new_tokens=8, lr=1e-3, eval_every=1,
+                      eval_n=2, checkpoint_every=10, seed=5)

@@ -114,3 +114,19 @@ def test_merge_eval_shards_match_one_run(models, tmp_path):
                  tmp_path)
     assert (one["shards"], three["shards"]) == (1, 3)
     assert one["stats"] == three["stats"] and one["stats"]["arith"]["n"] == 70
+
+
+def test_ttrl_sharded_eval_matches_one_run(models, tmp_path):
+    from backend.scale import ExecutorParams
+    from backend.ttrl.trainer import NullContext, train
+    from tests.backend._scale_helpers import ttrl_cfg, ttrl_files
+
+    _, policy, _, _, _ = models
+    prompts, labelled = ttrl_files(tmp_path)
+    one, three = NullContext(), NullContext()
+    r1 = train(policy, prompts, tmp_path / "one", ttrl_cfg(), eval_path=labelled, ctx=one)
+    r3 = train(policy, prompts, tmp_path / "three", ttrl_cfg(), eval_path=labelled, ctx=three,
+               executor=ExecutorParams(shards=2))
+    assert (r1["shards"], r3["shards"]) == (1, 2)
+    assert one.metrics["eval/pass@1"] == three.metrics["eval/pass@1"] and len(one.metrics["eval/pass@1"]) == 2
+    assert one.metrics["eval/maj@N"] == three.metrics["eval/maj@N"]

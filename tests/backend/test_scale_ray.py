@@ -128,3 +128,20 @@ def test_isolated_job_uses_ray_too(local_ray, models, tmp_path):
     h = Runner(scratch_dir=tmp_path).submit(spec)
     assert h.wait(120) == "succeeded", h.error
     assert (h.result["executor"], h.result["shards"]) == ("ray", 2) and len(h.result["samples"]) == 20
+
+
+def test_ttrl_eval_on_ray_equals_local(local_ray, models, tmp_path):
+    """TTRL's evaluation with the policy's weights shipped to Ray workers after each update."""
+    from backend.scale import ExecutorParams
+    from backend.ttrl.trainer import NullContext, train
+    from tests.backend._scale_helpers import ttrl_cfg, ttrl_files
+
+    _, policy, _, _, _ = models
+    prompts, labelled = ttrl_files(tmp_path)
+    here, there = NullContext(), NullContext()
+    train(policy, prompts, tmp_path / "local", ttrl_cfg(), eval_path=labelled, ctx=here)
+    r = train(policy, prompts, tmp_path / "ray", ttrl_cfg(), eval_path=labelled, ctx=there,
+              executor=ExecutorParams(executor="ray", shards=2))
+    assert (r["executor"], r["shards"]) == ("ray", 2)
+    assert here.metrics["eval/pass@1"] == there.metrics["eval/pass@1"]
+    assert here.metrics["eval/maj@N"] == there.metrics["eval/maj@N"] and here.metrics["loss"] == there.metrics["loss"]
