@@ -34,6 +34,7 @@ from app.panels.base import Panel, register_panel, restore_widgets, scrollable
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.jobs_dock import key_params
 from app.widgets.plots import CurvePlot, accuracy_axis
+from app.widgets.compute_box import ComputeBox
 from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
@@ -153,9 +154,11 @@ class TTRLPanel(Panel):
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
         self.prompt_box = PromptBox(exclude=("delimiter", "stop"))
+        self.compute = ComputeBox()   # shards the periodic evaluation
         box = QVBoxLayout(self.setup_box)
         box.addLayout(form)
         box.addWidget(self.prompt_box)
+        box.addWidget(self.compute)
         box.addWidget(self.controls)
         box.addWidget(note)
         box.addStretch(1)
@@ -241,7 +244,7 @@ class TTRLPanel(Panel):
         if labels:
             inputs["eval"] = labels
         try:
-            prompt = self.prompt_box.changes()
+            prompt = {**self.prompt_box.changes(), **self.compute.changes()}
         except ValueError as exc:
             self.controls.set_error(str(exc))
             return None
@@ -352,6 +355,7 @@ class TTRLPanel(Panel):
     def show_run(self, run) -> None:  # noqa: ANN001
         self._last_run = run
         self.prompt_box.set_values(dict(getattr(getattr(run, "spec", None), "params", None) or {}))
+        self.compute.set_values(dict(getattr(getattr(run, "spec", None), "params", None) or {}))
         out = out_dir_of(run)
         series = read_history(out) or {k: list(v) for k, v in self.context.workspace.metrics(run.id).items()}
         self._series = series
