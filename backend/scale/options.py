@@ -20,6 +20,8 @@ def executor_params_from_args(args: argparse.Namespace) -> dict:
 
     given = params_from_args(args, ExecutorParams)
     ex = ExecutorParams.from_params(given)
+    if ex.ray_address and ex.executor != "ray":
+        raise ValueError(f"--ray-address {ex.ray_address} needs --executor ray")
     if ex.executor == "ray":
         from backend.scale.ray_runtime import import_ray
 

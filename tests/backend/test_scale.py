@@ -130,3 +130,13 @@ def test_ttrl_sharded_eval_matches_one_run(models, tmp_path):
     assert (r1["shards"], r3["shards"]) == (1, 2)
     assert one.metrics["eval/pass@1"] == three.metrics["eval/pass@1"] and len(one.metrics["eval/pass@1"]) == 2
     assert one.metrics["eval/maj@N"] == three.metrics["eval/maj@N"]
+
+
+def test_ray_address_without_ray_executor_is_refused(tmp_path, capsys):
+    from backend.cli import main
+
+    data = tmp_path / "p.jsonl"
+    data.write_text(json.dumps(small_problems()[0]) + "\n")
+    rc = main(["--workspace", str(tmp_path / "ws"), "prm", "processbench", "--prm", str(tmp_path), "--data",
+               str(data), "--ray-address", "auto"])
+    assert rc == 2 and capsys.readouterr().err.strip() == "error: --ray-address auto needs --executor ray"
