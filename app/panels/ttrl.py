@@ -154,7 +154,7 @@ class TTRLPanel(Panel):
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
         self.prompt_box = PromptBox(exclude=("delimiter", "stop"))
-        self.compute = ComputeBox()   # shards the periodic evaluation
+        self.compute = ComputeBox("evaluation")   # shards the periodic evaluation
         box = QVBoxLayout(self.setup_box)
         box.addLayout(form)
         box.addWidget(self.prompt_box)

@@ -24,8 +24,10 @@ class ComputeBox(QGroupBox):
 
     _resources_ready = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, scope: str = "", parent: QWidget | None = None) -> None:
+        """``scope`` names the part of the job that is sharded when it is not all of it."""
         super().__init__(parent)
+        self._head = f"Compute ({scope})" if scope else "Compute"
         self.setCheckable(True)
         self.setChecked(False)
         self.body = QWidget(self)
@@ -58,14 +60,14 @@ class ComputeBox(QGroupBox):
         try:
             p = self.form.params()
         except ValueError:
-            self.setTitle("Compute: invalid setting")
+            self.setTitle(f"{self._head}: invalid setting")
             return
         if p.executor == "local":
             what = "this process" + (f", {p.shards} shards" if p.shards > 1 else "")
         else:
             shards = f"{p.shards} shards" if p.shards else "a shard per worker"
             what = f"Ray at {p.ray_address}, {shards}" if p.ray_address else f"a local Ray, {shards}"
-        self.setTitle(f"Compute: {what}")
+        self.setTitle(f"{self._head}: {what}")
 
     def changes(self) -> dict[str, Any]:
         """Settings that differ from the defaults (validated; ValueError with the reason, including
