@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
 from app.panels._prm_cards import StepColumn
+from app.widgets.compute_box import ComputeBox
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
@@ -231,6 +232,8 @@ class PRMPanel(Panel):
         for name, w in (("PRM", self.bench_prm), ("Data", self.bench_data)):
             form.addRow(name, w)
         form.addRow(self.bench_form)
+        self.bench_compute = ComputeBox()
+        form.addRow(self.bench_compute)
         self.f1_table = DictTable()
         self.sweep_plot = CurvePlot("F1 against the threshold", "threshold", "F1 (%)")
         self.threshold_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#b00020", width=1, style=Qt.PenStyle.DashLine))
@@ -263,7 +266,8 @@ class PRMPanel(Panel):
         data = self.bench_data.value()
         if not data or not self.bench_prm.value():
             raise ValueError("Choose a PRM and a ProcessBench file first.")
-        params = {**self.bench_form.params().to_dict(), "prm": self.bench_prm.value()}
+        params = {**self.bench_form.params().to_dict(), "prm": self.bench_prm.value(),
+                  **self.bench_compute.changes()}      # ValueError names a bad executor setting
         return JobSpec(kind=BENCH, params=params, inputs={"data": data}, label=f"ProcessBench {Path(data).name}")
 
     def run_bench(self) -> str | None:
@@ -319,6 +323,7 @@ class PRMPanel(Panel):
             self.bench_form.set_values({**ProcessBenchParams.defaults(), **given})
             restore_widgets({"prm": self.bench_prm}, p)
             restore_widgets({"data": self.bench_data}, run.spec.inputs)
+            self.bench_compute.set_values(p)
             return
         self.score_form.set_values({**PRMScoreParams.defaults(), **given})
         restore_widgets({"prm": self.prm_a}, p)

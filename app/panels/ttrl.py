@@ -36,10 +36,12 @@ from app.widgets.jobs_dock import key_params
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, accuracy_axis
+from app.widgets.compute_box import ComputeBox
 from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.generation.prompting import PromptParams
+from backend.scale.params import ExecutorParams
 from backend.jobs import JobSpec
 from backend.ttrl.config import NOT_TTRL, TTRLConfig
 
@@ -139,10 +141,12 @@ class TTRLPanel(Panel):
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
         self.prompt_box = PromptBox(exclude=NOT_TTRL)
+        self.compute = ComputeBox("evaluation")   # shards the periodic evaluation
         box = QVBoxLayout(self.setup_box)
         box.addLayout(form)
         box.addWidget(self.form)
         box.addWidget(self.prompt_box)
+        box.addWidget(self.compute)
         box.addWidget(note)
         box.addStretch(1)
 
@@ -232,7 +236,7 @@ class TTRLPanel(Panel):
         inputs = {"policy": policy, "prompts": prompts}
         if labels:
             inputs["eval"] = labels
-        params = {**self.form.params().to_dict(), **self.prompt_box.changes()}
+        params = {**self.form.params().to_dict(), **self.prompt_box.changes(), **self.compute.changes()}
         return JobSpec(KIND, params=params, inputs=inputs, label=f"ttrl {Path(prompts).stem}")
 
     def start(self) -> str | None:
@@ -249,7 +253,12 @@ class TTRLPanel(Panel):
             self.controls.set_error("Open a TTRL run (from the history, or start one) to resume it.")
             return None
         out = out_dir_of(run)
-        spec = JobSpec(KIND, params={"resume": True, "steps": self.steps.value()}, inputs={"out": str(out)},
+        try:
+            where = self.compute.changes()        # where the periodic evaluation runs may change
+        except ValueError as exc:
+            self.controls.set_error(str(exc))
+            return None
+        spec = JobSpec(KIND, params={"resume": True, "steps": self.steps.value(), **where}, inputs={"out": str(out)},
                        label=f"ttrl resume {run.id[-6:]}")
         return self._submit(spec, read_history(out))
 
@@ -281,6 +290,7 @@ class TTRLPanel(Panel):
                 pass  # the folder is gone: only what the spec says
         self.form.set_values({**TTRLConfig.defaults(), **{k: v for k, v in p.items() if v is not None}})
         self.prompt_box.set_values({**PromptParams.defaults(), **p})
+        self.compute.set_values({**ExecutorParams.defaults(), **p})
         restore_widgets({"policy": self.policy, "prompts": self.prompts, "eval": self.labelled}, run.spec.inputs)
         self._last_run = run
 

@@ -2,7 +2,8 @@
 
 Left: policy, PRM (a folder, a zoo model or the exact arithmetic reference scorer), problem
 file, strategies, and a form bound to ``backend.tts.params.TTSSweepParams`` (budgets N, search
-settings; the rarer ones under Advanced) and the prompt settings; Run sweep / Stop below them. Right, three tabs:
+settings; the rarer ones under Advanced), the prompt settings and the Compute box (where the
+shards run, ``backend.scale.ExecutorParams``); Run sweep / Stop below them. Right, three tabs:
   * Curves: accuracy against N (log2 axis) and against generated tokens per problem, one curve
     per strategy (greedy is a single point at N = 1);
   * Difficulty: accuracy per Pass@1 bin at a chosen N, and the compute-optimal table (best
@@ -36,6 +37,7 @@ from app.panels.base import Panel, name_zero, register_panel, restore_widgets, s
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
+from app.widgets.compute_box import ComputeBox
 from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
@@ -130,10 +132,12 @@ class TTSPanel(Panel):
         form.addRow("Problems", self.data)
         form.addRow("Strategies", grid)
         self.prompt_box = PromptBox()
+        self.compute = ComputeBox()
         lay = QVBoxLayout(box)
         lay.addLayout(form)
         lay.addWidget(self.form)
         lay.addWidget(self.prompt_box)
+        lay.addWidget(self.compute)
         lay.addStretch(1)
         return box
 
@@ -206,6 +210,7 @@ class TTSPanel(Panel):
         params = {k: v for k, v in settings.to_dict().items() if k in values}
         params["ns"] = sorted(set(params["ns"]))
         params.update(self.prompt_box.changes())
+        params.update(self.compute.changes())
         return JobSpec("tts.sweep", params=params, inputs=inputs, label=f"tts sweep N≤{params['ns'][-1]}")
 
     def start(self) -> str | None:
@@ -226,6 +231,7 @@ class TTSPanel(Panel):
             p["ns"] = [p["n"]]
         self.form.set_values({**TTSSweepParams.defaults(), **{k: v for k, v in p.items() if v is not None}})
         self.prompt_box.set_values({**PromptParams.defaults(), **p})
+        self.compute.set_values(p)
         restore_widgets({"policy": self.policy, "prm": self.prm, "data": self.data}, run.spec.inputs)
 
     # -- drawing ----------------------------------------------------------------------------

@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from backend.generation.prompting import PromptParams
 
     add_params_arguments(e.add_argument_group("prompt"), PromptParams, exclude=("delimiter",))
+    from backend.scale.options import add_executor_arguments
+
+    add_executor_arguments(e)
     add_json_flag(e)
     e.set_defaults(func=_eval)
 
@@ -159,7 +162,9 @@ def _eval(args: argparse.Namespace) -> int:
 
     prompt = params_from_args(args, PromptParams)
     PromptParams.from_params(prompt)
-    spec = JobSpec("merging.eval", params={**params, "prompt": prompt},
+    from backend.scale.options import executor_params_from_args
+
+    spec = JobSpec("merging.eval", params={**params, "prompt": prompt, **executor_params_from_args(args)},
                    inputs={"model": model_arg(args.model, check=True)}, device=args.device,
                    label=f"merge-eval {args.model}")
 

@@ -55,22 +55,32 @@ def tswitch_job(spec, ctx) -> dict:
 
 @register_job("merging.eval", title="Per-task accuracy")
 def eval_job(spec, ctx) -> dict:
-    from backend.merging.evaluation import task_files, task_stats
+    from backend.compression.evaluate import load_examples
+    from backend.merging.evaluation import task_files
+    from backend.merging.sharded_eval import blocks, eval_shard, gather
+    from backend.scale import plan_shards, run_shards
+    from backend.scale.executor import resolve_shard_count
+    from backend.scale.params import executor_params
 
-    p = MergeEvalParams.from_params({k: v for k, v in spec.params.items() if k != "prompt"})
+    ex, rest = executor_params(dict(spec.params))
+    p = MergeEvalParams.from_params({k: v for k, v in rest.items() if k != "prompt"})
     model = ctx.resolve_model(spec.inputs["model"])
     files = task_files(list(p.tasks))
-    limit = p.limit
     ctx.progress(0.0, f"evaluating {model.name} on {', '.join(files)}")
-    stats = task_stats(model, files, limit=limit, device=ctx.device, prompt=spec.params.get("prompt") or {},
-                       max_new_tokens=p.max_new_tokens)
+    rows = {t: load_examples(f, p.limit) for t, f in files.items()}
+    work = {"model": str(model), "device": ctx.device, "prompt": rest.get("prompt") or {},
+            "max_new_tokens": p.max_new_tokens, "rows": rows, "blocks": blocks(rows)}
+    k = resolve_shard_count(ex, len(work["blocks"]))
+    pieces = run_shards(eval_shard, plan_shards(len(work["blocks"]), k), work, ex, ctx, "merge-eval")
+    stats = gather(list(files), pieces)
     acc = {t: s["accuracy"] for t, s in stats.items()}
     for t, a in acc.items():
         ctx.metric(f"acc/{t}", a)
     ctx.progress(1.0, "done")
     prompt = next(iter(stats.values()))["prompt"] if stats else {}
     return {"model": str(model), "accuracy": acc, "mean": sum(acc.values()) / max(1, len(acc)),
-            "stats": {t: {k: s[k] for k in ("n", "correct", "ci95")} for t, s in stats.items()}, "prompt": prompt}
+            "stats": {t: {k: s[k] for k in ("n", "correct", "ci95")} for t, s in stats.items()}, "prompt": prompt,
+            **ex.describe_run(len(pieces))}
 
 
 @register_job("merging.tswitch_apply", title="Build a model from T-Switch switches")

@@ -5,8 +5,9 @@
 
 ``--prm`` is a model folder or ``zoo:NAME``. Every setting option is generated from
 ``backend.prm.params`` (``PRMScoreParams``/``ProcessBenchParams``) and each group in ``_GROUPS``
-(a new group is one more line there). Malformed input lines are reported (file:line) on
-stderr and in the JSON result; the other lines are still scored.
+(a new group is one more line there; ``_SHARDED`` holds the executor group of
+``processbench``). Malformed input lines are reported (file:line) on stderr and in the JSON
+result; the other lines are still scored.
 """
 from __future__ import annotations
 
@@ -16,28 +17,34 @@ from pathlib import Path
 from backend.cli.common import add_json_flag, run_job
 from backend.cli.params_args import add_params_arguments, params_from_args
 from backend.jobs import JobSpec
-from backend.prm.params import PRMScoreParams, ProcessBenchParams, parse_params
+from backend.prm.params import PRMScoreParams, ProcessBenchParams, parse_params, parse_sharded_params
 
 
 # settings groups besides the command's own class: (class, argument-group title, fields left out)
 _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+# groups of the sharded command only (prm processbench)
+_SHARDED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("backend.scale.params:ExecutorParams", "executor (where shards run; docs/scale.md)", ()),
+)
 
 
-def _group_classes() -> list[tuple[type, str, tuple[str, ...]]]:
+def _group_classes(groups: tuple[tuple[str, str, tuple[str, ...]], ...] = _GROUPS,
+                   ) -> list[tuple[type, str, tuple[str, ...]]]:
     import importlib
 
     out = []
-    for ref, title, exclude in _GROUPS:
+    for ref, title, exclude in groups:
         mod, name = ref.split(":")
         out.append((getattr(importlib.import_module(mod), name), title, exclude))
     return out
 
 
-def _common(p: argparse.ArgumentParser, cls: type) -> None:
+def _common(p: argparse.ArgumentParser, cls: type, groups: tuple = _GROUPS) -> None:
     p.add_argument("--prm", required=True, help="PRM folder (with benchtop_prm.json) or zoo:NAME")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     add_params_arguments(p, cls)
-    for group, title, skip in _group_classes():
+    p.set_defaults(groups=groups)
+    for group, title, skip in _group_classes(groups):
         add_params_arguments(p.add_argument_group(title), group, exclude=skip)
     add_json_flag(p)
 
@@ -52,18 +59,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_score, settings=PRMScoreParams)
     b = ps.add_parser("processbench", help="earliest-error F1 per subset and averaged, threshold sweep")
     b.add_argument("--data", required=True, help="ProcessBench JSONL (or JSON array)")
-    _common(b, ProcessBenchParams)
+    _common(b, ProcessBenchParams, _GROUPS + _SHARDED)
     b.set_defaults(func=_processbench, settings=ProcessBenchParams)
 
 
 def _params(args: argparse.Namespace) -> dict:
     """The options the user gave (every group, flat as the job reads them) and the PRM, validated
     here so a bad value fails before a run is recorded."""
+    from backend.scale.options import check_executor
+
     params = params_from_args(args, args.settings)
-    for group, _title, skip in _group_classes():
+    for group, _title, skip in _group_classes(args.groups):
         params.update(params_from_args(args, group, exclude=skip))
     params["prm"] = args.prm
-    parse_params(args.settings, params)
+    if args.groups == _GROUPS:          # prm score: not sharded
+        parse_params(args.settings, params)
+    else:
+        _settings, ex, _inputs = parse_sharded_params(args.settings, params)
+        check_executor(ex)
     return params
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
 from typing import Any
 
 from backend.jobs import register_job
-from backend.prm.params import PRMParams, PRMScoreParams, ProcessBenchParams, parse_params
+from backend.prm.params import PRMParams, PRMScoreParams, ProcessBenchParams, parse_params, parse_sharded_params
 
 CHUNK = 16
 INLINE_LIMIT = 200  # records kept in the result itself (the panel redraws from it)
@@ -131,7 +130,7 @@ def processbench_job(spec: Any, ctx: Any) -> dict:
     from backend.prm.records import check_processbench, read_jsonl
     from backend.workspace.atomic import atomic_write_text
 
-    settings, p = parse_params(ProcessBenchParams, spec.params)
+    settings, ex, p = parse_sharded_params(ProcessBenchParams, spec.params)
     data = spec.inputs.get("data") or p.get("data")
     if not data:
         raise ValueError("inputs.data: no ProcessBench file given")
@@ -145,11 +144,10 @@ def processbench_job(spec: Any, ctx: Any) -> dict:
     records = loaded.records[: settings.limit] if settings.limit else loaded.records
     if not records:
         raise ValueError(f"{data}: no valid ProcessBench records" + (f" ({loaded.errors[0]})" if loaded.errors else ""))
-    ctx.progress(0.0, f"loading {p.get('prm')}")
     if not p.get("prm"):
         raise ValueError("params.prm: no PRM given")
-    prm = _load(p["prm"], ctx.device, settings)
-    scores, judged = _score_all(prm, [(r["problem"], r["steps"]) for r in records], ctx, 0.05, 0.95, "ProcessBench")
+    items = [(r["problem"], r["steps"]) for r in records]
+    scores, judged, kind, where = _score_sharded(str(p["prm"]), settings, ex, items, ctx)
     threshold = settings.threshold
     ev = evaluate(records, scores, threshold)
     sw = sweep(records, scores)
@@ -166,5 +164,52 @@ def processbench_job(spec: Any, ctx: Any) -> dict:
     if ev["average_f1"] is not None:
         ctx.metric("average_f1", ev["average_f1"])
     ctx.progress(1.0, "done")
-    return {"prm": str(p["prm"]), "kind": prm.kind, "data": str(data), "errors": loaded.errors, **ev, "sweep": sw,
-            "samples_file": str(detail)}
+    return {"prm": str(p["prm"]), "kind": kind, "data": str(data), "errors": loaded.errors, **ev, "sweep": sw,
+            "samples_file": str(detail), **where}
+
+
+class _ShardCtx:
+    """What ``_score_all`` needs from a context, inside a shard (cancel and progress reach the job
+    under the local executor; in a Ray task Ray cancels and progress comes from finished shards)."""
+
+    def check_cancelled(self) -> None:
+        from backend.scale.worker import should_stop
+
+        should_stop()
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        from backend.scale.worker import report
+
+        report(fraction, message)
+
+
+def processbench_shard(work: dict, shard: Any) -> dict:
+    """Score the shard's rows (whole CHUNKs, so every batch is the one a single run would see);
+    the PRM is loaded once per process."""
+    from backend.scale.worker import memo
+
+    settings = ProcessBenchParams.from_params(work["settings"])
+    key = ("prm", work["prm"], work["device"], *sorted(work["settings"].items()))
+    prm = memo(key, lambda: _load(work["prm"], work["device"], settings))
+    items = [work["items"][i] for i in shard.items]
+    scores, judged = _score_all(prm, items, _ShardCtx(), 0.0, 1.0, "ProcessBench")
+    return {"scores": scores, "judged": judged, "kind": prm.kind}
+
+
+def _score_sharded(name: str, settings: ProcessBenchParams, ex: Any, items: list,
+                   ctx: Any) -> tuple[list, list, str, dict]:
+    """(scores, judgements, PRM kind, where it ran) over shards of whole CHUNKs; every shard loads
+    the PRM with the same validated settings (sent as their dict)."""
+    from backend.scale import plan_shards, run_shards
+    from backend.scale.executor import resolve_shard_count
+
+    prm = name
+    if ex.executor == "ray" and prm.startswith("zoo:"):   # a Ray worker has no workspace: send the folder
+        prm = str(ctx.resolve_model(prm, require_config=False, what="PRM"))
+    k = resolve_shard_count(ex, -(-len(items) // CHUNK))
+    ctx.progress(0.0, f"loading {name}")
+    work = {"prm": prm, "device": ctx.device, "settings": settings.to_dict(), "items": items}
+    pieces = run_shards(processbench_shard, plan_shards(len(items), k, align=CHUNK), work, ex, ctx, "ProcessBench")
+    scores = [s for piece in pieces for s in piece["scores"]]
+    judged = [j for piece in pieces for j in piece["judged"]]
+    return scores, judged, pieces[0]["kind"], ex.describe_run(len(pieces))

@@ -3,7 +3,8 @@
 Read by the jobs (``parse_params``), the CLI (generated ``--options``) and the PRM panel (a bound
 form per tab). :class:`PRMParams` holds what every PRM job reads (format, threshold, precision,
 and the generative verifier's sampling); ``prm.score`` adds how solution text splits into steps,
-``prm.processbench`` how many records to use. The PRM names (``prm``, ``prm_b``) and the data
+``prm.processbench`` how many records to use (and, as a second group, where its shards run:
+:class:`~backend.scale.params.ExecutorParams`). The PRM names (``prm``, ``prm_b``) and the data
 (``items``, ``out``, ``data``) are inputs, not settings. Torch-free.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, TypeVar, cast
 from backend.params import Params, param, split_params
 from backend.prm.descriptor import PRESETS
 from backend.prm.steps import SPLIT_MODES
+from backend.scale.params import ExecutorParams
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 NOT_SETTINGS = ("prm", "prm_b", "items", "out", "data")   # keys of a PRM job's params that are inputs
@@ -78,3 +80,11 @@ def parse_params(cls: type[S], params: dict[str, Any] | None) -> tuple[S, dict[s
     inputs = {k: params.pop(k) for k in NOT_SETTINGS if k in params}
     (settings,) = split_params(params, cls)
     return cast(S, settings), inputs
+
+
+def parse_sharded_params(cls: type[S], params: dict[str, Any] | None) -> tuple[S, ExecutorParams, dict[str, Any]]:
+    """A sharded PRM job's params (ProcessBench) as (its settings, where its shards run, the inputs)."""
+    params = dict(params or {})
+    inputs = {k: params.pop(k) for k in NOT_SETTINGS if k in params}
+    settings, ex = split_params(params, cls, ExecutorParams)
+    return cast(S, settings), cast(ExecutorParams, ex), inputs

@@ -2,7 +2,7 @@
 
 ``--resume`` continues the run in ``--out`` from its latest checkpoint (``--steps`` may extend
 it). Every setting option is generated from :class:`~backend.ttrl.config.TTRLConfig` and each
-group in ``_GROUPS`` (the prompt settings); a new group is one more line there.
+group in ``_GROUPS`` (the prompt settings, the executor); a new group is one more line there.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from backend.ttrl.config import NOT_TTRL
 # settings groups besides TTRLConfig: (class, argument-group title, fields left out)
 _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("backend.generation.prompting:PromptParams", "prompt (chat template, system prompt)", NOT_TTRL),
+    ("backend.scale.params:ExecutorParams", "executor (where the periodic evaluation's shards run; docs/scale.md)",
+     ()),
 )
 
 
@@ -65,12 +67,13 @@ def _params(args: argparse.Namespace) -> dict:
     """The options the user gave (every group, flat as the job reads them), validated here so a
     bad value fails before a run is recorded."""
     from backend.cli.params_args import params_from_args
-    from backend.ttrl.config import TTRLConfig, parse_params
+    from backend.scale.options import check_executor
+    from backend.ttrl.config import TTRLConfig, parse_job_params
 
     params = params_from_args(args, TTRLConfig)
     for group, _title, skip in _group_classes():
         params.update(params_from_args(args, group, exclude=skip))
-    parse_params(params)
+    check_executor(parse_job_params(params)[2])
     return params
 
 
@@ -83,8 +86,11 @@ def _train(args: argparse.Namespace) -> int:
         raise ValueError("ttrl train needs --policy and --prompts (or --resume to continue a run in --out)")
     params = _params(args)
     inputs = {"out": str(Path(args.out).resolve())}
-    if args.resume:
-        params = {"resume": True, **({"steps": args.steps} if args.steps else {})}
+    if args.resume:   # the run file holds the settings; only --steps and where evaluation runs may change
+        from backend.scale.params import ExecutorParams
+
+        where = {k: v for k, v in params.items() if k in ExecutorParams.defaults()}
+        params = {"resume": True, **({"steps": args.steps} if args.steps else {}), **where}
     else:
         inputs.update(policy=args.policy if args.policy.startswith("zoo:") else str(Path(args.policy).resolve()),
                       prompts=str(Path(args.prompts).resolve()))

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from backend.generation.prompting import PromptParams
 from backend.params import Params, param, split_params
+from backend.scale.params import ExecutorParams
 
 NOT_TTRL = ("delimiter", "stop")   # prompt settings TTRL has no use for: it rewards whole answers
 
@@ -97,10 +98,18 @@ class TTRLConfig(Params):
 
 def parse_params(params: dict[str, Any] | None) -> tuple[TTRLConfig, PromptParams]:
     """A TTRL job's flat params (or an old run file's ``config``, which held the prompt settings
-    too) as (its settings, the prompt settings): the one place they are split."""
+    too) as (its settings, the prompt settings); executor keys are accepted (see
+    :func:`parse_job_params`)."""
+    settings, prompt, _ex = parse_job_params(params)
+    return settings, prompt
+
+
+def parse_job_params(params: dict[str, Any] | None) -> tuple[TTRLConfig, PromptParams, ExecutorParams]:
+    """A TTRL job's flat params as (its settings, the prompt settings, where the periodic
+    evaluation's shards run): the one place they are split."""
     bad = [k for k in NOT_TTRL if (params or {}).get(k) not in (None, PromptParams().to_dict()[k])]
     if bad:
         raise ValueError(f"TTRL setting {bad[0]}: TTRL rewards whole answers; it neither splits steps nor cuts "
                          "at strings")
-    settings, prompt = split_params(params, TTRLConfig, PromptParams)
-    return cast(TTRLConfig, settings), cast(PromptParams, prompt)
+    settings, prompt, ex = split_params(params, TTRLConfig, PromptParams, ExecutorParams)
+    return cast(TTRLConfig, settings), cast(PromptParams, prompt), cast(ExecutorParams, ex)

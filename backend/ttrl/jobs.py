@@ -2,10 +2,10 @@
 
 Inputs: ``policy`` (model folder or ``zoo:NAME``), ``prompts`` (unlabeled file), optional
 ``eval`` (labelled file, monitoring only), optional ``out`` (output folder; default
-``<run_dir>/ttrl``). Params: any :class:`~backend.ttrl.config.TTRLConfig` or
-:class:`~backend.generation.prompting.PromptParams` setting (flat; split by
-``backend.ttrl.config.parse_params``), plus ``resume`` (continue the run in ``out`` from its
-latest checkpoint).
+``<run_dir>/ttrl``). Params: any :class:`~backend.ttrl.config.TTRLConfig`,
+:class:`~backend.generation.prompting.PromptParams` or :class:`~backend.scale.params.ExecutorParams`
+setting (flat; split by ``backend.ttrl.config.parse_job_params``; the executor shards the periodic
+evaluation), plus ``resume`` (continue the run in ``out`` from its latest checkpoint).
 
 Live output: metrics per step through ``ctx.metric`` (series in the workspace), and each
 step's rollouts as the artifact ``rollouts`` (a JSON file: per prompt the label, majority
@@ -21,7 +21,8 @@ from backend.jobs.registry import register_job
 
 @register_job("ttrl.train", title="TTRL: RL on unlabeled prompts")
 def train_job(spec: Any, ctx: Any) -> dict:
-    from backend.ttrl.config import TTRLConfig, parse_params
+    from backend.scale.params import executor_params
+    from backend.ttrl.config import TTRLConfig, parse_job_params
     from backend.ttrl.trainer import train
 
     params = dict(spec.params)
@@ -32,11 +33,13 @@ def train_job(spec: Any, ctx: Any) -> dict:
         # settings and files come from the run being resumed; only `steps` may be extended
         from backend.ttrl.checkpoint import read_run_file
 
+        ex, params = executor_params(params)
         steps = params.get("steps") or read_run_file(out)["config"]["steps"]
-        return train(None, None, out, TTRLConfig(steps=int(steps)), device=ctx.device, resume=True, ctx=ctx)
+        return train(None, None, out, TTRLConfig(steps=int(steps)), device=ctx.device, resume=True, ctx=ctx,
+                     executor=ex)
     for key in ("policy", "prompts"):
         if not inputs.get(key):
             raise ValueError(f"ttrl.train needs the input '{key}'")
-    cfg, prompt = parse_params(params)
+    cfg, prompt, ex = parse_job_params(params)
     return train(inputs["policy"], inputs["prompts"], out, cfg, prompt=prompt, eval_path=inputs.get("eval"),
-                 device=ctx.device, ctx=ctx)
+                 device=ctx.device, ctx=ctx, executor=ex)

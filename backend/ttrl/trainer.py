@@ -23,6 +23,7 @@ from typing import Any
 from backend.generation.export import source_dtype
 from backend.generation.prompting import PromptParams
 from backend.jobs.context import JobCancelled
+from backend.scale.params import ExecutorParams
 from backend.ttrl import checkpoint as ck
 from backend.ttrl.config import TTRLConfig, parse_params
 from backend.ttrl.data import LabelledProblem, load_labelled, load_prompts, step_indices
@@ -126,9 +127,10 @@ def _prepare_out(out: Path, resume: bool, info: dict[str, Any], cfg: TTRLConfig,
 
 def train(policy: str | Path | None, prompts_path: str | Path | None, out: str | Path, cfg: TTRLConfig | None = None,
           *, prompt: PromptParams | None = None, eval_path: str | Path | None = None, device: str = "cpu",
-          resume: bool = False, ctx: Any = None) -> dict[str, Any]:
+          resume: bool = False, ctx: Any = None, executor: ExecutorParams | None = None) -> dict[str, Any]:
     """Run (or resume) TTRL; returns a JSON-able summary. Writes only inside ``out``. A resumed run
-    takes its settings (all but ``cfg.steps``) and files from the run file in ``out``."""
+    takes its settings (all but ``cfg.steps``) and files from the run file in ``out``. ``executor``
+    shards the periodic evaluation (docs/scale.md)."""
     import torch
 
     from backend.ttrl import grpo, sampler, voting
@@ -165,10 +167,18 @@ def train(policy: str | Path | None, prompts_path: str | Path | None, out: str |
         ctx.metric(name, value, step)
         history.append({"step": step, "name": name, "value": float(value)})
 
+    ran_on = executor.describe_run(1) if executor is not None else {"executor": "local", "shards": 1}
+
     def evaluate(step: int) -> dict[str, float]:
         if not eval_set or step in {h["step"] for h in history if h["name"] == "eval/pass@1"}:
             return {}
-        res = evaluate_policy(model, tok, eval_set, cfg, device, ctx.check_cancelled, prompting=prompting)
+        if executor is not None and (executor.executor == "ray" or executor.shards > 1):
+            from backend.ttrl.sharded import evaluate_sharded
+
+            res, ran_on["shards"] = evaluate_sharded(model, policy_path, eval_set, cfg, prompt, device, executor,
+                                                         ctx)
+        else:
+            res = evaluate_policy(model, tok, eval_set, cfg, device, ctx.check_cancelled, prompting=prompting)
         for k, v in res.items():
             emit(f"eval/{k}", v, step)
         ctx.log(f"step {step}: eval pass@1 {res['pass@1']:.3f}  maj@{cfg.eval_n} {res['maj@N']:.3f}")
@@ -232,7 +242,7 @@ def train(policy: str | Path | None, prompts_path: str | Path | None, out: str |
                              dtype=source_dtype(policy_path))
     last_eval = {h["name"][5:]: h["value"] for h in history if h["name"].startswith("eval/") and h["step"] == completed}
     first = {h["name"][5:]: h["value"] for h in history if h["name"].startswith("eval/") and h["step"] == 0}
-    return {"out": str(out), "model": str(export), "steps": completed, "resumed_from": start,
+    return {**ran_on, "out": str(out), "model": str(export), "steps": completed, "resumed_from": start,
             "eval_start": first or first_eval, "eval_end": last_eval, "metrics_file": str(out / "metrics.jsonl"),
             "checkpoints": [str(p) for _s, p in ck.list_checkpoints(out)]}
 
@@ -244,23 +254,23 @@ def build_batch(roll, advantages):
     return TrainBatch(roll.sequences, roll.prompt_mask, roll.response_mask, advantages.float())
 
 
-def evaluate_policy(model: Any, tok: Any, problems: list[LabelledProblem], cfg: TTRLConfig, device: str = "cpu",
-                    should_stop: Any = None, chunk: int = 8, prompting: Prompting | None = None) -> dict[str, float]:
-    """pass@1 (mean accuracy of ``eval_n`` samples) and maj@N on labelled problems.
+EVAL_CHUNK = 8   # problems per evaluation batch; each chunk has its own generator (shardable)
 
-    Uses a generator seeded by the run's seed alone, so every evaluation of a run draws the
-    same random numbers (less noise between points of the curve) and none are taken from the
-    training stream.
-    """
+
+def eval_chunks(model, tok, problems: list[LabelledProblem], cfg: TTRLConfig, first: int, device: str = "cpu",
+                should_stop=None, prompting: "Prompting | None" = None) -> dict[str, list[float]]:
+    """Per-problem pass@1, maj@N and no-answer share of ``problems`` (indices ``first``... of the
+    evaluation set, a multiple of :data:`EVAL_CHUNK`). Chunk ``c`` samples from a generator seeded
+    by (run seed, c) alone, so a chunk's numbers are the same wherever it runs (any shard, any executor)."""
     import torch
 
     from backend.ttrl import sampler, voting
 
     prompting = prompting or Prompting(tok, model, cfg)
-    gen = torch.Generator().manual_seed(_seed(cfg.seed, 2**31 - 1, 2))
-    p1, maj, no_answer = [], [], []
-    for i in range(0, len(problems), chunk):
-        part = problems[i:i + chunk]
+    out: dict[str, list[float]] = {"pass@1": [], "maj@N": [], "no_answer": []}
+    for i in range(0, len(problems), EVAL_CHUNK):
+        part = problems[i:i + EVAL_CHUNK]
+        gen = torch.Generator().manual_seed(_seed(cfg.seed, 2**31 - 1, 2, (first + i) // EVAL_CHUNK))
         roll = sampler.sample(model, tok, prompting.prompts([p.problem for p in part]), cfg.eval_n,
                               max_new_tokens=prompting.max_new_tokens, temperature=cfg.eval_temperature,
                               top_p=cfg.eval_top_p, generator=gen, device=device, should_stop=should_stop,
@@ -268,10 +278,25 @@ def evaluate_policy(model: Any, tok: Any, problems: list[LabelledProblem], cfg: 
         for g, prob in enumerate(part):
             answers = voting.extract_answers(roll.texts[g * cfg.eval_n:(g + 1) * cfg.eval_n])
             a, b = voting.pass_at_1_and_maj(answers, prob.answer)
-            p1.append(a)
-            maj.append(b)
-            no_answer.append(sum(x is None for x in answers) / len(answers))
-    return {"pass@1": sum(p1) / len(p1), "maj@N": sum(maj) / len(maj), "no_answer": sum(no_answer) / len(no_answer)}
+            out["pass@1"].append(a)
+            out["maj@N"].append(b)
+            out["no_answer"].append(sum(x is None for x in answers) / len(answers))
+    return out
+
+
+def mean_eval(per_problem: dict[str, list[float]]) -> dict[str, float]:
+    return {k: sum(v) / len(v) for k, v in per_problem.items()}
+
+
+def evaluate_policy(model, tok, problems: list[LabelledProblem], cfg: TTRLConfig, device: str = "cpu",
+                    should_stop=None, prompting: "Prompting | None" = None) -> dict[str, float]:
+    """pass@1 (mean accuracy of ``eval_n`` samples) and maj@N on labelled problems.
+
+    Every evaluation of a run draws the same random numbers (less noise between points of the
+    curve) and none are taken from the training stream: each chunk of :data:`EVAL_CHUNK`
+    problems samples from a generator seeded by the run's seed and the chunk's index.
+    """
+    return mean_eval(eval_chunks(model, tok, problems, cfg, 0, device, should_stop, prompting))
 
 
 def _schedule(cfg: TTRLConfig):

@@ -4,7 +4,7 @@
     python main.py tts sweep --policy DIR --prm DIR --data FILE --ns 1,2,4,8,16 --out OUT --json
 
 Every setting option is generated from ``backend.tts.params`` (``TTSRunParams``/``TTSSweepParams``)
-and each group in ``_GROUPS`` (the prompt settings); a new group is one more line there.
+and each group in ``_GROUPS`` (the prompt settings, the executor); a new group is one more line there.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from backend.cli.common import add_json_flag, run_job
 # settings groups besides the command's own class: (class, argument-group title, fields left out)
 _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("backend.generation.prompting:PromptParams", "prompt (chat template, system prompt, steps)", ()),
+    ("backend.scale.params:ExecutorParams", "executor (where shards run; docs/scale.md)", ()),
 )
 _RENAME = {"share_prefix": "--prefix-sharing"}   # the historical --no-prefix-sharing
 
@@ -87,12 +88,14 @@ def _params(args: argparse.Namespace) -> tuple[dict, Any]:
     """The options the user gave (every group, flat as the job reads them) and the command's
     settings, validated here so a bad value fails before a run is recorded."""
     from backend.cli.params_args import params_from_args
-    from backend.tts.params import parse_params
+    from backend.scale.options import check_executor
+    from backend.tts.params import parse_job_params
 
     params = params_from_args(args, args.settings)
     for group, _title, skip in _group_classes():
         params.update(params_from_args(args, group, exclude=skip))
-    settings, _prompt = parse_params(args.settings, params)
+    settings, _prompt, ex = parse_job_params(args.settings, params)
+    check_executor(ex)
     return params, settings
 
 

@@ -51,58 +51,79 @@ def _summary(results: list[ProblemResult], rows: list[int] | None = None) -> dic
     }
 
 
-def run_sweep(searcher: Searcher, problems: list[Problem], strategies: Sequence[str], ns: Sequence[int],
-              thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-              progress: Callable[[float, str], None] | None = None) -> tuple[dict, list[ProblemResult]]:
-    """Run the sweep; returns (summary, every per-problem result). The summary is JSON-able."""
+def check_sweep(searcher: Searcher | None, strategies: Sequence[str], ns: Sequence[int],
+                has_prm: bool | None = None) -> list[int]:
+    """Refuse unknown strategies, PRM strategies without a PRM and bad budgets; the sorted budgets."""
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown strategy {unknown[0]!r}; known: {', '.join(STRATEGIES)}")
-    if searcher.scorer is None and any(s in NEEDS_PRM for s in strategies):
+    prm = has_prm if has_prm is not None else searcher is not None and searcher.scorer is not None
+    if not prm and any(s in NEEDS_PRM for s in strategies):
         raise ValueError(f"strategies {', '.join(s for s in strategies if s in NEEDS_PRM)} need a PRM (--prm)")
-    ns = sorted({int(n) for n in ns})
-    if not ns or ns[0] < 1:
+    out = sorted({int(n) for n in ns})
+    if not out or out[0] < 1:
         raise ValueError("budgets N must be positive integers")
-    report = progress or (lambda f, m: None)
-    tree_strats = [s for s in strategies if s in ("beam", "dvts")]
-    total_units = 1 + sum(n for n in ns) * len(tree_strats) / max(ns) + ("greedy" in strategies) * 0.1
-    done_units = 0.0
-    all_results: list[ProblemResult] = []
-    runs: dict[str, dict[int, list[ProblemResult]]] = {}
+    return out
 
-    report(0.0, f"sampling {max(ns)} solutions for each of {len(problems)} problems")
-    sampled = [s for s in strategies if s in SAMPLED] or ["majority"]
-    got = searcher.run_sampled(problems, sampled, ns)
-    pass1 = [float(np.mean([bool(c) for c in _pass_flags(got[sampled[0]][max(ns)][i], p)])) if p.answer else 0.0
-             for i, p in enumerate(problems)]
-    for s in strategies:
-        if s in SAMPLED:
-            runs[s] = got[s]
-    done_units += 1
+
+def sweep_parts(strategies: Sequence[str], ns: Sequence[int]) -> list[tuple[str, float]]:
+    """The independent pieces of a sweep and their relative cost: ``sampled`` (one set of max(N)
+    samples per problem for majority/Best-of-N, also giving Pass@1), ``greedy``, and one
+    ``beam@N``/``dvts@N`` per tree strategy and budget. Each piece of each problem has its own
+    seeds, so the pieces (and problem shards) can run anywhere in any order."""
+    top = max(ns)
+    parts: list[tuple[str, float]] = [("sampled", 1.0)]
     if "greedy" in strategies:
-        report(done_units / total_units, "greedy decoding")
-        runs["greedy"] = {1: searcher.run("greedy", problems)}
-        done_units += 0.1
-    base_n = searcher.cfg.n
-    try:
-        for s in tree_strats:
-            runs[s] = {}
-            for n in ns:
-                searcher.cfg.n = n
-                start, width = done_units, n / max(ns)
-                def step_progress(f: float, m: str, a: float = start, w: float = width) -> None:
-                    report((a + f * w) / total_units, m)
+        parts.append(("greedy", 0.1))
+    parts += [(f"{s}@{n}", n / top) for s in strategies if s in ("beam", "dvts") for n in ns]
+    return parts
 
-                runs[s][n] = searcher.run(s, problems, step_progress)
-                done_units += width
+
+def run_part(searcher: Searcher, part: str, problems: list[Problem], strategies: Sequence[str],
+             ns: Sequence[int], progress: Callable[[float, str], None] | None = None) -> dict:
+    """One piece of a sweep on some problems: {"runs": {strategy: {N: [ProblemResult]}}, "pass1": [...]}
+    (``pass1`` only for the ``sampled`` piece, aligned with ``problems``)."""
+    if part == "sampled":
+        sampled = [s for s in strategies if s in SAMPLED] or ["majority"]
+        got = searcher.run_sampled(problems, sampled, ns)
+        top = got[sampled[0]][max(ns)]
+        pass1 = [float(np.mean([bool(c) for c in _pass_flags(top[i], p)])) if p.answer else 0.0
+                 for i, p in enumerate(problems)]
+        return {"runs": {s: got[s] for s in strategies if s in SAMPLED}, "pass1": pass1}
+    if part == "greedy":
+        return {"runs": {"greedy": {1: searcher.run("greedy", problems)}}}
+    s, n = part.split("@")
+    base_n = searcher.cfg.n
+    searcher.cfg.n = int(n)
+    try:
+        return {"runs": {s: {int(n): searcher.run(s, problems, progress)}}}
     finally:
         searcher.cfg.n = base_n
 
+
+def merge_parts(pieces: Sequence[dict]) -> tuple[dict[str, dict[int, list[ProblemResult]]], list[float]]:
+    """Concatenate pieces (in problem order within each piece) into (runs, pass1)."""
+    runs: dict[str, dict[int, list[ProblemResult]]] = {}
+    pass1: list[float] = []
+    for piece in pieces:
+        for s, by_n in piece["runs"].items():
+            for n, res in by_n.items():
+                runs.setdefault(s, {}).setdefault(int(n), []).extend(res)
+        pass1 += piece.get("pass1") or []
+    return runs, pass1
+
+
+def summarize(problems: list[Problem], runs: dict[str, dict[int, list[ProblemResult]]], pass1: Sequence[float],
+              ns: Sequence[int], thresholds: Sequence[float], config: dict) -> tuple[dict, list[ProblemResult]]:
+    """The sweep's summary (curves, Pass@1 bins, compute-optimal table) from per-problem results;
+    also every result in report order (for ``details.jsonl``)."""
+    ns = sorted({int(n) for n in ns})
     names, which = difficulty_bins(pass1, thresholds)
     summary_runs: dict[str, dict[str, dict]] = {}
+    all_results: list[ProblemResult] = []
     for s, by_n in sorted(runs.items(), key=lambda kv: STRATEGIES.index(kv[0])):
         summary_runs[s] = {}
-        for n, res in by_n.items():
+        for n, res in sorted(by_n.items()):
             entry = _summary(res)
             entry["per_bin"] = {b: _summary(res, [i for i, w in enumerate(which) if w == b]) for b in names}
             entry["correct"] = [r.correct for r in res]
@@ -117,11 +138,36 @@ def run_sweep(searcher: Searcher, problems: list[Problem], strategies: Sequence[
         "thresholds": list(thresholds),
         "runs": summary_runs,
         "compute_optimal": compute_optimal(summary_runs, names, ns),
-        "config": searcher.cfg.search_dict(),
+        "config": config,
         "difficulty_note": "bins use Pass@1 measured on these problems' own samples (oracle difficulty)",
     }
-    report(1.0, "sweep done")
     return summary, all_results
+
+
+def run_sweep(searcher: Searcher, problems: list[Problem], strategies: Sequence[str], ns: Sequence[int],
+              thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+              progress: Callable[[float, str], None] | None = None) -> tuple[dict, list[ProblemResult]]:
+    """Run the whole sweep in this process; returns (summary, every per-problem result)."""
+    ns = check_sweep(searcher, strategies, ns)
+    def report(f: float, m: str) -> None:
+        if progress is not None:
+            progress(f, m)
+
+    parts = sweep_parts(strategies, ns)
+    total = sum(c for _, c in parts)
+    done, pieces = 0.0, []
+    for part, cost in parts:
+        report(done / total, f"{part} on {len(problems)} problems")
+
+        def piece_progress(f: float, m: str, a: float = done, w: float = cost) -> None:
+            report((a + f * w) / total, m)
+
+        pieces.append(run_part(searcher, part, problems, strategies, ns, piece_progress))
+        done += cost
+    runs, pass1 = merge_parts(pieces)
+    summary, results = summarize(problems, runs, pass1, ns, thresholds, searcher.cfg.search_dict())
+    report(1.0, "sweep done")
+    return summary, results
 
 
 def _pass_flags(result: ProblemResult, problem: Problem) -> list[bool]:
