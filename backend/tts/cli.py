@@ -49,6 +49,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     from backend.generation.prompting import PromptParams
 
     add_params_arguments(p.add_argument_group("prompt (chat template, system prompt, steps)"), PromptParams)
+    from backend.generation.engines.params import EngineParams
+
+    add_params_arguments(p.add_argument_group("generation engine (hf, vllm, an OpenAI-compatible server)"),
+                         EngineParams)
     add_json_flag(p)
 
 
@@ -97,6 +101,9 @@ def _params(args: argparse.Namespace) -> dict:
     params = {k: getattr(args, k) for k in _OPTIONAL if getattr(args, k) is not None}
     params.update(params_from_args(args, PromptParams))
     PromptParams.from_params(params_from_args(args, PromptParams))   # a bad template fails before a run
+    from backend.generation.engines.params import EngineParams, engine_spec_params
+
+    params.update(engine_spec_params(params_from_args(args, EngineParams), args.device))
     params["dtype"] = args.dtype
     if args.prm_preset:
         params["prm_preset"] = args.prm_preset

@@ -16,13 +16,14 @@ import json
 import time
 from pathlib import Path
 
+from backend.generation.engines.params import ENGINE_KEYS
 from backend.jobs.registry import register_job
 
-_JOB_KEYS = ("strategy", "strategies", "ns", "thresholds", "limit", "dtype", "prm_preset")
+_JOB_KEYS = ("strategy", "strategies", "ns", "thresholds", "limit", "dtype", "prm_preset") + ENGINE_KEYS
 
 
 def _setup(spec, ctx):  # noqa: ANN001
-    from backend.generation.policy import Policy
+    from backend.generation.engines import load_engine, split_engine_params
     from backend.tts.data import load_problems
     from backend.tts.scoring import load_scorer
     from backend.tts.strategies import Searcher
@@ -38,7 +39,8 @@ def _setup(spec, ctx):  # noqa: ANN001
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
     problems = load_problems(spec.inputs["data"], limit=params.get("limit"))
     ctx.progress(0.0, "loading the policy")
-    policy = Policy.load(spec.inputs["policy"], ctx.device, params.get("dtype", "auto"))
+    engine, _ = split_engine_params(params)
+    policy = load_engine(engine, spec.inputs["policy"], ctx.device, params.get("dtype", "auto"))
     scorer = load_scorer(spec.inputs.get("prm"), ctx.device, preset=params.get("prm_preset"))
     return Searcher(policy, scorer, cfg, should_stop=ctx.check_cancelled), problems, out, params
 
@@ -62,7 +64,7 @@ def _prompt_record(searcher, problems) -> dict:  # noqa: ANN001
 def _timing(searcher, t0: float) -> dict:  # noqa: ANN001
     st = searcher.policy.stats
     return {"seconds": round(time.perf_counter() - t0, 3), "prm_seconds": round(searcher.prm_seconds, 3),
-            "generation": st.to_dict()}
+            "generation": st.to_dict(), "engine": getattr(searcher.policy, "name", "hf")}
 
 
 @register_job("tts.run", title="Test-time scaling: one strategy")
@@ -75,7 +77,8 @@ def run_job(spec, ctx) -> dict:
     t0 = time.perf_counter()
     results = searcher.run(strategy, problems, progress=lambda f, m: ctx.progress(f, m))
     summary = {"strategy": strategy, "n": searcher.cfg.n, **_summary(results),
-               "config": searcher.cfg.to_dict(), "prompt": _prompt_record(searcher, problems), "problems": len(problems),
+               "config": searcher.cfg.to_dict(), "prompt": _prompt_record(searcher, problems),
+               "problems": len(problems),
                "answers": [r.answer for r in results], "correct": [r.correct for r in results]}
     summary["timing"] = _timing(searcher, t0)
     summary.update(_write(out, "result.json", summary, results))
