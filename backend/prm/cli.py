@@ -23,6 +23,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, help="generative PRMs: judgements averaged per step")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA, else fp32), float32, bfloat16, float16")
+    from backend.cli.params_args import add_params_arguments
+    from backend.generation.engines.params import EngineParams
+
+    add_params_arguments(p.add_argument_group("generation engine of a generative PRM's critiques"), EngineParams)
     add_json_flag(p)
 
 
@@ -50,6 +54,10 @@ def _params(args) -> dict:
         out["samples"] = args.samples
     if args.preset:
         out["preset"] = args.preset
+    from backend.cli.params_args import params_from_args
+    from backend.generation.engines.params import EngineParams, engine_spec_params
+
+    out.update(engine_spec_params(params_from_args(args, EngineParams), args.device))
     return out
 
 

@@ -40,9 +40,11 @@ def _summary(scores: list[float], threshold: float) -> dict:
 
 def _load(spec_prm: str, device: str, params: dict):
     from backend.prm import load_prm
+    from backend.prm.engine import prm_engine
 
     kwargs = {"seed": int(params["seed"])} if "seed" in params else {}
     prm = load_prm(spec_prm, device, dtype=params.get("dtype", "auto"), preset=params.get("preset"), **kwargs)
+    prm_engine(prm, spec_prm, device, params)           # --engine vllm/openai: critiques from that engine
     if getattr(prm, "kind", "") == "generative" and params.get("samples"):
         prm.desc["samples"] = int(params["samples"])
     return prm
