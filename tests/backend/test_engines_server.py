@@ -6,6 +6,7 @@ for bad requests, one clear error for a dead URL, cancel between requests, the k
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,21 +26,18 @@ POLICY = "zoo:arith-policy"
 SMALL = ["--max-steps", "3", "--max-tokens", "24", "--step-tokens", "10", "--temperature", "0.8", "--seed", "3"]
 
 
-@pytest.fixture(scope="module")
-def served(tiny_zoo, tmp_path_factory):
-    """(workspace, base_url): the tiny zoo as the workspace's zoo, its policy served on a free port."""
-    ws = tmp_path_factory.mktemp("engines") / "ws"
-    (ws / "zoo").mkdir(parents=True)
-    (ws / "zoo" / "demo").symlink_to(tiny_zoo, target_is_directory=True)
+@contextlib.contextmanager
+def serving(ws: Path, model: str):
+    """``python main.py --workspace WS serve MODEL --port 0`` as a real process; yields its base URL."""
     env = {k: v for k, v in os.environ.items() if k != "BENCHTOP_ZOO"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--workspace", str(ws), "serve", POLICY,
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--workspace", str(ws), "serve", model,
                              "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env=env)
     try:
         line = proc.stdout.readline()            # blocks until the server prints its address (or dies)
         m = re.match(r"serving (\S+) on (http://127\.0\.0\.1:\d+/v1)$", line.strip())
         assert m, f"no address line: {line!r}; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
-        yield ws, m.group(2)
+        yield m.group(2)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -47,6 +45,16 @@ def served(tiny_zoo, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
     assert proc.returncode == 0, "the server did not shut down cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="module")
+def served(tiny_zoo, tmp_path_factory):
+    """(workspace, base_url): the tiny zoo as the workspace's zoo, its policy served on a free port."""
+    ws = tmp_path_factory.mktemp("engines") / "ws"
+    (ws / "zoo").mkdir(parents=True)
+    (ws / "zoo" / "demo").symlink_to(tiny_zoo, target_is_directory=True)
+    with serving(ws, POLICY) as url:
+        yield ws, url
 
 
 def post(url: str, body: bytes) -> tuple[int, dict]:
@@ -160,3 +168,26 @@ def test_dead_url_is_one_clear_error(served, tiny_zoo):
     assert rc == 1 and time.perf_counter() - t0 < 30
     lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert len(lines) == 1 and f"{url}/models" in lines[0] and "cannot reach" in lines[0], err
+
+
+def test_genprm_critiques_from_a_server_match_local_sampling(served):
+    """ProcessBench with a generative PRM whose critiques come from a served copy: the judgement
+    texts are those of the same verifier sampled in this process with the same per-row seeds."""
+    from backend.generation.policy import Policy
+    from backend.models.zoo.store import job_workspace
+    from backend.prm import load_prm
+
+    ws, _ = served
+    with serving(ws, "zoo:arith-genprm") as url:
+        rc, stdout, err = cli(ws, "prm", "processbench", "--prm", "zoo:arith-genprm", "--data", "zoo:processbench",
+                              "--limit", "1", "--engine", "openai", "--base-url", url, "--json")
+    assert rc == 0, err
+    res = json.loads(stdout)["result"]
+    remote = [json.loads(line) for line in Path(res["samples_file"]).read_text().splitlines()]
+    with job_workspace(ws):
+        prm = load_prm("zoo:arith-genprm", "cpu")
+        prm.engine = Policy.load("zoo:arith-genprm", "cpu")       # the hf Policy is an engine too
+    local = prm.judge_batch([(remote[0]["problem"], remote[0]["steps"])])[0]
+    got = [[s["text"] for s in step["samples"]] for step in remote[0]["judgements"]]
+    assert got == [[s.text for s in step.samples] for step in local]
+    assert remote[0]["scores"] == [step.score for step in local]
