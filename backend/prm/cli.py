@@ -103,7 +103,7 @@ def _pb_summary(r: dict) -> str:
                      f"{v['n_error'] + v['n_correct']:>6}")
     lines.append(f"{'average F1':<16}{'':>22}{_fmt(r['average_f1']):>7}")
     sw = r["sweep"]
-    if sw.get("best_threshold") is not None:
+    if sw.get("best_threshold") is not None and sw.get("best_average_f1") is not None:
         lines.append(f"best threshold {sw['best_threshold']:g} -> average F1 {sw['best_average_f1']:.1f}")
     lines += [f"skipped {e}" for e in r.get("errors", [])]
     return "\n".join(lines)
