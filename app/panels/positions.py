@@ -86,7 +86,8 @@ class PositionsPanel(Panel):
             self.source.addItem(label, key)
         self.source.setToolTip("char-level training text; the first 90 % trains, the last 10 % is held out")
         self.text_file = PathPicker("file", "Text (*.txt *.md *.rst);;All files (*)", "a UTF-8 text file")
-        self.source.currentIndexChanged.connect(lambda _: self.text_file.setEnabled(self.source.currentData() == "file"))
+        self.source.currentIndexChanged.connect(
+            lambda _: self.text_file.setEnabled(self.source.currentData() == "file"))
         self.text_file.setEnabled(False)
         f.addRow("Source", self.source)
         f.addRow("File", self.text_file)

@@ -114,7 +114,10 @@ def place_legend(plot_item: pg.PlotItem, width: int) -> None:
 
 
 def elided_title(title: str, width: int) -> str:
-    """``title`` cut with an ellipsis to what fits ``width`` pixels (about 10 px a character: a title label never shrinks below its text)."""
+    """``title`` cut with an ellipsis to what fits ``width`` pixels.
+
+    About 10 px a character: a title label never shrinks below its text.
+    """
     room = max(8, (width - 30) // 10)
     return title if len(title) <= room else title[: room - 1].rstrip() + "…"
 

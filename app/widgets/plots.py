@@ -159,7 +159,8 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         x, y = [float(v) for v in x], [float(v) for v in y]
         self._raw[name] = (x, y)
         shown = ema(y, self.smoothing) if self.smoothing else y
-        pen = pg.mkPen(color, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if dashed else pg.QtCore.Qt.PenStyle.SolidLine)
+        style = pg.QtCore.Qt.PenStyle.DashLine if dashed else pg.QtCore.Qt.PenStyle.SolidLine
+        pen = pg.mkPen(color, width=2, style=style)
         kwargs = {"pen": pen, "symbol": symbol, "symbolSize": 6, "symbolBrush": color, "symbolPen": color}
         if name in self._curves:
             self._curves[name].setData(x, shown)
@@ -313,7 +314,8 @@ class Heatmap(_ExportCorner, pg.GraphicsLayoutWidget):
         if self.col_labels:
             longest = max(len(t) for t in self.col_labels)
             step = max(1, int(np.ceil(len(self.col_labels) * (7 * longest + 10) / width)))
-            self.plot.getAxis("bottom").setTicks([[(i + 0.5, t) for i, t in enumerate(self.col_labels) if i % step == 0]])
+            ticks = [(i + 0.5, t) for i, t in enumerate(self.col_labels) if i % step == 0]
+            self.plot.getAxis("bottom").setTicks([ticks])
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
