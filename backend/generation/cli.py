@@ -45,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
         httpd, service = make_server(policy, args.name or args.model, args.host, args.port, args.max_batch)
     except OSError as exc:
         raise ValueError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    host, port = httpd.server_address[:2]
+    host, port = args.host, httpd.server_port
 
     def stop(signum: int, frame: object) -> None:
         threading.Thread(target=httpd.shutdown, daemon=True).start()   # shutdown() waits for serve_forever

@@ -191,3 +191,33 @@ def test_genprm_critiques_from_a_server_match_local_sampling(served):
     got = [[s["text"] for s in step["samples"]] for step in remote[0]["judgements"]]
     assert got == [[s.text for s in step.samples] for step in local]
     assert remote[0]["scores"] == [step.score for step in local]
+
+
+def test_chat_route_applies_the_template_and_seeds_choices(tiny_zoo):
+    """``/v1/chat/completions`` on an in-process server: the reply is what ``Policy.generate`` gives
+    for the chat-templated prompt with seed s + j for choice j."""
+    import threading
+
+    from backend.generation.policy import Policy, SamplingParams
+    from backend.generation.serve import make_server
+
+    policy = Policy.load(tiny_zoo / "arith-policy", "cpu")
+    policy.tokenizer.chat_template = "{% for m in messages %}Problem: {{ m['content'] }}\n{% endfor %}"
+    httpd, service = make_server(policy, "tiny", port=0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_port}/v1/chat/completions"
+        body = {"model": "tiny", "messages": [{"role": "user", "content": "(4+5)*2"}], "n": 2, "seed": 11,
+                "temperature": 0.9, "max_tokens": 12}
+        status, obj = post(url, json.dumps(body).encode())
+        assert status == 200 and obj["object"] == "chat.completion"
+        want = policy.generate(["Problem: (4+5)*2\n"] * 2, [11, 12], SamplingParams(0.9, 1.0, 12))
+        assert [c["message"]["content"] for c in obj["choices"]] == [w.text for w in want]
+        assert obj["usage"]["completion_tokens"] == sum(w.tokens for w in want)
+        status, obj = post(url, json.dumps({**body, "messages": [{"role": "user"}]}).encode())
+        assert status == 400 and obj["error"]["param"] == "messages"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        service.worker.stop()
