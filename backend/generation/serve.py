@@ -41,8 +41,10 @@ class _Work:
     prompts: list[str]
     seeds: list[int]
     params: Any                       # backend.generation.policy.SamplingParams
+    count: list[str] = field(default_factory=list)   # prompts whose tokens the answer's usage counts
     done: threading.Event = field(default_factory=threading.Event)
     result: list | None = None
+    prompt_tokens: int = 0
     error: BaseException | None = None
 
 
@@ -55,14 +57,17 @@ class BatchWorker:
         self.thread = threading.Thread(target=self._loop, name="serve-worker", daemon=True)
         self.thread.start()
 
-    def submit(self, prompts: list[str], seeds: list[int], params: Any, timeout: float | None = None) -> list:
-        work = _Work(prompts, seeds, params)
+    def submit(self, prompts: list[str], seeds: list[int], params: Any, count: list[str] | None = None,
+               timeout: float | None = None) -> tuple[list, int]:
+        """The completions of the rows and the prompt tokens of ``count`` (the tokenizer is used on
+        the worker thread only: a fast tokenizer shared between threads can fail)."""
+        work = _Work(prompts, seeds, params, list(count or []))
         self.q.put(work)
         if not work.done.wait(timeout):
             raise TimeoutError("generation timed out")
         if work.error is not None:
             raise work.error
-        return work.result or []
+        return work.result or [], work.prompt_tokens
 
     def stop(self) -> None:
         self.q.put(None)
@@ -104,6 +109,7 @@ class BatchWorker:
             k = 0
             for w in works:
                 w.result, k = outs[k:k + len(w.prompts)], k + len(w.prompts)
+                w.prompt_tokens = sum(len(self.policy.encode(p)) for p in w.count)
                 w.done.set()
 
 
@@ -187,8 +193,7 @@ class Service:
         params, n, seed = _sampling(body)
         rows = [p for p in prompts for _ in range(n)]
         seeds = [seed + j for _ in prompts for j in range(n)]
-        outs = self.worker.submit(rows, seeds, params)
-        prompt_tokens = sum(len(self.policy.encode(p)) for p in prompts)
+        outs, prompt_tokens = self.worker.submit(rows, seeds, params, count=prompts)
         return outs, seeds, params.stop, prompt_tokens
 
     @staticmethod
