@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     add_params_arguments(t.add_argument_group("prompt (chat template, system prompt)"), PromptParams,
                          exclude=_NOT_TTRL)
+    from backend.generation.engines.params import EngineParams
+
+    add_params_arguments(t.add_argument_group("generation engine"), EngineParams, only=("engine",))
     add_json_flag(t)
     t.set_defaults(func=_train)
 
@@ -57,7 +60,8 @@ def _summary(result: dict) -> str:
     lines = [f"trained {result.get('steps')} steps; model: {result.get('model')}"]
     start, end = result.get("eval_start") or {}, result.get("eval_end") or {}
     if start and end:
-        lines.append(f"pass@1 {start['pass@1']:.3f} -> {end['pass@1']:.3f}; maj@N {start['maj@N']:.3f} -> {end['maj@N']:.3f}")
+        lines.append(f"pass@1 {start['pass@1']:.3f} -> {end['pass@1']:.3f}; "
+                     f"maj@N {start['maj@N']:.3f} -> {end['maj@N']:.3f}")
     lines.append(f"metrics: {result.get('metrics_file')}")
     return "\n".join(lines)
 
@@ -67,6 +71,10 @@ def _train(args: argparse.Namespace) -> int:
 
     from backend.jobs import JobSpec
 
+    if args.engine not in (None, "hf"):
+        raise ValueError(f"ttrl train: --engine {args.engine} cannot train: TTRL updates the policy's weights in "
+                         "this process, so its rollouts must come from those weights (a server or vLLM would sample "
+                         "a stale copy); use --engine hf")
     if not args.resume and (not args.policy or not args.prompts):
         raise ValueError("ttrl train needs --policy and --prompts (or --resume to continue a run in --out)")
     from backend.cli.params_args import params_from_args

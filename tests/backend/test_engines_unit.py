@@ -54,3 +54,13 @@ def test_read_choice_restores_the_stop_and_maps_finish():
     assert read_choice({"text": "long", "finish_reason": "length"}, usage, step, stops).finish == "length"
     whole = SamplingParams(stop=())
     assert stop_strings(whole) == []
+
+
+def test_ttrl_refuses_a_served_engine_with_the_reason(tmp_path, capsys):
+    from backend.cli.parser import main
+
+    rc = main(["--workspace", str(tmp_path / "ws"), "ttrl", "train", "--policy", "zoo:arith-policy", "--prompts",
+               "p.jsonl", "--out", str(tmp_path / "o"), "--engine", "openai"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot train" in err and "stale copy" in err
+    assert not (tmp_path / "ws" / "runs").exists() or not any((tmp_path / "ws" / "runs").iterdir())
