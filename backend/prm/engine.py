@@ -15,8 +15,8 @@ def prm_engine(prm: Any, prm_path: str, device: str, params: dict) -> None:
     from backend.generation.engines import load_engine, split_engine_params
 
     engine, _ = split_engine_params(params)
-    if engine.engine == "hf":
-        return
+    if engine.engine == "hf" or (params.get("prm_b") and prm_path != params.get("prm")):
+        return                           # the engine serves --prm; a second PRM to compare runs in process
     if getattr(prm, "kind", "") != "generative":
         raise ValueError(f"--engine {engine.engine}: {prm_path} is a discriminative PRM (it scores steps "
                          "without generating); use --engine hf")
