@@ -20,4 +20,5 @@ def prm_engine(prm: Any, prm_path: str, device: str, params: dict) -> None:
     if getattr(prm, "kind", "") != "generative":
         raise ValueError(f"--engine {engine.engine}: {prm_path} is a discriminative PRM (it scores steps "
                          "without generating); use --engine hf")
-    prm.engine = load_engine(engine, prm_path, device, params.get("dtype", "auto"))
+    # vLLM shares the GPU with the verifier copy that reads the verdicts
+    prm.engine = load_engine(engine, prm_path, device, params.get("dtype", "auto"), gpu_memory_utilization=0.5)

@@ -46,12 +46,14 @@ def load_tokenizer(model_path: str | Path) -> Any:
 
 
 def load_engine(params: EngineParams | dict | None, model_path: str | Path, device: str = "cpu",
-                dtype: str | None = "auto") -> Engine:
+                dtype: str | None = "auto", gpu_memory_utilization: float = 0.85) -> Engine:
     """The engine ``params`` names for the policy at ``model_path``.
 
     ``hf`` loads the weights onto ``device`` (a :class:`Policy`); ``vllm`` loads them into vLLM
     (refused with the missing piece named when vLLM or a CUDA GPU is absent); ``openai`` reads only
     the tokenizer from ``model_path`` and sends prompts to ``params.base_url``.
+    ``gpu_memory_utilization`` is vLLM's share of the GPU (lower it when the process keeps another
+    model on the same GPU).
     """
     if params is None:
         params = EngineParams()
@@ -66,7 +68,7 @@ def load_engine(params: EngineParams | dict | None, model_path: str | Path, devi
     if params.engine == "vllm":
         from backend.generation.engines.vllm_engine import VLLMEngine
 
-        return VLLMEngine(model_path, device if str(device) != "auto" else "cuda", dtype)
+        return VLLMEngine(model_path, device if str(device) != "auto" else "cuda", dtype, gpu_memory_utilization)
     from backend.generation.engines.openai_engine import OpenAIEngine
 
     return OpenAIEngine(load_tokenizer(model_path), params.base_url, params.model, params.key(),
