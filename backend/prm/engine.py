@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.generation.engines.params import EngineParams
 
-def prm_engine(prm: Any, prm_path: str, device: str, params: dict) -> None:
-    """Attach the engine that ``params`` names to a loaded generative ``prm`` (``hf``: nothing to do)."""
-    from backend.generation.engines import load_engine, split_engine_params
 
-    engine, _ = split_engine_params(params)
-    if engine.engine == "hf" or (params.get("prm_b") and prm_path != params.get("prm")):
-        return                           # the engine serves --prm; a second PRM to compare runs in process
+def prm_engine(prm: Any, prm_path: str, device: str, engine: EngineParams, dtype: str = "auto") -> None:
+    """Attach the engine ``engine`` names to a loaded generative ``prm`` (``hf``: nothing to do)."""
+    from backend.generation.engines import load_engine
+
+    if engine.engine == "hf":
+        return
     if getattr(prm, "kind", "") != "generative":
         raise ValueError(f"--engine {engine.engine}: {prm_path} is a discriminative PRM (it scores steps "
                          "without generating); use --engine hf")
     # vLLM shares the GPU with the verifier copy that reads the verdicts
-    prm.engine = load_engine(engine, prm_path, device, params.get("dtype", "auto"), gpu_memory_utilization=0.5)
+    prm.engine = load_engine(engine, prm_path, device, dtype, gpu_memory_utilization=0.5)
