@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench zoo package clean-venv
+.PHONY: run test bench gpu-check zoo package clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	for b in bench/*.py; do QT_QPA_PLATFORM=offscreen $(BIN)/python $$b || exit 1; done
+
+# Every GPU-relevant job kind on cuda vs cpu with the tiny zoo (docs/scale.md); without CUDA it says so.
+gpu-check: $(STAMP)
+	$(BIN)/python bench/gpu_check.py
 
 # A one-folder bundle that runs without Python (dist/benchtop/) and its archive; see docs/packaging.md.
 package: $(STAMP)

@@ -38,7 +38,8 @@ def draw_uniforms(gens: list[torch.Generator], rows: list[int]) -> torch.Tensor:
     return torch.stack([torch.rand((), generator=gens[r], dtype=torch.float64) for r in rows])
 
 
-def choose_tokens(logits: torch.Tensor, temperature: float, top_p: float, uniforms: torch.Tensor | None) -> torch.Tensor:
+def choose_tokens(logits: torch.Tensor, temperature: float, top_p: float,
+                  uniforms: torch.Tensor | None) -> torch.Tensor:
     """Token ids (B,) from logits (B, V): greedy at temperature 0, else inverse-CDF sampling.
 
     Top-p keeps the smallest set of most likely tokens whose mass reaches ``top_p`` (the most

@@ -5,9 +5,10 @@
 
 ``--prm`` is a model folder or ``zoo:NAME``. Every setting option is generated from
 ``backend.prm.params`` (``PRMScoreParams``/``ProcessBenchParams``) and each group in ``_GROUPS``
-(a new group is one more line there; ``_SHARDED`` holds the executor group of
-``processbench``). Malformed input lines are reported (file:line) on stderr and in the JSON
-result; the other lines are still scored.
+(the engine of a generative PRM's critiques; a new group is one more line there; ``_SHARDED``
+holds the executor group of ``processbench``). The engine's API key never enters the JobSpec.
+Malformed input lines are reported (file:line) on stderr and in the JSON result; the other lines
+are still scored.
 """
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from pathlib import Path
 from backend.cli.common import add_json_flag, run_job
 from backend.cli.params_args import add_params_arguments, params_from_args
 from backend.jobs import JobSpec
-from backend.prm.params import PRMScoreParams, ProcessBenchParams, parse_params, parse_sharded_params
+from backend.prm.params import PRMScoreParams, ProcessBenchParams, parse_job_params
 
 
 # settings groups besides the command's own class: (class, argument-group title, fields left out)
-_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("backend.generation.engines.params:EngineParams", "generation engine of a generative PRM's critiques", ()),
+)
 # groups of the sharded command only (prm processbench)
 _SHARDED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("backend.scale.params:ExecutorParams", "executor (where shards run; docs/scale.md)", ()),
@@ -66,17 +69,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _params(args: argparse.Namespace) -> dict:
     """The options the user gave (every group, flat as the job reads them) and the PRM, validated
     here so a bad value fails before a run is recorded."""
+    from backend.generation.engines.params import ENGINE_KEYS, engine_spec_params
     from backend.scale.options import check_executor
 
     params = params_from_args(args, args.settings)
     for group, _title, skip in _group_classes(args.groups):
         params.update(params_from_args(args, group, exclude=skip))
     params["prm"] = args.prm
-    if args.groups == _GROUPS:          # prm score: not sharded
-        parse_params(args.settings, params)
-    else:
-        _settings, ex, _inputs = parse_sharded_params(args.settings, params)
-        check_executor(ex)
+    # the engine group's API key leaves the spec here (it is recorded): moved into the environment
+    params.update(engine_spec_params({k: params.pop(k) for k in ENGINE_KEYS if k in params}, args.device))
+    sharded = args.groups != _GROUPS          # prm processbench
+    _settings, _engine, ex, _inputs = parse_job_params(args.settings, params, sharded=sharded)
+    check_executor(ex)
     return params
 
 
@@ -122,7 +126,7 @@ def _pb_summary(r: dict) -> str:
                      f"{v['n_error'] + v['n_correct']:>6}")
     lines.append(f"{'average F1':<16}{'':>22}{_fmt(r['average_f1']):>7}")
     sw = r["sweep"]
-    if sw.get("best_threshold") is not None:
+    if sw.get("best_threshold") is not None and sw.get("best_average_f1") is not None:
         lines.append(f"best threshold {sw['best_threshold']:g} -> average F1 {sw['best_average_f1']:.1f}")
     lines += [f"skipped {e}" for e in r.get("errors", [])]
     return "\n".join(lines)

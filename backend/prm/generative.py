@@ -85,8 +85,10 @@ class GenerativePRM:
     kind = "generative"
 
     def __init__(self, model, tokenizer, descriptor: dict, device: str, name: str = "genprm", seed: int = 0,
-                 gen_batch: int = 64) -> None:
+                 gen_batch: int = 64, engine=None) -> None:
         self.model = model.eval()
+        # a vllm/openai engine writes the critiques (the long part); verdicts are read from ``model``
+        self.engine = engine
         self.tok = tokenizer
         self.desc = descriptor
         self.device = torch.device(device)
@@ -130,8 +132,24 @@ class GenerativePRM:
             m[i, sl] = 1
         return x.to(self.device), m.to(self.device)
 
+    def _generate_with_engine(self, prompts: list[str], chunk_seed: int) -> list[str]:
+        """Critiques from the engine: row ``i`` of a chunk gets seed ``derive_seed(chunk_seed, i)``,
+        the descriptor's temperature, top-p, token limit and stop string."""
+        from backend.generation.policy import SamplingParams
+        from backend.generation.sampling import derive_seed
+
+        stop = self.desc.get("stop", "</verify>")
+        params = SamplingParams(temperature=float(self.desc.get("temperature", 0.6)),
+                                top_p=float(self.desc.get("top_p", 0.95)),
+                                max_new_tokens=int(self.desc.get("max_new_tokens", 256)), stop=(stop,))
+        outs = self.engine.generate(prompts, [derive_seed(chunk_seed, i) for i in range(len(prompts))], params,
+                                    batch_size=self.gen_batch)
+        return [o.text[:o.text.index(stop) + len(stop)] if stop in o.text else o.text for o in outs]
+
     @torch.inference_mode()
     def _generate(self, prompts: list[str], chunk_seed: int) -> list[str]:
+        if self.engine is not None:
+            return self._generate_with_engine(prompts, chunk_seed)
         ids = [self._ids(p) for p in prompts]
         x, m = self._pad(ids, left=True)
         temp = float(self.desc.get("temperature", 0.6))

@@ -2,7 +2,8 @@
 
 Params: the settings of :class:`~backend.prm.params.PRMScoreParams` or
 :class:`~backend.prm.params.ProcessBenchParams` plus the PRM names (``prm``, ``prm_b``) and the
-data kept in params (``items``, ``out``), split by ``backend.prm.params.parse_params``.
+data kept in params (``items``, ``out``), the engine settings and (ProcessBench) the executor
+settings, split by ``backend.prm.params.parse_job_params``.
 
 Heavy imports stay inside the functions (job modules are imported when the GUI looks up kinds).
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.jobs import register_job
-from backend.prm.params import PRMParams, PRMScoreParams, ProcessBenchParams, parse_params, parse_sharded_params
+from backend.prm.params import PRMParams, PRMScoreParams, ProcessBenchParams, parse_job_params
 
 CHUNK = 16
 INLINE_LIMIT = 200  # records kept in the result itself (the panel redraws from it)
@@ -45,9 +46,11 @@ def _summary(scores: list[float], threshold: float) -> dict:
             "aggregates": {a: aggregate(scores, a) for a in AGGREGATIONS} if scores else {}}
 
 
-def _load(spec_prm: str, device: str, settings: PRMParams) -> Any:
-    """The PRM with the settings applied (a generative verifier's sampling, the batch size)."""
+def _load(spec_prm: str, device: str, settings: PRMParams, engine: Any = None) -> Any:
+    """The PRM with the settings applied (a generative verifier's sampling, the batch size) and, for
+    ``--engine vllm|openai``, its critiques from that engine (``backend.prm.engine``)."""
     from backend.prm import load_prm
+    from backend.prm.engine import prm_engine
 
     prm = load_prm(spec_prm, device, dtype=settings.dtype, preset=settings.preset_name())
     if getattr(prm, "kind", "") == "generative":
@@ -58,6 +61,8 @@ def _load(spec_prm: str, device: str, settings: PRMParams) -> Any:
             prm.desc["max_new_tokens"] = settings.max_new_tokens
     else:
         prm.max_batch = settings.batch_size
+    if engine is not None:
+        prm_engine(prm, spec_prm, device, engine, settings.dtype)
     return prm
 
 
@@ -68,7 +73,7 @@ def score_job(spec: Any, ctx: Any) -> dict:
     from backend.prm.records import check_solution, read_jsonl
     from backend.workspace.atomic import atomic_write_text
 
-    settings, p = parse_params(PRMScoreParams, spec.params)
+    settings, engine, _ex, p = parse_job_params(PRMScoreParams, spec.params)
     threshold = settings.threshold
 
     def check(obj: dict) -> dict:
@@ -95,7 +100,7 @@ def score_job(spec: Any, ctx: Any) -> dict:
     outs = []
     for k, name in enumerate(names):
         ctx.progress(k / len(names), f"loading {name}")
-        prm = _load(name, ctx.device, settings)
+        prm = _load(name, ctx.device, settings, engine if k == 0 else None)   # the engine serves --prm
         scores, judged = _score_all(prm, items, ctx, (k + 0.1) / len(names), (k + 1) / len(names), str(name))
         outs.append({"prm": str(name), "kind": prm.kind, "scores": scores, "judged": judged})
         del prm
@@ -130,7 +135,7 @@ def processbench_job(spec: Any, ctx: Any) -> dict:
     from backend.prm.records import check_processbench, read_jsonl
     from backend.workspace.atomic import atomic_write_text
 
-    settings, ex, p = parse_sharded_params(ProcessBenchParams, spec.params)
+    settings, engine, ex, p = parse_job_params(ProcessBenchParams, spec.params, sharded=True)
     data = spec.inputs.get("data") or p.get("data")
     if not data:
         raise ValueError("inputs.data: no ProcessBench file given")
@@ -147,7 +152,7 @@ def processbench_job(spec: Any, ctx: Any) -> dict:
     if not p.get("prm"):
         raise ValueError("params.prm: no PRM given")
     items = [(r["problem"], r["steps"]) for r in records]
-    scores, judged, kind, where = _score_sharded(str(p["prm"]), settings, ex, items, ctx)
+    scores, judged, kind, where = _score_sharded(str(p["prm"]), settings, engine, ex, items, ctx)
     threshold = settings.threshold
     ev = evaluate(records, scores, threshold)
     sw = sweep(records, scores)
@@ -188,15 +193,19 @@ def processbench_shard(work: dict, shard: Any) -> dict:
     the PRM is loaded once per process."""
     from backend.scale.worker import memo
 
+    from backend.generation.engines.params import EngineParams
+
     settings = ProcessBenchParams.from_params(work["settings"])
-    key = ("prm", work["prm"], work["device"], *sorted(work["settings"].items()))
-    prm = memo(key, lambda: _load(work["prm"], work["device"], settings))
+    engine = EngineParams.from_params(work["engine"])
+    key = ("prm", work["prm"], work["device"], *sorted(work["settings"].items()),
+           *sorted(engine.public_dict().items()))           # the API key stays out of the memo's key
+    prm = memo(key, lambda: _load(work["prm"], work["device"], settings, engine))
     items = [work["items"][i] for i in shard.items]
     scores, judged = _score_all(prm, items, _ShardCtx(), 0.0, 1.0, "ProcessBench")
     return {"scores": scores, "judged": judged, "kind": prm.kind}
 
 
-def _score_sharded(name: str, settings: ProcessBenchParams, ex: Any, items: list,
+def _score_sharded(name: str, settings: ProcessBenchParams, engine: Any, ex: Any, items: list,
                    ctx: Any) -> tuple[list, list, str, dict]:
     """(scores, judgements, PRM kind, where it ran) over shards of whole CHUNKs; every shard loads
     the PRM with the same validated settings (sent as their dict)."""
@@ -208,7 +217,8 @@ def _score_sharded(name: str, settings: ProcessBenchParams, ex: Any, items: list
         prm = str(ctx.resolve_model(prm, require_config=False, what="PRM"))
     k = resolve_shard_count(ex, -(-len(items) // CHUNK))
     ctx.progress(0.0, f"loading {name}")
-    work = {"prm": prm, "device": ctx.device, "settings": settings.to_dict(), "items": items}
+    work = {"prm": prm, "device": ctx.device, "settings": settings.to_dict(), "engine": engine.worker_dict(),
+            "items": items}
     pieces = run_shards(processbench_shard, plan_shards(len(items), k, align=CHUNK), work, ex, ctx, "ProcessBench")
     scores = [s for piece in pieces for s in piece["scores"]]
     judged = [j for piece in pieces for j in piece["judged"]]

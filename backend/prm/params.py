@@ -3,8 +3,10 @@
 Read by the jobs (``parse_params``), the CLI (generated ``--options``) and the PRM panel (a bound
 form per tab). :class:`PRMParams` holds what every PRM job reads (format, threshold, precision,
 and the generative verifier's sampling); ``prm.score`` adds how solution text splits into steps,
-``prm.processbench`` how many records to use (and, as a second group, where its shards run:
-:class:`~backend.scale.params.ExecutorParams`). The PRM names (``prm``, ``prm_b``) and the data
+``prm.processbench`` how many records to use. Beside them in the same flat params: the engine of a
+generative PRM's critiques (:class:`~backend.generation.engines.params.EngineParams`) and, for
+ProcessBench, where its shards run (:class:`~backend.scale.params.ExecutorParams`); split by
+``parse_job_params``. The PRM names (``prm``, ``prm_b``) and the data
 (``items``, ``out``, ``data``) are inputs, not settings. Torch-free.
 """
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from backend.generation.engines.params import EngineParams
 from backend.params import Params, param, split_params
 from backend.prm.descriptor import PRESETS
 from backend.prm.steps import SPLIT_MODES
@@ -82,9 +85,15 @@ def parse_params(cls: type[S], params: dict[str, Any] | None) -> tuple[S, dict[s
     return cast(S, settings), inputs
 
 
-def parse_sharded_params(cls: type[S], params: dict[str, Any] | None) -> tuple[S, ExecutorParams, dict[str, Any]]:
-    """A sharded PRM job's params (ProcessBench) as (its settings, where its shards run, the inputs)."""
+def parse_job_params(cls: type[S], params: dict[str, Any] | None, sharded: bool = False,
+                     ) -> tuple[S, EngineParams, ExecutorParams, dict[str, Any]]:
+    """A PRM job's params as (its settings, the engine of a generative PRM's critiques, where its
+    shards run, the inputs). Only a ``sharded`` job (ProcessBench) takes executor keys."""
     params = dict(params or {})
     inputs = {k: params.pop(k) for k in NOT_SETTINGS if k in params}
-    settings, ex = split_params(params, cls, ExecutorParams)
-    return cast(S, settings), cast(ExecutorParams, ex), inputs
+    if sharded:
+        settings, engine, ex = split_params(params, cls, EngineParams, ExecutorParams)
+    else:
+        settings, engine = split_params(params, cls, EngineParams)
+        ex = ExecutorParams()
+    return cast(S, settings), cast(EngineParams, engine), cast(ExecutorParams, ex), inputs

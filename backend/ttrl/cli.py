@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_params_arguments(t, TTRLConfig)
     for group, title, skip in _group_classes():
         add_params_arguments(t.add_argument_group(title), group, exclude=skip)
+    from backend.generation.engines.params import EngineParams   # only to refuse a served engine with a reason
+
+    add_params_arguments(t.add_argument_group("generation engine"), EngineParams, only=("engine",))
     add_json_flag(t)
     t.set_defaults(func=_train)
 
@@ -82,6 +85,10 @@ def _train(args: argparse.Namespace) -> int:
 
     from backend.jobs import JobSpec
 
+    if args.engine not in (None, "hf"):
+        raise ValueError(f"ttrl train: --engine {args.engine} cannot train: TTRL updates the policy's weights in "
+                         "this process, so its rollouts must come from those weights (a server or vLLM would sample "
+                         "a stale copy); use --engine hf")
     if not args.resume and (not args.policy or not args.prompts):
         raise ValueError("ttrl train needs --policy and --prompts (or --resume to continue a run in --out)")
     params = _params(args)

@@ -4,7 +4,8 @@
     python main.py tts sweep --policy DIR --prm DIR --data FILE --ns 1,2,4,8,16 --out OUT --json
 
 Every setting option is generated from ``backend.tts.params`` (``TTSRunParams``/``TTSSweepParams``)
-and each group in ``_GROUPS`` (the prompt settings, the executor); a new group is one more line there.
+and each group in ``_GROUPS`` (the prompt settings, the executor, the generation engine); a new
+group is one more line there. The engine's API key never enters the JobSpec (``engine_spec_params``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from backend.cli.common import add_json_flag, run_job
 _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("backend.generation.prompting:PromptParams", "prompt (chat template, system prompt, steps)", ()),
     ("backend.scale.params:ExecutorParams", "executor (where shards run; docs/scale.md)", ()),
+    ("backend.generation.engines.params:EngineParams", "generation engine (hf, vllm, an OpenAI-compatible server)",
+     ()),
 )
 _RENAME = {"share_prefix": "--prefix-sharing"}   # the historical --no-prefix-sharing
 
@@ -91,10 +94,14 @@ def _params(args: argparse.Namespace) -> tuple[dict, Any]:
     from backend.scale.options import check_executor
     from backend.tts.params import parse_job_params
 
+    from backend.generation.engines.params import ENGINE_KEYS, engine_spec_params
+
     params = params_from_args(args, args.settings)
     for group, _title, skip in _group_classes():
         params.update(params_from_args(args, group, exclude=skip))
-    settings, _prompt, ex = parse_job_params(args.settings, params)
+    # the engine group's API key leaves the spec here (it is recorded): moved into the environment
+    params.update(engine_spec_params({k: params.pop(k) for k in ENGINE_KEYS if k in params}, args.device))
+    settings, _prompt, ex, _engine = parse_job_params(args.settings, params)
     check_executor(ex)
     return params, settings
 

@@ -41,7 +41,7 @@ def _setup(spec: Any, ctx: Any, cls: type[S]) -> tuple[Any, list, Path, S, Any]:
     for key in ("policy", "data"):
         if not spec.inputs.get(key):
             raise ValueError(f"{spec.kind} needs the input '{key}'")
-    settings, prompt, ex = parse_job_params(cls, spec.params)
+    settings, prompt, ex, engine = parse_job_params(cls, spec.params)
     out = Path(spec.inputs.get("out") or ctx.run_dir / "tts")
     if out.exists() and spec.inputs.get("out"):
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
@@ -50,7 +50,7 @@ def _setup(spec: Any, ctx: Any, cls: type[S]) -> tuple[Any, list, Path, S, Any]:
     if prm and not str(prm).startswith(("zoo:", "reference:")) and not Path(prm).is_dir():
         raise FileNotFoundError(f"PRM folder {prm} does not exist")
     work = TTSWork(str(_resolve(spec.inputs["policy"], ctx)), _resolve(prm, ctx), ctx.device,
-                   settings.search_dict(), prompt.to_dict(), problems)
+                   settings.search_dict(), prompt.to_dict(), problems, engine=engine.worker_dict())
     return work, problems, out, settings, ex
 
 
@@ -82,7 +82,8 @@ def _timing(pieces: list[dict], t0: float) -> dict:
     from backend.tts.sharded import sum_stats
 
     return {"seconds": round(time.perf_counter() - t0, 3),
-            "prm_seconds": round(sum(p["prm_seconds"] for p in pieces), 3), "generation": sum_stats(pieces)}
+            "prm_seconds": round(sum(p["prm_seconds"] for p in pieces), 3), "generation": sum_stats(pieces),
+            "engine": pieces[0].get("engine", "hf") if pieces else "hf"}
 
 
 @register_job("tts.run", title="Test-time scaling: one strategy")

@@ -3,14 +3,17 @@
 Read by the jobs and the searcher (``parse_params``), the CLI (generated ``--options``) and the TTS
 panel (a bound form). :class:`TTSParams` is how to search (what ``Searcher`` reads); ``tts.run``
 adds the strategy, ``tts.sweep`` the strategies, budgets and difficulty thresholds. The prompt
-settings (:class:`~backend.generation.prompting.PromptParams`) and where the shards run
-(:class:`~backend.scale.params.ExecutorParams`) are separate groups in the same flat params. Torch-free.
+settings (:class:`~backend.generation.prompting.PromptParams`), where the shards run
+(:class:`~backend.scale.params.ExecutorParams`) and the generation engine
+(:class:`~backend.generation.engines.params.EngineParams`) are separate groups in the same flat
+params. Torch-free.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from backend.generation.engines.params import EngineParams
 from backend.generation.prompting import PromptParams
 from backend.params import Params, param, split_params
 from backend.prm.descriptor import PRESETS
@@ -105,14 +108,15 @@ S = TypeVar("S", bound=TTSParams)
 
 
 def parse_params(cls: type[S], params: dict[str, Any] | None) -> tuple[S, PromptParams]:
-    """A TTS job's flat params as (its settings, the prompt settings); the executor keys are
-    accepted and left to :func:`parse_job_params`."""
-    settings, prompt, _ex = parse_job_params(cls, params)
+    """A TTS job's flat params as (its settings, the prompt settings); the executor and
+    engine keys are accepted and left to :func:`parse_job_params`."""
+    settings, prompt, _ex, _engine = parse_job_params(cls, params)
     return settings, prompt
 
 
-def parse_job_params(cls: type[S], params: dict[str, Any] | None) -> tuple[S, PromptParams, ExecutorParams]:
-    """A TTS job's flat params as (its settings, the prompt settings, where its shards run): the
-    one place they are split."""
-    settings, prompt, ex = split_params(params, cls, PromptParams, ExecutorParams)
-    return cast(S, settings), cast(PromptParams, prompt), cast(ExecutorParams, ex)
+def parse_job_params(cls: type[S], params: dict[str, Any] | None,
+                     ) -> tuple[S, PromptParams, ExecutorParams, EngineParams]:
+    """A TTS job's flat params as (its settings, the prompt settings, where its shards run, which
+    engine samples the policy): the one place they are split."""
+    settings, prompt, ex, engine = split_params(params, cls, PromptParams, ExecutorParams, EngineParams)
+    return cast(S, settings), cast(PromptParams, prompt), cast(ExecutorParams, ex), cast(EngineParams, engine)

@@ -1,10 +1,10 @@
 """TTS work as shards: what every shard needs, the shard function, and gathering.
 
 A shard is (piece of the sweep, run of problems): see :func:`backend.tts.sweep.sweep_parts`.
-The policy and PRM are loaded once per process (``backend.scale.worker.memo``), so a Ray worker
-that runs several shards loads them once. Every sample's seed derives from (run seed, problem
-index, strategy, position), so a shard's results do not depend on which shard, executor or
-worker ran it.
+The policy (through ``load_engine``: hf, vllm or a served model) and the PRM are loaded once per
+process (``backend.scale.worker.memo``), so a Ray worker that runs several shards loads them once.
+Every sample's seed derives from (run seed, problem index, strategy, position), so a shard's
+results do not depend on which shard, executor or worker ran it.
 """
 from __future__ import annotations
 
@@ -26,15 +26,18 @@ class TTSWork:
     problems: list                    # every Problem (a shard picks its own by index)
     strategies: list[str] = field(default_factory=list)
     ns: list[int] = field(default_factory=list)
+    engine: dict = field(default_factory=dict)   # EngineParams.worker_dict(): who samples the policy
 
 
 def _models(work: TTSWork, cfg: Any) -> tuple[Any, Any]:
-    from backend.generation.policy import Policy
+    from backend.generation.engines import EngineParams, load_engine
     from backend.scale.worker import memo
     from backend.tts.scoring import load_scorer
 
-    policy = memo(("tts.policy", work.policy, work.device, cfg.dtype),
-                  lambda: Policy.load(work.policy, work.device, cfg.dtype))
+    engine = EngineParams.from_params(dict(work.engine))
+    which = tuple(sorted(engine.public_dict().items()))      # the key stays out of the memo's key
+    policy = memo(("tts.policy", work.policy, work.device, cfg.dtype, which),
+                  lambda: load_engine(engine, work.policy, work.device, cfg.dtype))
     scorer = memo(("tts.prm", work.prm, work.device, cfg.preset()),
                   lambda: load_scorer(work.prm, work.device, preset=cfg.preset()))
     return policy, scorer
@@ -63,6 +66,7 @@ def tts_shard(work: TTSWork, shard: Shard) -> dict:
     before = searcher.policy.stats.to_dict()
     problems = [work.problems[i] for i in shard.items]
     part = shard.part
+    piece: dict[str, Any]
     if part.startswith("run:"):          # tts run: one strategy at the config's budget
         piece = {"runs": {part[4:]: {searcher.cfg.n: searcher.run(part[4:], problems, worker.report)}}}
     else:
@@ -70,6 +74,7 @@ def tts_shard(work: TTSWork, shard: Shard) -> dict:
     after = searcher.policy.stats.to_dict()
     piece["stats"] = {k: after[k] - before[k] for k in after}
     piece["prm_seconds"] = searcher.prm_seconds
+    piece["engine"] = str(getattr(searcher.policy, "name", "hf"))
     if shard.index == 0:   # the resolved prompt settings and the first problem's prompt as the policy saw it
         piece["prompt"] = {**searcher.rp.to_dict(), "example": searcher.prompt(work.problems[0])}
     return piece

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from backend.generation.policy import Policy, SamplingParams
+from backend.generation.engines import Engine
+from backend.generation.policy import SamplingParams
 from backend.generation.prompting import PromptParams, resolve
 from backend.generation.sampling import derive_seed
 from backend.tts.data import Problem
@@ -32,7 +33,7 @@ Progress = Callable[[float, str], None]
 class Searcher:
     """Runs strategies with one policy and (optionally) one step scorer."""
 
-    def __init__(self, policy: Policy, scorer: StepScorer | None, config: TTSParams,
+    def __init__(self, policy: Engine, scorer: StepScorer | None, config: TTSParams,
                  should_stop: Callable[[], None] | None = None, prompt: PromptParams | None = None) -> None:
         config.validate()
         self.policy, self.scorer, self.cfg = policy, scorer, config
