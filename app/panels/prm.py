@@ -2,7 +2,9 @@
 evaluate a PRM on ProcessBench (F1 table, threshold sweep, disagreements clickable into steps).
 
 All scoring runs as jobs (``prm.score``, ``prm.processbench``); this view only builds specs and
-draws results, so it redraws any past run from the history as well.
+draws results, so it redraws any past run from the history as well. Both tabs have an Engine box
+(a GenPRM's critiques from hf, vLLM or a server: ``EngineParams``); ProcessBench also a Compute
+box (its shards: ``ExecutorParams``).
 """
 from __future__ import annotations
 
@@ -19,12 +21,15 @@ from PySide6.QtWidgets import (
 from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
 from app.panels._prm_cards import StepColumn
 from app.widgets.compute_box import ComputeBox
+from app.widgets.engine_box import EngineBox
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
+from backend.generation.engines.params import EngineParams
 from backend.jobs import JobSpec
+from backend.scale.params import ExecutorParams
 from backend.prm.params import PRMParams, PRMScoreParams, ProcessBenchParams
 
 if TYPE_CHECKING:
@@ -129,7 +134,10 @@ class PRMPanel(Panel):
         form.addRow("PRM", self.prm_a)
         form.addRow(self.compare, self.prm_b)
         scoring = QGroupBox("Scoring")
-        QVBoxLayout(scoring).addWidget(self.score_form)
+        self.score_engine = EngineBox("GenPRM critiques", device=self.context.device)
+        sl = QVBoxLayout(scoring)
+        sl.addWidget(self.score_form)
+        sl.addWidget(self.score_engine)
         self.col_a, self.col_b = StepColumn(), StepColumn()
         self.col_b.setVisible(False)
         if self.source.value():
@@ -194,7 +202,7 @@ class PRMPanel(Panel):
         if not problem or not text or not self.prm_a.value():
             raise ValueError("Enter a problem, a solution and a PRM first.")
         params = {**self.score_form.params().to_dict(), "prm": self.prm_a.value(),
-                  "items": [{"problem": problem, "solution": text}]}
+                  "items": [{"problem": problem, "solution": text}], **self.score_engine.changes()}
         if self.compare.isChecked() and self.prm_b.value():
             params["prm_b"] = self.prm_b.value()
         return JobSpec(kind=SCORE, params=params, label=f"PRM steps: {problem[:30]}")
@@ -232,6 +240,8 @@ class PRMPanel(Panel):
         for name, w in (("PRM", self.bench_prm), ("Data", self.bench_data)):
             form.addRow(name, w)
         form.addRow(self.bench_form)
+        self.bench_engine = EngineBox("GenPRM critiques", device=self.context.device)
+        form.addRow(self.bench_engine)
         self.bench_compute = ComputeBox()
         form.addRow(self.bench_compute)
         self.f1_table = DictTable()
@@ -267,7 +277,7 @@ class PRMPanel(Panel):
         if not data or not self.bench_prm.value():
             raise ValueError("Choose a PRM and a ProcessBench file first.")
         params = {**self.bench_form.params().to_dict(), "prm": self.bench_prm.value(),
-                  **self.bench_compute.changes()}      # ValueError names a bad executor setting
+                  **self.bench_engine.changes(), **self.bench_compute.changes()}   # ValueError: a bad one
         return JobSpec(kind=BENCH, params=params, inputs={"data": data}, label=f"ProcessBench {Path(data).name}")
 
     def run_bench(self) -> str | None:
@@ -323,9 +333,11 @@ class PRMPanel(Panel):
             self.bench_form.set_values({**ProcessBenchParams.defaults(), **given})
             restore_widgets({"prm": self.bench_prm}, p)
             restore_widgets({"data": self.bench_data}, run.spec.inputs)
-            self.bench_compute.set_values(p)
+            self.bench_engine.set_values({**EngineParams.defaults(), **p})
+            self.bench_compute.set_values({**ExecutorParams.defaults(), **p})
             return
         self.score_form.set_values({**PRMScoreParams.defaults(), **given})
+        self.score_engine.set_values({**EngineParams.defaults(), **p})
         restore_widgets({"prm": self.prm_a}, p)
         self.compare.setChecked(bool(p.get("prm_b")))
         restore_widgets({"prm_b": self.prm_b}, p)

@@ -2,8 +2,9 @@
 
 Left: policy, PRM (a folder, a zoo model or the exact arithmetic reference scorer), problem
 file, strategies, and a form bound to ``backend.tts.params.TTSSweepParams`` (budgets N, search
-settings; the rarer ones under Advanced), the prompt settings and the Compute box (where the
-shards run, ``backend.scale.ExecutorParams``); Run sweep / Stop below them. Right, three tabs:
+settings; the rarer ones under Advanced), the prompt settings, the Engine box (hf, vLLM or a
+server: ``EngineParams``) and the Compute box (where the shards run, ``ExecutorParams``); Run
+sweep / Stop below them. Right, three tabs:
   * Curves: accuracy against N (log2 axis) and against generated tokens per problem, one curve
     per strategy (greedy is a single point at N = 1);
   * Difficulty: accuracy per Pass@1 bin at a chosen N, and the compute-optimal table (best
@@ -38,11 +39,14 @@ from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
 from app.widgets.compute_box import ComputeBox
+from app.widgets.engine_box import EngineBox
 from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
+from backend.generation.engines.params import EngineParams
 from backend.generation.prompting import PromptParams
 from backend.jobs import JobSpec
+from backend.scale.params import ExecutorParams
 from backend.tts.params import TTSSweepParams
 from backend.tts.types import STRATEGIES
 
@@ -132,11 +136,13 @@ class TTSPanel(Panel):
         form.addRow("Problems", self.data)
         form.addRow("Strategies", grid)
         self.prompt_box = PromptBox()
+        self.engine_box = EngineBox(device=self.context.device)
         self.compute = ComputeBox()
         lay = QVBoxLayout(box)
         lay.addLayout(form)
         lay.addWidget(self.form)
         lay.addWidget(self.prompt_box)
+        lay.addWidget(self.engine_box)
         lay.addWidget(self.compute)
         lay.addStretch(1)
         return box
@@ -210,6 +216,7 @@ class TTSPanel(Panel):
         params = {k: v for k, v in settings.to_dict().items() if k in values}
         params["ns"] = sorted(set(params["ns"]))
         params.update(self.prompt_box.changes())
+        params.update(self.engine_box.changes())    # the API key stays out of the spec
         params.update(self.compute.changes())
         return JobSpec("tts.sweep", params=params, inputs=inputs, label=f"tts sweep N≤{params['ns'][-1]}")
 
@@ -231,7 +238,8 @@ class TTSPanel(Panel):
             p["ns"] = [p["n"]]
         self.form.set_values({**TTSSweepParams.defaults(), **{k: v for k, v in p.items() if v is not None}})
         self.prompt_box.set_values({**PromptParams.defaults(), **p})
-        self.compute.set_values(p)
+        self.engine_box.set_values({**EngineParams.defaults(), **p})
+        self.compute.set_values({**ExecutorParams.defaults(), **p})
         restore_widgets({"policy": self.policy, "prm": self.prm, "data": self.data}, run.spec.inputs)
 
     # -- drawing ----------------------------------------------------------------------------

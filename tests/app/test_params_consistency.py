@@ -75,11 +75,11 @@ CASES = [
     Case("backend.generation.prompting:PromptParams", ("ttrl", "train"), "app.panels.ttrl:TTRLPanel",
          cli_skip={"delimiter": "TTRL rewards whole answers", "stop": "TTRL stops on eos ids only"},
          gui_skip={"delimiter": "TTRL rewards whole answers", "stop": "TTRL stops on eos ids only"}),
-    # no panel yet: the GUI offers only the in-process hf engine (an engine picker is a follow-up)
+    # the panels' Engine boxes (app/widgets/engine_box.py)
     Case("backend.generation.engines.params:EngineParams", ("tts", "run"), None),
-    Case("backend.generation.engines.params:EngineParams", ("tts", "sweep"), None),
-    Case("backend.generation.engines.params:EngineParams", ("prm", "processbench"), None),
-    Case("backend.generation.engines.params:EngineParams", ("prm", "score"), None),
+    Case("backend.generation.engines.params:EngineParams", ("tts", "sweep"), "app.panels.tts:TTSPanel"),
+    Case("backend.generation.engines.params:EngineParams", ("prm", "processbench"), "app.panels.prm:PRMPanel"),
+    Case("backend.generation.engines.params:EngineParams", ("prm", "score"), "app.panels.prm:PRMPanel"),
     Case("backend.retrieval.params:IndexParams", ("retrieval", "index"), "app.panels.retrieval:RetrievalPanel"),
     Case("backend.retrieval.params:EvalParams", ("retrieval", "eval"), "app.panels.retrieval:RetrievalPanel"),
     Case("backend.retrieval.params:SearchParams", ("retrieval", "search"), "app.panels.retrieval:RetrievalPanel",
