@@ -134,7 +134,7 @@ class PRMPanel(Panel):
         form.addRow("PRM", self.prm_a)
         form.addRow(self.compare, self.prm_b)
         scoring = QGroupBox("Scoring")
-        self.score_engine = EngineBox("GenPRM critiques", device=self.context.device)
+        self.score_engine = EngineBox("critiques", device=self.context.device)
         sl = QVBoxLayout(scoring)
         sl.addWidget(self.score_form)
         sl.addWidget(self.score_engine)
@@ -240,7 +240,7 @@ class PRMPanel(Panel):
         for name, w in (("PRM", self.bench_prm), ("Data", self.bench_data)):
             form.addRow(name, w)
         form.addRow(self.bench_form)
-        self.bench_engine = EngineBox("GenPRM critiques", device=self.context.device)
+        self.bench_engine = EngineBox("critiques", device=self.context.device)
         form.addRow(self.bench_engine)
         self.bench_compute = ComputeBox()
         form.addRow(self.bench_compute)

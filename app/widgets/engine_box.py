@@ -16,6 +16,9 @@ from app.widgets.params_form import ParamsForm
 from backend.generation.engines.params import REDACTED, EngineParams
 
 
+SERVER_ONLY = ("base_url", "model", "api_key", "max_concurrency", "request_timeout")
+
+
 class EngineBox(QGroupBox):
     """A ``ParamsForm`` over :class:`EngineParams` whose changes are safe to record."""
 
@@ -33,10 +36,11 @@ class EngineBox(QGroupBox):
         key = self.form.editor("api_key")
         if isinstance(key, QLineEdit):
             key.setEchoMode(QLineEdit.EchoMode.Password)
-            key.setPlaceholderText("empty: $OPENAI_API_KEY (never written into runs)")
+            key.setPlaceholderText("empty: $OPENAI_API_KEY")
+            key.setToolTip(key.toolTip() or "sent as a Bearer token; never written into run records")
         url = self.form.editor("base_url")
         if isinstance(url, QLineEdit):
-            url.setPlaceholderText("http://127.0.0.1:8000/v1 (python main.py serve MODEL)")
+            url.setPlaceholderText("http://127.0.0.1:8000/v1")
         model = self.form.editor("model")
         if isinstance(model, QLineEdit):
             model.setPlaceholderText("the server's first model")
@@ -54,12 +58,16 @@ class EngineBox(QGroupBox):
     def _retitle(self) -> None:
         values = self.form.values()
         engine = values.get("engine", "hf")
+        for name in SERVER_ONLY:              # what only the openai engine reads is greyed out otherwise
+            self.form.editor(name).setEnabled(engine == "openai")
         if engine == "hf":
             what = "hf, in this process"
         elif engine == "vllm":
-            what = "vLLM, in this process (CUDA)"
-        else:
-            what = f"server at {values.get('base_url') or '(no URL yet)'}"
+            what = "vLLM (CUDA)"
+        else:                                 # host:port only: the title must fit a 330 px column
+            url = str(values.get("base_url") or "")
+            host = url.split("://", 1)[-1].split("/", 1)[0]
+            what = f"server {host}" if host else "server (no URL yet)"
         self.setTitle(f"{self._head}: {what}")
 
     def changes(self) -> dict[str, Any]:

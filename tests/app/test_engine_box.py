@@ -18,7 +18,7 @@ def test_changes_redact_the_key_and_restore(qtbot, monkeypatch):
                     "strategies": ["beam"]})
     got = box.changes()
     assert got == {"engine": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key": REDACTED}
-    assert os.environ[KEY_ENV] == "sk-PANEL-1" and "127.0.0.1:9" in box.title()
+    assert os.environ[KEY_ENV] == "sk-PANEL-1" and box.title() == "Engine: server 127.0.0.1:9"
     box.set_values({"api_key": REDACTED})                 # a recorded run never puts '<redacted>' in the field
     assert box.form.values()["api_key"] == "sk-PANEL-1"
 
