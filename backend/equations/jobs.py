@@ -21,7 +21,7 @@ def _out_dir(spec: JobSpec, ctx: JobContext) -> Path:
     return Path(spec.params.get("out") or spec.inputs.get("out") or ctx.path("equations"))
 
 
-def _load(spec, ctx):
+def _load(spec: JobSpec, ctx: JobContext) -> tuple:
     """The trajectory to fit: a data file, or a built-in system simulated now; coordinates
     found first for high-dimensional data. Returns (t, x, names, truth, info, frames)."""
     from backend.equations import coords, data, systems
