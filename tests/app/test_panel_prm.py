@@ -42,7 +42,9 @@ def test_panel_scores_compares_and_evaluates(qtbot, app_context, tmp_path):
     qtbot.waitUntil(lambda: app_context.workspace.get_run(bench_id).status in ("succeeded", "failed"), timeout=60_000)
     assert app_context.workspace.get_run(bench_id).status == "succeeded"
     qtbot.waitUntil(lambda: panel.f1_table.rowCount() == 2, timeout=10_000)
-    assert "average" in panel.sweep_plot.curve_names() and "1 bad lines" in panel.bench_status.text()
+    # the result is drawn before the controls hear "finished" (then the line reads "Done in ... <report>")
+    qtbot.waitUntil(lambda: "1 bad lines" in panel.bench_status.text(), timeout=10_000)
+    assert "average" in panel.sweep_plot.curve_names()
     assert panel.disagree.count() >= 1
     panel._open_sample(panel.disagree.item(0))
     assert panel.tabs.currentIndex() == 0 and len(panel.col_a.cards) == 2 and not panel.col_b.isVisible()
