@@ -331,6 +331,13 @@ class CompressionPanel(Panel):
                 # one lists only the reference lines, so it hides no data
                 self.acc_plot.plotItem.legend.removeItem(name)
         acc = r.get("accuracy")
+        # the run's own point, so a run without the sweep (the CLI's `compress`) is not an empty plot
+        own = f"{METHODS.get(r['method'], r['method'])} (this run)"
+        own_bpp = r["sizes"]["payload_bpp"]
+        self.err_plot.set_curve(own, [own_bpp], [r["rel_err"]], symbol="star")
+        if acc and acc.get("compressed") is not None:
+            self.acc_plot.set_curve(own, [own_bpp], [acc["compressed"]], symbol="star")
+            self.acc_plot.plotItem.legend.removeItem(own)
         if acc:
             xs = [min(p["payload_bpp"] for p in rows), max(p["payload_bpp"] for p in rows)] if rows else [0, r["bits"]]
             self.acc_plot.set_curve(f"fine-tune ({acc['finetuned']:.2f})", xs, [acc["finetuned"]] * 2, symbol=None,
