@@ -1,9 +1,14 @@
 """Render panels at several window sizes and in both themes: ``python -m tools.ui_screenshots``.
 
-Each panel first opens the newest succeeded run of its kinds in the workspace (so the plots show
-a real result and the form the settings that produced it), then is grabbed as
-``<out>/<panel>_<W>x<H>_<theme>.png``. The theme is switched the way the View menu does, so the
-pictures also check that switching repaints everything. Used for docs/screenshots/ui.
+    python -m tools.ui_screenshots --workspace WS --zoo ZOO --out docs/screenshots/ui
+
+With ``--zoo`` (a built demo zoo folder) the workspace is first filled with one small real run per
+panel through the CLI (``tools/ui_demo_runs.py``; runs already there are reused). Each panel then
+opens its runs the way the history does (``restore_settings`` + ``show_run``, so the plots show a
+real result and the form the settings that produced it); without a run map, the newest succeeded
+run of its kinds. Every panel is grabbed as ``<out>/<panel>_<W>x<H>_<theme>.png``. The theme is
+switched the way the View menu does, so the pictures also check that switching repaints
+everything. Used for docs/screenshots/ui.
 """
 from __future__ import annotations
 
@@ -14,19 +19,40 @@ import tempfile
 import time
 
 
+def _latest_runs(ctx) -> dict[str, list[str]]:  # noqa: ANN001 - an AppContext
+    """The newest succeeded run of each panel's kinds (when no run map was made)."""
+    from app.panels.base import panel_for_kind
+
+    latest: dict[str, list[str]] = {}
+    for run in ctx.workspace.list_runs():
+        cls = panel_for_kind(run.kind)
+        if cls is not None and run.status == "succeeded" and cls.panel_id != "home":
+            latest.setdefault(cls.panel_id, [run.id])
+    return latest
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workspace", required=True, help="workspace with the runs to show")
     p.add_argument("--out", required=True, help="folder for the PNGs")
+    p.add_argument("--zoo", help="a built demo zoo folder: first make the demo runs in the workspace")
+    p.add_argument("--redo", default="", help="comma-separated demo steps to run again (e.g. tts,prm)")
     p.add_argument("--sizes", default="1280x720,1600x1000")
     p.add_argument("--themes", default="light,dark")
     p.add_argument("--panels", default="", help="comma-separated panel ids (default: all)")
     args = p.parse_args(argv)
+    panels_only = [x for x in args.panels.split(",") if x]
+
+    runs: dict[str, list[str]] = {}
+    if args.zoo:
+        from tools.ui_demo_runs import prepare
+
+        runs = prepare(args.workspace, args.zoo, only=panels_only or None,
+                       redo=tuple(x for x in args.redo.split(",") if x))
 
     from app.application import create_context, make_app
     from app.main_window import MainWindow
-    from app.panels.base import panel_for_kind
     from app.theme import apply_theme
 
     app = make_app()
@@ -37,11 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app, themes[0])
     window = MainWindow(ctx, probe_devices=False)
     window.show()
-    latest: dict[str, str] = {}
-    for run in ctx.workspace.list_runs():
-        cls = panel_for_kind(run.kind)
-        if cls is not None and run.status == "succeeded" and cls.panel_id != "home":
-            latest.setdefault(cls.panel_id, run.id)
+    runs = runs or _latest_runs(ctx)
 
     def pump(seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -50,16 +72,20 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.01)
 
     os.makedirs(args.out, exist_ok=True)
-    panels = args.panels.split(",") if args.panels else window.panel_ids()
-    for i, theme in enumerate(themes):
+    panels = panels_only or window.panel_ids()
+    opened: set[str] = set()
+    for theme in themes:
         window._set_theme(theme)
-        for j, (w, h) in enumerate(sizes):
+        for w, h in sizes:
             window.resize(w, h)
             pump(0.3)
             for pid in panels:
                 window.show_panel(pid)
-                if pid in latest and i == j == 0:
-                    window.open_run(latest[pid])
+                if pid not in opened:          # open once: the panel keeps showing its runs
+                    opened.add(pid)
+                    for run_id in runs.get(pid, []):
+                        window.open_run(run_id)
+                        pump(0.2)
                 pump(0.6)
                 path = os.path.join(args.out, f"{pid}_{w}x{h}_{theme}.png")
                 window.grab().save(path)
