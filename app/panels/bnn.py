@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from app.panels.base import Panel, register_panel
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import PathPicker
-from app.widgets.plots import CurvePlot, series_color
+from app.widgets.plots import CurvePlot, FittingTitle, series_color
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.bnn.data import BUILTIN
@@ -57,7 +57,7 @@ def _color(method: str) -> str:
     return series_color(METHODS.index(method) if method in METHODS else len(METHODS))
 
 
-class AccuracyBars(pg.PlotWidget):
+class AccuracyBars(FittingTitle, pg.PlotWidget):
     """Mean final test accuracy per method with a ±1 std whisker and every seed as a dot."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -254,7 +254,8 @@ class BnnPanel(Panel):
                                "result": None, "hist": None}
             self.controls.track(rid)
             ids.append(rid)
-        self.summary.setText(f"{len(ids)} runs on {Path(data).name}: {len(methods)} method(s) × {self.seeds.value()} seed(s).")
+        self.summary.setText(f"{len(ids)} runs on {Path(data).name}: {len(methods)} method(s) × "
+                             f"{self.seeds.value()} seed(s).")
         self._dirty = True
         return ids
 
@@ -307,7 +308,8 @@ class BnnPanel(Panel):
                 cb.setChecked(m in methods)
             self.seeds.setValue(len({e["seed"] for e in self._runs.values()}))
             data = run.spec.inputs.get("data", "")
-            self.summary.setText(f"Batch of {len(self._runs)} runs on {Path(data).name or data}, opened from the history.")
+            self.summary.setText(f"Batch of {len(self._runs)} runs on {Path(data).name or data}, "
+                                 "opened from the history.")
 
     # -- drawing ----------------------------------------------------------------------------
     def _clear_views(self) -> None:
@@ -398,7 +400,8 @@ class BnnPanel(Panel):
             if m != "ste-sgd":
                 pairs = [(r["result"]["test_accuracy"], base_acc[r["seed"]]) for r in fin if r["seed"] in base_acc]
                 t = paired_test([a for a, _ in pairs], [b for _, b in pairs])
-                row["Δacc vs STE-SGD (paired t p)"] = (f"{t['mean_diff']:+.4f} (p={t['t_p']:.3g})" if t["t_p"] is not None else f"{t['mean_diff']:+.4f} (p n/a)"
+                p_text = f"p={t['t_p']:.3g}" if t["t_p"] is not None else "p n/a"
+                row["Δacc vs STE-SGD (paired t p)"] = (f"{t['mean_diff']:+.4f} ({p_text})"
                                                       if t["mean_diff"] is not None else "needs 2+ seeds")
             else:
                 row["Δacc vs STE-SGD (paired t p)"] = "baseline"

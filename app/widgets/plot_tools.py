@@ -114,9 +114,25 @@ def place_legend(plot_item: pg.PlotItem, width: int) -> None:
 
 
 def elided_title(title: str, width: int) -> str:
-    """``title`` cut with an ellipsis to what fits ``width`` pixels (about 10 px a character: a title label never shrinks below its text)."""
-    room = max(8, (width - 30) // 10)
-    return title if len(title) <= room else title[: room - 1].rstrip() + "…"
+    """``title`` cut with an ellipsis to ``width`` pixels, measured in the title's font (pyqtgraph's
+    11 pt): a title label never shrinks below its text, so a longer title widens the plot past its
+    widget and cuts off the right side of the data."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    font = QFont()
+    font.setPointSizeF(11)
+    return QFontMetrics(font).elidedText(title, Qt.TextElideMode.ElideRight, max(40, int(width)))
+
+
+def title_room(plot_item: pg.PlotItem, width: int) -> int:
+    """The pixels a title has over the data column of ``plot_item`` in a widget ``width`` wide:
+    less the left axis and a legend beside the data."""
+    axis = plot_item.getAxis("left")
+    used = (int(axis.width()) if axis.isVisible() else 0) + 24
+    legend = getattr(plot_item, "legend", None)
+    if isinstance(legend, SideLegend) and not legend.below:
+        used += int(legend.minimumWidth())
+    return width - used
 
 
 # -- hover readout ---------------------------------------------------------------------------------

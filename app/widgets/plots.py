@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QWidget
 
@@ -24,6 +25,7 @@ from app.widgets.plot_tools import (
     place_corner,
     place_legend,
     safe_name,
+    title_room,
     wilson_interval,
 )
 
@@ -114,7 +116,32 @@ class _ExportCorner:
                 place_legend(item, self.width())
 
 
-class CurvePlot(_ExportCorner, pg.PlotWidget):
+class FittingTitle:
+    """Mixin for a ``pg.PlotWidget``: its title is elided to the width over the data (full text in
+    the tooltip), so a long title never widens the plot past its widget and cuts off the data's
+    right side; the export file name follows the full title."""
+
+    def setTitle(self, title: str | None = None) -> None:
+        self._full_title = title or ""
+        item = self.getPlotItem()
+        item.setTitle(elided_title(self._full_title, title_room(item, self.width())) if title else None)
+        item.titleLabel.item.setToolTip(self._full_title)
+        self._export_name = safe_name(self._full_title)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001 - a QResizeEvent
+        super().resizeEvent(event)            # first the legend's place (beside or under the data)
+        title = self.__dict__.get("_full_title")
+        item = self.getPlotItem() if title else None
+        if item is not None:                  # None once the widget is closed
+            shown = elided_title(title, title_room(item, self.width()))
+            if shown != item.titleLabel.text:
+                item.setTitle(shown)
+                # lay the plot out again: it was sized with the old title, and a plot never
+                # shrinks below its title, so it would stay wider than the widget
+                item.setGeometry(QRectF(0, 0, self.width(), self.height()))
+
+
+class CurvePlot(FittingTitle, _ExportCorner, pg.PlotWidget):
     """Named curves with a legend; ``set_curve`` adds or replaces one (cheap enough for live data)."""
 
     def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", logx: bool = False,
@@ -137,20 +164,6 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         self.setMinimumHeight(150)
         self._init_export(title)
 
-    def setTitle(self, title: str) -> None:  # keeps the export file name in step; elides in narrow plots
-        self._full_title = title or ""
-        self.getPlotItem().setTitle(elided_title(self._full_title, self.width()) if title else None)
-        self.getPlotItem().titleLabel.item.setToolTip(title)
-        self._export_name = safe_name(title)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        title = self.__dict__.get("_full_title")
-        if title and self.getPlotItem() is not None:
-            shown = elided_title(title, self.width())
-            if shown != self.getPlotItem().titleLabel.text:
-                self.getPlotItem().setTitle(shown)
-
     def set_curve(self, name: str, x: Sequence[float], y: Sequence[float], symbol: str | None = "o",
                   dashed: bool = False, n: int | Sequence[int] | None = None) -> pg.PlotDataItem:
         """Add or replace a curve. ``n`` (accuracies only): the number of trials behind each y, drawn
@@ -159,7 +172,8 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         x, y = [float(v) for v in x], [float(v) for v in y]
         self._raw[name] = (x, y)
         shown = ema(y, self.smoothing) if self.smoothing else y
-        pen = pg.mkPen(color, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if dashed else pg.QtCore.Qt.PenStyle.SolidLine)
+        style = pg.QtCore.Qt.PenStyle.DashLine if dashed else pg.QtCore.Qt.PenStyle.SolidLine
+        pen = pg.mkPen(color, width=2, style=style)
         kwargs = {"pen": pen, "symbol": symbol, "symbolSize": 6, "symbolBrush": color, "symbolPen": color}
         if name in self._curves:
             self._curves[name].setData(x, shown)
@@ -219,7 +233,7 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         return list(self._curves)
 
 
-class GroupedBarChart(_ExportCorner, pg.PlotWidget):
+class GroupedBarChart(FittingTitle, _ExportCorner, pg.PlotWidget):
     """Bars grouped by category (x) with one colour per series, e.g. accuracy per task per model."""
 
     def __init__(self, title: str = "", ylabel: str = "", parent: QWidget | None = None) -> None:
@@ -313,7 +327,8 @@ class Heatmap(_ExportCorner, pg.GraphicsLayoutWidget):
         if self.col_labels:
             longest = max(len(t) for t in self.col_labels)
             step = max(1, int(np.ceil(len(self.col_labels) * (7 * longest + 10) / width)))
-            self.plot.getAxis("bottom").setTicks([[(i + 0.5, t) for i, t in enumerate(self.col_labels) if i % step == 0]])
+            ticks = [(i + 0.5, t) for i, t in enumerate(self.col_labels) if i % step == 0]
+            self.plot.getAxis("bottom").setTicks([ticks])
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
