@@ -1,9 +1,11 @@
 """Fill a workspace with one small, real run per panel, for the screenshots in docs/screenshots/ui.
 
 Every run is made the way a user makes it: ``python main.py --workspace WS <command> ...`` in a
-child process (the CLI records it in the workspace like the GUI does). The one exception is the
-merging panel's *study* (merge, then evaluate base, fine-tunes and merge per task): it has no CLI
-command, so the same ``JobSpec`` the panel's Run button builds goes through the same ``Runner``.
+child process (the CLI records it in the workspace like the GUI does). Three panels draw what only
+their Start button makes, so for them the same ``JobSpec`` the panel builds goes through the same
+``Runner``: the merging *study* (merge, then evaluate base, fine-tunes and merge per task; no CLI
+command), the compression rate-distortion sweep (the panel's "curves" box; ``compress`` has no
+sweep flag) and the binary-network batch (two methods side by side under one batch label).
 
 The settings are the quickest that still show what each panel is for (a few minutes in all on two
 busy cores with the demo zoo). Which runs belong to which panel is kept in
@@ -78,32 +80,55 @@ def _prm(ws: Path, out: Path, data: Path) -> list[str]:
     return [score, bench]     # opened in this order: the panel ends on the ProcessBench tab
 
 
-def _merging(ws: Path, out: Path, data: Path) -> list[str]:
-    from backend.jobs import JobSpec, Runner
-    from backend.merging.params import MergeStudyParams
+def _panel_jobs(ws: Path, specs: list, note: str) -> list[str]:
+    """Run the ``JobSpec``s a panel's Start button builds, through the same ``Runner`` (for what
+    the CLI has no command for), one after another; returns their run ids."""
+    from backend.jobs import Runner
     from backend.workspace import Workspace
+
+    print(f"$ (panel's Start) {note}", flush=True)
+    workspace = Workspace(str(ws))
+    ids = []
+    try:
+        runner = Runner(workspace)
+        for spec in specs:
+            t0 = time.monotonic()
+            handle = runner.submit(spec)
+            handle.wait()
+            if handle.status != "succeeded":
+                raise RuntimeError(f"{spec.kind} {handle.status}: {handle.error}")
+            print(f"  succeeded in {time.monotonic() - t0:.0f} s: run {handle.run_id}", flush=True)
+            ids.append(handle.run_id)
+        runner.shutdown(timeout=10)
+    finally:
+        workspace.close()
+    return ids
+
+
+def _merging(ws: Path, out: Path, data: Path) -> list[str]:
+    from backend.jobs import JobSpec
+    from backend.merging.params import MergeStudyParams
 
     fts = {t: f"zoo:arith-ft-{t}" for t in ("add", "sub", "mul", "upper")}
     p = MergeStudyParams.from_params({"method": "ties", "density": 0.5, "limit": 40})
     spec = JobSpec("merging.study", params=p.to_dict(), inputs={"base": "zoo:arith-base", "finetunes": fts},
                    label=f"ties of {len(fts)} fine-tunes")
-    print("$ (merging panel's Run) merging.study ties, 4 fine-tunes, 40 examples per task", flush=True)
-    t0 = time.monotonic()
-    workspace = Workspace(str(ws))
-    try:
-        handle = Runner(workspace).submit(spec)
-        handle.wait()
-        if handle.status != "succeeded":
-            raise RuntimeError(f"merging.study {handle.status}: {handle.error}")
-        print(f"  succeeded in {time.monotonic() - t0:.0f} s: run {handle.run_id}", flush=True)
-        return [handle.run_id]
-    finally:
-        workspace.close()
+    return _panel_jobs(ws, [spec], "merging study: TIES of 4 fine-tunes, 40 examples per task (no CLI command)")
 
 
 def _compression(ws: Path, out: Path, data: Path) -> list[str]:
-    return [_cli(ws, "compress", "zoo:arith-base", "zoo:arith-ft-add", "--method", "delta-dct", "--bits", "1",
-                 "--eval-limit", "60", "--out", _fresh(out / "dct-add"))]
+    from backend.compression.params import CompressParams
+    from backend.compression.names import METHODS
+    from backend.jobs import JobSpec
+
+    # the panel's "rate–distortion curves" box: every method at 0.5-4 bits (the CLI has no sweep)
+    p = CompressParams.from_params({"method": "delta-dct", "bits": 1, "eval_limit": 40,
+                                    "sweep_methods": list(METHODS), "sweep_bits": [0.5, 1, 2, 4]})
+    params = p.to_dict()
+    params.pop("distill_steps"), params.pop("distill_lr")
+    spec = JobSpec("compression.compress", params=params,
+                   inputs={"base": "zoo:arith-base", "ft": "zoo:arith-ft-add"}, label="compress delta-dct 1 bit")
+    return _panel_jobs(ws, [spec], "compression: Delta-DCT at 1 bit + the rate-distortion sweep, 40 examples")
 
 
 def _equations(ws: Path, out: Path, data: Path) -> list[str]:
@@ -127,8 +152,17 @@ def _positions(ws: Path, out: Path, data: Path) -> list[str]:
 
 
 def _bnn(ws: Path, out: Path, data: Path) -> list[str]:
-    return [_cli(ws, "bnn", "train", "--data", "digits", "--method", "fsg", "--epochs", "4", "--pretrain-epochs", "4",
-                 "--threads", "1", "--out", _fresh(out / "bnn-fsg"))]
+    from backend.bnn.params import BnnTrainParams
+    from backend.jobs import JobSpec
+
+    # the panel's "Train all" batch (STE + Adam against FSG): its label ties the runs together
+    specs = []
+    for m in ("ste-adam", "fsg"):
+        params = BnnTrainParams.from_params({"method": m, "seed": 0, "epochs": 4, "pretrain_epochs": 4,
+                                             "threads": 1}).to_dict()
+        specs.append(JobSpec("bnn.train", params=params, inputs={"data": "digits"}, device="cpu",
+                             label=f"bnn {m} digits s0 [bshots]", isolate=True))
+    return _panel_jobs(ws, specs, "bnn: STE + Adam and FSG on digits, 4 + 4 epochs (a batch)")
 
 
 def _retrieval(ws: Path, out: Path, data: Path) -> list[str]:
@@ -142,6 +176,7 @@ def _retrieval(ws: Path, out: Path, data: Path) -> list[str]:
     return ids
 
 
+NO_ZOO = ("equations", "positions", "bnn")   # steps that need no zoo (can run while it is built)
 STEPS: dict[str, Callable[[Path, Path, Path], list[str]]] = {
     "tts": _tts, "ttrl": _ttrl, "prm": _prm, "merging": _merging, "compression": _compression,
     "equations": _equations, "positions": _positions, "bnn": _bnn, "retrieval": _retrieval,
@@ -160,28 +195,31 @@ def _succeeded(ws: Path, run_ids: list[str]) -> bool:
         workspace.close()
 
 
-def prepare(ws: str | Path, zoo: str | Path, only: list[str] | None = None,
+def prepare(ws: str | Path, zoo: str | Path | None, only: list[str] | None = None,
             redo: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """Make (or reuse) the runs of each panel in ``ws``; returns ``{panel: [run ids]}``, in the
     order the panel should open them. ``zoo`` is a built demo zoo folder, copied (never written)
-    into ``<ws>/zoo/demo``, where ``zoo:NAME`` resolves for runs recorded in ``ws``."""
+    into ``<ws>/zoo/demo``, where ``zoo:NAME`` resolves for runs recorded in ``ws``; without it
+    only the steps that need no zoo run (``NO_ZOO``)."""
     from backend.models.zoo.store import verify_zoo
 
-    ws, zoo = Path(ws).resolve(), Path(zoo).resolve()
-    problem = verify_zoo(zoo)
-    if problem is not None:
-        raise SystemExit(f"error: {problem}")
+    ws = Path(ws).resolve()
     target = ws / "zoo" / "demo"
-    if target.resolve() != zoo and verify_zoo(target) is not None:
-        _fresh(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(zoo, target)
+    if zoo is not None:
+        zoo = Path(zoo).resolve()
+        problem = verify_zoo(zoo)
+        if problem is not None:
+            raise SystemExit(f"error: {problem}")
+        if target.resolve() != zoo and verify_zoo(target) is not None:
+            _fresh(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(zoo, target)
     out = ws / "screenshot_inputs"
     out.mkdir(parents=True, exist_ok=True)
     map_path = ws / MAP_FILE
     runs: dict[str, list[str]] = json.loads(map_path.read_text(encoding="utf-8")) if map_path.is_file() else {}
     for name, step in STEPS.items():
-        if only and name not in only:
+        if (only and name not in only) or (zoo is None and name not in NO_ZOO):
             continue
         if name in runs and name not in redo and _succeeded(ws, runs[name]):
             continue

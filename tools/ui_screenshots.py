@@ -1,9 +1,10 @@
 """Render panels at several window sizes and in both themes: ``python -m tools.ui_screenshots``.
 
-    python -m tools.ui_screenshots --workspace WS --zoo ZOO --out docs/screenshots/ui
+    python -m tools.ui_screenshots --workspace WS --prepare --zoo ZOO --out docs/screenshots/ui
 
-With ``--zoo`` (a built demo zoo folder) the workspace is first filled with one small real run per
-panel through the CLI (``tools/ui_demo_runs.py``; runs already there are reused). Each panel then
+With ``--prepare`` the workspace is first filled with one small real run per
+panel through the CLI (``tools/ui_demo_runs.py``; ``--zoo`` names a built demo zoo; runs already
+there are reused). Each panel then
 opens its runs the way the history does (``restore_settings`` + ``show_run``, so the plots show a
 real result and the form the settings that produced it); without a run map, the newest succeeded
 run of its kinds. Every panel is grabbed as ``<out>/<panel>_<W>x<H>_<theme>.png``. The theme is
@@ -36,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workspace", required=True, help="workspace with the runs to show")
     p.add_argument("--out", required=True, help="folder for the PNGs")
-    p.add_argument("--zoo", help="a built demo zoo folder: first make the demo runs in the workspace")
+    p.add_argument("--prepare", action="store_true", help="first make the demo runs in the workspace")
+    p.add_argument("--zoo", help="with --prepare: a built demo zoo folder (without: only the steps that need none)")
     p.add_argument("--redo", default="", help="comma-separated demo steps to run again (e.g. tts,prm)")
     p.add_argument("--sizes", default="1280x720,1600x1000")
     p.add_argument("--themes", default="light,dark")
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     panels_only = [x for x in args.panels.split(",") if x]
 
     runs: dict[str, list[str]] = {}
-    if args.zoo:
+    if args.prepare:
         from tools.ui_demo_runs import prepare
 
         runs = prepare(args.workspace, args.zoo, only=panels_only or None,
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app, themes[0])
     window = MainWindow(ctx, probe_devices=False)
     window.show()
-    runs = runs or _latest_runs(ctx)
+    runs = {**_latest_runs(ctx), **runs}
 
     def pump(seconds: float) -> None:
         end = time.monotonic() + seconds
