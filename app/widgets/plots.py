@@ -130,15 +130,18 @@ class FittingTitle:
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001 - a QResizeEvent
         super().resizeEvent(event)            # first the legend's place (beside or under the data)
+        item = self.getPlotItem()
+        if item is None:                      # None once the widget is closed
+            return
         title = self.__dict__.get("_full_title")
-        item = self.getPlotItem() if title else None
-        if item is not None:                  # None once the widget is closed
+        if title:
             shown = elided_title(title, title_room(item, self.width()))
             if shown != item.titleLabel.text:
                 item.setTitle(shown)
-                # lay the plot out again: it was sized with the old title, and a plot never
-                # shrinks below its title, so it would stay wider than the widget
-                item.setGeometry(QRectF(0, 0, self.width(), self.height()))
+        # lay the plot out again: pyqtgraph sized it before the legend moved under the data and
+        # the title was shortened, and a plot never shrinks below its parts, so it would stay
+        # wider than the widget with the right of the data cut off
+        item.setGeometry(QRectF(0, 0, self.width(), self.height()))
 
 
 class CurvePlot(FittingTitle, _ExportCorner, pg.PlotWidget):
