@@ -14,10 +14,32 @@ everything. Used for docs/screenshots/ui.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
 import time
+
+
+# the tab each panel is grabbed on (its main result), and further views grabbed once, at the
+# largest size in the first theme, as <panel>-<view>_<W>x<H>_<theme>.png
+VIEWS = {"positions": "Length generalization", "prm": "ProcessBench", "tts": "Curves", "equations": "Equations",
+         "merging": "Accuracy", "retrieval": "Metrics", "compression": "Bit allocation", "ttrl": "Live"}
+EXTRAS = {"prm": [("steps", "Steps")], "tts": [("drilldown", "Drill-down")],
+          "equations": [("extrapolation", "Extrapolation")], "merging": [("per-layer", "Per layer")],
+          "positions": [("loss", "Loss")], "retrieval": [("calibration", "Calibration")]}
+
+
+def select_tab(widget, title: str) -> bool:  # noqa: ANN001 - a panel (QWidget)
+    """Bring the tab called ``title`` of any tab widget inside ``widget`` to the front."""
+    from PySide6.QtWidgets import QTabWidget
+
+    for tabs in widget.findChildren(QTabWidget):
+        for i in range(tabs.count()):
+            if tabs.tabText(i) == title:
+                tabs.setCurrentIndex(i)
+                return True
+    return False
 
 
 def _latest_runs(ctx) -> dict[str, list[str]]:  # noqa: ANN001 - an AppContext
@@ -46,12 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     panels_only = [x for x in args.panels.split(",") if x]
 
+    from tools.ui_demo_runs import MAP_FILE, prepare
+
     runs: dict[str, list[str]] = {}
     if args.prepare:
-        from tools.ui_demo_runs import prepare
-
         runs = prepare(args.workspace, args.zoo, only=panels_only or None,
                        redo=tuple(x for x in args.redo.split(",") if x))
+    elif os.path.isfile(os.path.join(args.workspace, MAP_FILE)):   # the runs an earlier --prepare made
+        with open(os.path.join(args.workspace, MAP_FILE), encoding="utf-8") as f:
+            runs = json.load(f)
 
     from app.application import create_context, make_app
     from app.main_window import MainWindow
@@ -76,22 +101,36 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(args.out, exist_ok=True)
     panels = panels_only or window.panel_ids()
     opened: set[str] = set()
+    largest = max(sizes, key=lambda s: s[0] * s[1])
+
+    def grab(name: str, w: int, h: int, theme: str) -> None:
+        pump(0.6)
+        path = os.path.join(args.out, f"{name}_{w}x{h}_{theme}.png")
+        window.grab().save(path)
+        print(path)
+
     for theme in themes:
         window._set_theme(theme)
         for w, h in sizes:
             window.resize(w, h)
             pump(0.3)
             for pid in panels:
-                window.show_panel(pid)
+                panel = window.show_panel(pid)
                 if pid not in opened:          # open once: the panel keeps showing its runs
                     opened.add(pid)
                     for run_id in runs.get(pid, []):
                         window.open_run(run_id)
                         pump(0.2)
-                pump(0.6)
-                path = os.path.join(args.out, f"{pid}_{w}x{h}_{theme}.png")
-                window.grab().save(path)
-                print(path)
+                    if pid == "replay":       # the two ScienceBoard samples side by side
+                        i = next((i for i in range(panel.cmp_box.count()) if "noisy" in panel.cmp_box.itemText(i)), -1)
+                        panel.cmp_box.setCurrentIndex(max(i, 0))
+                if pid in VIEWS:
+                    select_tab(panel, VIEWS[pid])
+                grab(pid, w, h, theme)
+                if theme == themes[0] and (w, h) == largest:
+                    for name, title in EXTRAS.get(pid, []):
+                        if select_tab(panel, title):
+                            grab(f"{pid}-{name}", w, h, theme)
     window.setProperty("benchtop_force_close", True)
     window.close()
     return 0
