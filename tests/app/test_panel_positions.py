@@ -71,3 +71,15 @@ def test_cli_eval_run_joins_its_training_run(qtbot, app_context, tmp_path):
     assert panel.lengths.text() == "32,64"
     panel.show_run(app_context.workspace.get_run(t.run_id))      # opening the training run keeps the eval
     assert panel.ppl_plot.curve_names() == ["rope (n=1)"]
+
+
+def test_perplexity_axis_is_labelled_within_one_decade():
+    """pyqtgraph labels only powers of ten on a log axis: 13.9-15.6 needs its own ticks."""
+    import math
+
+    from app.panels._positions_views import _log_ticks
+
+    ticks = _log_ticks(13.9, 15.6)[0]
+    inside = [label for pos, label in ticks if math.log10(13.9) <= pos <= math.log10(15.6)]
+    assert len(inside) >= 3 and "15" in inside
+    assert _log_ticks(2.0, 300.0) is None            # a wide range keeps pyqtgraph's decade ticks
