@@ -5,12 +5,18 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Qt is imported when the app starts, not when this module is read
+    from PySide6.QtWidgets import QApplication
+
+    from app.context import AppContext
 
 PROCESS_START = time.perf_counter()
 
 
 def create_context(workspace: str | Path | None, settings_org: str = "Benchtop",
-                   settings_file: str | Path | None = None):  # noqa: ANN201
+                   settings_file: str | Path | None = None) -> AppContext:
     """Open the workspace and runner and wrap them for the GUI (needs a QApplication).
 
     ``settings_file`` keeps settings in an INI file instead of the user's settings store
@@ -31,7 +37,7 @@ def create_context(workspace: str | Path | None, settings_org: str = "Benchtop",
     return AppContext(ws, QtRunner(Runner(ws)), settings)
 
 
-def make_app(argv: list[str] | None = None):  # noqa: ANN201
+def make_app(argv: list[str] | None = None) -> QApplication:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])

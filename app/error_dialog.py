@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 import threading
 import traceback
+from types import TracebackType
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
@@ -47,7 +48,7 @@ def install_exception_hooks() -> None:
     _relay = _Relay()
     _relay.raised.connect(lambda s, d: report_exception(s, d))
 
-    def hook(exc_type, exc, tb):  # noqa: ANN001
+    def hook(exc_type: type[BaseException], exc: BaseException | None, tb: TracebackType | None) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             QTimer.singleShot(0, QApplication.quit)
             return

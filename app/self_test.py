@@ -9,6 +9,10 @@ import os
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 
 def run_self_test(workspace: str | None = None, fail: bool = False, timeout: float = 60.0) -> int:
@@ -63,7 +67,7 @@ def run_self_test(workspace: str | None = None, fail: bool = False, timeout: flo
     return 0
 
 
-def runtime_checks(app) -> tuple[list[str], list[str]]:  # noqa: ANN001 - the QApplication
+def runtime_checks(app: QApplication) -> tuple[list[str], list[str]]:
     """What a packaged app most often lacks: Qt's platform plugins, torch's kernels, transformers'
     lazily imported model classes, and a working sandbox. Returns (problems, warnings)."""
     import traceback

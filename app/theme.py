@@ -48,8 +48,8 @@ def apply_theme(app: QApplication, mode: str = "system") -> str:
     try:
         import pyqtgraph as pg
 
-        pg.setConfigOptions(background=(30, 31, 34) if dark else "w", foreground=(222, 224, 228) if dark else (40, 40, 40),
-                            antialias=True)
+        pg.setConfigOptions(background=(30, 31, 34) if dark else "w",
+                            foreground=(222, 224, 228) if dark else (40, 40, 40), antialias=True)
     except ImportError:
         pass
     app.setProperty("benchtop_dark", dark)

@@ -9,6 +9,7 @@ Kept free of torch and Qt so that building the CLI parser stays instant.
 """
 from __future__ import annotations
 
+import builtins
 import math
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -21,7 +22,7 @@ class ParamInfo:
 
     name: str
     type: type                      # int, float, bool, str or tuple
-    item_type: type | None          # element type of a tuple field
+    item_type: builtins.type | None  # element type of a tuple field (`type` above is the field)
     default: Any
     title: str
     help: str = ""
@@ -146,7 +147,7 @@ class Params:
             if meta is None:
                 raise TypeError(f"{cls.__name__}.{f.name} is not declared with param()")
             typ, item = _split_type(hints[f.name])
-            default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc,operator]
             out.append(ParamInfo(name=f.name, type=typ, item_type=item, default=default, **meta))
         return out
 

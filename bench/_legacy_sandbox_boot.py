@@ -1,3 +1,4 @@
+# ruff: noqa: E401, E501 - kept verbatim as the baseline, so not restyled
 # The pre-#16 sandbox boot (in-process audit hook only), kept verbatim as the start-up baseline of
 # bench/sandbox.py. It is NOT a sandbox: see backend/sandbox for the one Benchtop uses.
 # Bootstrap run inside the sandbox child (passed with ``python -I -c``); not imported by Benchtop.

@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import torch
+import torch  # noqa: E402 - after the sys.path line
 
-from backend.bnn.params import METHODS, BnnTrainParams
-from backend.bnn.stats import mean_std, paired_test
-from backend.bnn.trainer import train
+from backend.bnn.params import METHODS, BnnTrainParams  # noqa: E402 - after the sys.path line
+from backend.bnn.stats import mean_std, paired_test  # noqa: E402 - after the sys.path line
+from backend.bnn.trainer import train  # noqa: E402 - after the sys.path line
 
 ALPHA = 0.05
 
@@ -58,7 +58,8 @@ def summarize(grid: dict[str, list[dict]]) -> dict:
     sgd_t = sum(r["mean_epoch_time_s"] for r in grid["ste-sgd"]) / len(grid["ste-sgd"])
     adam_t = sum(r["mean_epoch_time_s"] for r in grid["ste-adam"]) / len(grid["ste-adam"])
     rows = {}
-    print(f"\n{'method':>10} {'test acc mean ± std':>22} {'final loss':>11} {'s/epoch':>9} {'× STE-SGD':>10} {'× STE-Adam':>11}")
+    print(f"\n{'method':>10} {'test acc mean ± std':>22} {'final loss':>11} {'s/epoch':>9} "
+          f"{'× STE-SGD':>10} {'× STE-Adam':>11}")
     for m, runs in grid.items():
         mean, std = mean_std(_acc(runs))
         loss = sum(r["train_loss"][-1] for r in runs) / len(runs)

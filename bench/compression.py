@@ -8,8 +8,8 @@ eval set) and the share of the fine-tune's gain kept, for Delta-DCT and every ba
 payload budget, with payload and payload+metadata bits per parameter measured from the artifact;
 Delta-DCT and BitDelta also with their scales distilled on calibration text: each fine-tune's own
 training prompts, and the zoo's chain problems (none of the tasks), Delta-DCT over several
-distillation seeds; then batched vs per-patch-loop throughput. ``--design`` adds the sweep used to pick Delta-DCT's settings (patch
-size, quantizer, allocation, rescale) and a rate–distortion table.
+distillation seeds; then batched vs per-patch-loop throughput. ``--design`` adds the sweep used to
+pick Delta-DCT's settings (patch size, quantizer, allocation, rescale) and a rate–distortion table.
 """
 from __future__ import annotations
 

@@ -95,13 +95,15 @@ def high_dim(autoencoder: bool) -> dict:
     def judge(pred_track: np.ndarray) -> dict:
         pred = pred_track - centre
         n = len(pred)
-        return {"rel_l2": metrics.relative_l2(pred, true[:n]), "valid_time": metrics.valid_time(t[start:start + n], true[:n], pred)}
+        return {"rel_l2": metrics.relative_l2(pred, true[:n]),
+                "valid_time": metrics.valid_time(t[start:start + n], true[:n], pred)}
 
     out: dict = {"frames": list(frames.shape), "horizon": float(t[-1] - t[start]), "pca": {}}
     for k in (2, 3):
         p = coords.pca(flat, k)
         for lib in ("poly2", "poly3"):
-            fit = fit_system(t, p["z"], [f"z{i}" for i in range(k)], FitSettings(library=lib, threshold=0.05, derivative="savgol"))
+            settings = FitSettings(library=lib, threshold=0.05, derivative="savgol")
+            fit = fit_system(t, p["z"], [f"z{i}" for i in range(k)], settings)
             if np.all(np.isfinite(fit.prediction)):
                 rec = coords.pca_reconstruct(fit.prediction, p["components"], p["mean"]).reshape(-1, size, size)
                 res = judge(coords.centroids(rec))
@@ -110,14 +112,16 @@ def high_dim(autoencoder: bool) -> dict:
             out["pca"][f"k{k}_{lib}"] = {**res, "n_terms": fit.model.n_terms, "explained": sum(p["explained"])}
     out["pca_best"] = min(out["pca"].items(), key=lambda kv: kv[1]["rel_l2"])
     z, names, info = coords.coordinates(flat, t, "track", frames=frames)
-    fit = fit_system(t, z, names, FitSettings(library="poly1+trig1", threshold=0.1, derivative="savgol"), truth=v["truth"])
+    fit = fit_system(t, z, names, FitSettings(library="poly1+trig1", threshold=0.1, derivative="savgol"),
+                     truth=v["truth"])
     res = judge(coords.angle_to_centroids(fit.prediction[:, 0], np.array(info["centre"]), info["radius"]))
     out["track"] = {**res, "equations": fit.model.text(), "support_correct": fit.metrics["support_correct"],
                     "max_rel_coef_error": fit.metrics["coef_max_rel_error_true_terms"]}
     if autoencoder:
         t0 = time.perf_counter()
         ae = coords.fit_autoencoder(flat, float(t[1] - t[0]), latent_dim=2, delays=1, lag=3, epochs=2000, lr=3e-3)
-        fit = fit_system(t[: len(ae.z)], ae.z, ["z0", "z1"], FitSettings(library="poly3", threshold=0.05, derivative="savgol"))
+        fit = fit_system(t[: len(ae.z)], ae.z, ["z0", "z1"],
+                         FitSettings(library="poly3", threshold=0.05, derivative="savgol"))
         if np.all(np.isfinite(fit.prediction)):
             res = judge(coords.centroids(ae.decode(fit.prediction).reshape(-1, size, size)))
         else:
@@ -155,7 +159,8 @@ def main() -> None:
           f"support {'ok' if hd['track']['support_correct'] else 'BAD'}: {'; '.join(hd['track']['equations'])}")
     if "autoencoder" in hd:
         a = hd["autoencoder"]
-        print(f"  autoencoder    rel L2 {a['rel_l2']:.3g}  valid {a['valid_time']:.3g} s  ({a['train_seconds']:.0f} s training)")
+        print(f"  autoencoder    rel L2 {a['rel_l2']:.3g}  valid {a['valid_time']:.3g} s  "
+              f"({a['train_seconds']:.0f} s training)")
     print(f"  improvement of tracked coordinates over the best PCA baseline: {100 * hd['improvement_over_pca']:.1f} %")
     if args.json:
         from backend.workspace.atomic import atomic_write_json

@@ -164,7 +164,8 @@ def main() -> int:
         print("error: pysindy is not installed (pip install '.[test]')", file=sys.stderr)
         return 2
     report = {"pendulum": pendulum(args.seeds)}
-    print(f"Encoder pendulum, angle only, {args.seeds} seeds: support {{sin(theta), theta_t}} / worst coefficient error")
+    print(f"Encoder pendulum, angle only, {args.seeds} seeds: "
+          "support {sin(theta), theta_t} / worst coefficient error")
     for k, v in report["pendulum"].items():
         print(f"  {k:40s} support {100 * v['support']:5.1f}%   worst error {100 * v['worst_error']:7.2f}%   "
               f"{1000 * v['seconds_per_fit']:.0f} ms/fit")

@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np
+import numpy as np  # noqa: E402 - after the sys.path line
 
-from backend.positions.settings import FopeTrainParams
+from backend.positions.settings import FopeTrainParams  # noqa: E402 - after the sys.path line
 
 
 def _text(arg: str, folder: Path) -> Path:
@@ -81,7 +81,8 @@ def report(runs: list[dict], args) -> tuple[list[str], bool]:
         seeds = sorted(r["seed"] for r in rope)
         rs = {r["seed"]: r for r in rope}
         fs = {r["seed"]: r for r in fope}
-        rise = np.mean([r["perplexity"][four] / r["perplexity"][one] for r in rope]) if four in lengths else float("nan")
+        rise = (np.mean([r["perplexity"][four] / r["perplexity"][one] for r in rope]) if four in lengths
+                else float("nan"))
         below = all(fs[s]["perplexity"][n] < rs[s]["perplexity"][n] for s in seeds for n in longer)
         base = np.mean([r["perplexity"][one] for r in rope])
         spread = max(abs(np.mean([r["perplexity"][one] for r in by[v]]) / base - 1) for v in variants)

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from _common import grab_when
+from _common import grab_when  # noqa: E402 - after the sys.path line
 
 
 def main() -> int:

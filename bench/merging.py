@@ -133,7 +133,8 @@ def accuracy_table(zoo: Path, limit: int, drop: float, work: Path) -> dict:
     rows["Auto-Switch soft, per prompt"] = accs
     n_all = sum(len(load_examples(files[t], limit)) for t in TASKS)
     return {"rows": rows, "storage": storage, "storage_row_knob": storage_row, "delta_stats": delta_stats,
-            "tswitch_seconds": round(tswitch_seconds, 2), "picks": chosen, "routing_accuracy_per_prompt": routed_right / n_all}
+            "tswitch_seconds": round(tswitch_seconds, 2), "picks": chosen,
+            "routing_accuracy_per_prompt": routed_right / n_all}
 
 
 MEM_CHILD = r"""
@@ -229,7 +230,8 @@ def main() -> int:
                               f"(density kept {d['density_kept']:.3f})" for t, d in st.items()))
         print("task vectors: " + ", ".join(
             f"{t} ||tau||/||theta_base|| {d['delta_over_weights']:.2f}, switch error ||knob*S - tau||/||tau|| "
-            f"{d['switch_rel_error']:.2f} (row knobs {d['row_switch_rel_error']:.2f})" for t, d in res["delta_stats"].items()))
+            f"{d['switch_rel_error']:.2f} (row knobs {d['row_switch_rel_error']:.2f})"
+            for t, d in res["delta_stats"].items()))
         print(f"Auto-Switch routes {100 * res['routing_accuracy_per_prompt']:.1f}% of single prompts to their own task")
         mean = lambda r: sum(r.values()) / len(r)  # noqa: E731
         auto = max(mean(rows["Auto-Switch soft"]), mean(rows["Auto-Switch hard"]))
@@ -245,16 +247,19 @@ def main() -> int:
                   f"= {mem['model_mb']:.0f} MB fp32 per model, largest tensor {mem['largest_tensor_mb']:.0f} MB, "
                   f"{mem['shard_mb']} MB output shards, each merge in a fresh process):")
             for n, r in mem["rows"].items():
+                merge_mb = r["peak_rss_mb"] - r["rss_after_imports_mb"]
                 print(f"  {n} fine-tunes: {r['params_per_s'] / 1e6:.2f}M output params/s "
                       f"({(n + 1) * r['params_per_s'] / 1e6:.1f}M input params/s), peak RSS {r['peak_rss_mb']:.0f} MB "
-                      f"= {r['rss_after_imports_mb']:.0f} MB after imports + {r['peak_rss_mb'] - r['rss_after_imports_mb']:.0f} "
+                      f"= {r['rss_after_imports_mb']:.0f} MB after imports + {merge_mb:.0f} "
                       f"MB for the merge (inputs total {(n + 1) * mem['model_mb']:.0f} MB)")
             res["memory"] = mem
             deep = memory_table(work / "mem16", counts=(4,), layers=16)  # twice the size, same largest tensor
             r = deep["rows"][4]
-            print(f"  4 fine-tunes of a 16-layer Llama ({deep['params'] / 1e6:.1f}M params = {deep['model_mb']:.0f} MB per "
+            merge_mb = r["peak_rss_mb"] - r["rss_after_imports_mb"]
+            print(f"  4 fine-tunes of a 16-layer Llama ({deep['params'] / 1e6:.1f}M params = "
+                  f"{deep['model_mb']:.0f} MB per "
                   f"model): {r['params_per_s'] / 1e6:.2f}M output params/s, peak RSS {r['peak_rss_mb']:.0f} MB = "
-                  f"{r['rss_after_imports_mb']:.0f} MB after imports + {r['peak_rss_mb'] - r['rss_after_imports_mb']:.0f} MB "
+                  f"{r['rss_after_imports_mb']:.0f} MB after imports + {merge_mb:.0f} MB "
                   f"for the merge (inputs total {5 * deep['model_mb']:.0f} MB)")
             res["memory_16_layers"] = deep
         if args.json:

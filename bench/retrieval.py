@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.retrieval.evaluate import evaluate
-from backend.retrieval.index import build_index, load_index
-from backend.retrieval.params import EvalParams, IndexParams
-from backend.retrieval.synth import write_kb
+from backend.retrieval.evaluate import evaluate  # noqa: E402 - after the sys.path line
+from backend.retrieval.index import build_index, load_index  # noqa: E402 - after the sys.path line
+from backend.retrieval.params import EvalParams, IndexParams  # noqa: E402 - after the sys.path line
+from backend.retrieval.synth import write_kb  # noqa: E402 - after the sys.path line
 
 COLS = ("recall@1", "recall@10", "mrr", "invalid_rate", "latency_ms")
 
@@ -56,7 +56,8 @@ def quality(work: Path, args) -> dict:
     print(_table(res))
     fb = res["calibration"]["feedback"]
     print(f"  calibration: {fb['pairs']} pairs from {fb['queries']} training questions, beta {args.beta}, "
-          f"{args.dpo_steps} DPO steps at lr {args.dpo_lr:g}, feedback {args.feedback}; final DPO loss {res['calibration']['curve'][-1]['loss']:.3f}")
+          f"{args.dpo_steps} DPO steps at lr {args.dpo_lr:g}, feedback {args.feedback}; "
+          f"final DPO loss {res['calibration']['curve'][-1]['loss']:.3f}")
     a = res["answers"]
     print(f"  answer accuracy (reader, top-{a['k']}): no retrieval {a['no_retrieval']:.3f}, constrained "
           f"{a['constrained']:.3f}, calibrated {a['calibrated']:.3f}, bm25 {a['bm25']:.3f}, oracle {a['oracle']:.3f}")

@@ -54,7 +54,8 @@ class BudgetContext(NullContext):
         m = {k: v[-1][1] for k, v in self.metrics.items() if v and v[-1][0] == step}
         extra = f"  label_acc {m['label_accuracy']:.2f}" if "label_accuracy" in m else ""
         print(f"[{time.monotonic() - self.start:6.0f}s] step {step}: majority_ratio {m['majority_ratio']:.3f}  "
-              f"reward {m['reward_mean']:.3f}  loss {m.get('loss', 0):+.4f}  kl {m.get('kl', 0):.4f}{extra}", flush=True)
+              f"reward {m['reward_mean']:.3f}  loss {m.get('loss', 0):+.4f}  kl {m.get('kl', 0):.4f}{extra}",
+              flush=True)
 
     def check_cancelled(self) -> None:
         if time.monotonic() > self.deadline:

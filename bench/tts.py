@@ -133,12 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     sweep_s = time.perf_counter() - t0
     print(f"\nsweep: {sweep_s:.0f}s (PRM {searcher.prm_seconds:.0f}s), "
           f"{policy.stats.generated_tokens} tokens generated\n")
-    print(f"{'strategy':<13}" + "".join(f"{'N=' + str(n):>20}" for n in ns) + "   (accuracy / tokens / PRM calls per problem)")
+    print(f"{'strategy':<13}" + "".join(f"{'N=' + str(n):>20}" for n in ns)
+          + "   (accuracy / tokens / PRM calls per problem)")
     for s, by_n in summary["runs"].items():
         cells = []
         for n in ns:
             e = by_n.get(str(n))
-            cells.append(f"{'-':>20}" if e is None else f"{e['accuracy']:>8.3f} /{e['tokens']:>5.0f} /{e['prm_calls']:>4.0f}")
+            cells.append(f"{'-':>20}" if e is None
+                         else f"{e['accuracy']:>8.3f} /{e['tokens']:>5.0f} /{e['prm_calls']:>4.0f}")
         print(f"{s:<13}" + "".join(cells))
     print("\ncompute-optimal strategy per difficulty bin (bin sizes: "
           + ", ".join(f"{b}: {c}" for b, c in summary["bin_counts"].items()) + ")")

@@ -17,7 +17,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from backend.jobs import JobHandle
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,7 +46,7 @@ def time_to_window(repeats: int = 5) -> list[float]:
     return times
 
 
-def probe_stalls(seconds: float, app, during=None) -> float:  # noqa: ANN001
+def probe_stalls(seconds: float, app: QApplication, during: Callable[[], object] | None = None) -> float:
     """Longest interval between 10 ms timer ticks, in seconds, while ``during`` runs."""
     from PySide6.QtCore import QElapsedTimer, QTimer
 
@@ -87,7 +94,7 @@ def stall_ratio(seconds: float = 4.0) -> tuple[float, float, dict]:
     spec = JobSpec("demo.matmul", {"size": 1024, "reps": 100000}, device="cpu", label="load")
     info: dict = {}
 
-    def start():  # noqa: ANN202
+    def start() -> JobHandle:
         h = ctx.runner.submit(spec)
         info["handle"] = h
         return h

@@ -15,6 +15,11 @@ import os
 import traceback
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.agents.writers import Episode
+    from tools.mini_apps import MiniNotes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "sample_runs"
 
@@ -44,7 +49,8 @@ TASKS = [
 ]
 
 
-def _last_line_word(win):  # noqa: ANN001, ANN202 - "vision": where the last line's first word is
+def _last_line_word(win: MiniNotes) -> tuple[str, tuple[int, int], tuple[int, int]]:
+    """A drag over the last line's first word, found by looking ("vision"), not from the a11y tree."""
     body = win.body
     doc = body.document()
     block = doc.lastBlock()
@@ -111,7 +117,7 @@ def _check(spec: dict, state: dict, saved: dict | None) -> bool:
     raise ValueError(f"no implementation for check {spec}")
 
 
-def run_episode(task: tuple, plan: list, noise: float, seed: int):  # noqa: ANN201
+def run_episode(task: tuple, plan: list, noise: float, seed: int) -> Episode:
     from backend.agents.writers import Episode
     from tools.mini_apps import MiniCalc, MiniNotes
     from tools.scripted_agent import Executor, ScriptedAgent, screenshot, settle
@@ -161,7 +167,7 @@ def run_episode(task: tuple, plan: list, noise: float, seed: int):  # noqa: ANN2
     return ep
 
 
-def to_computer13(code):  # noqa: ANN001, ANN201
+def to_computer13(code: str) -> str | list[dict]:
     """The same executed action as an OSWorld computer_13 dict."""
     from backend.agents.actions import parse_action
 

@@ -16,6 +16,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLineEdit, QPlainTextEdit, QWidget
 
 from backend.agents.actions import parse_action
+from backend.agents.model import Action
 from backend.agents.writers import RecordedAction, RecordedStep
 
 A11Y_HEADER = "tag\tname\ttext\tclass\tdescription\tposition (top-left x&y)\tsize (w&h)"
@@ -70,7 +71,7 @@ class Executor:
         self.win, self.tags = win, tags or {}
         self.pointer = (0.0, 0.0)
 
-    def _px(self, a) -> tuple[int, int] | None:  # noqa: ANN001
+    def _px(self, a: Action) -> tuple[int, int] | None:
         if a.coords == "tag":
             return self.tags[a.target]
         p = a.to_pixels(self.win.width(), self.win.height())
@@ -80,7 +81,7 @@ class Executor:
         w = self.win.childAt(QPoint(x, y)) or self.win
         return w, w.mapFrom(self.win, QPoint(x, y))
 
-    def run(self, code) -> list:  # noqa: ANN001
+    def run(self, code: str) -> list:
         acts = parse_action(code, self.pointer)
         for a in acts:
             p = self._px(a)
@@ -131,7 +132,7 @@ class ScriptedAgent:
     def __init__(self, win: QWidget, noise: float = 0.0, seed: int = 0) -> None:
         self.win, self.noise, self.rng = win, noise, random.Random(seed)
 
-    def code_for(self, intent, nodes: list[dict], tags: dict[str, tuple[int, int]]) -> tuple[str, str]:  # noqa: ANN001
+    def code_for(self, intent: str | tuple, nodes: list[dict], tags: dict[str, tuple[int, int]]) -> tuple[str, str]:
         """(code as the agent writes it, code as executed with absolute pixels)."""
         if isinstance(intent, str):
             return intent, intent

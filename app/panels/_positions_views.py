@@ -62,8 +62,8 @@ class LengthPlot(CurvePlot):
                 self._extra.append(bar)
             del i
         if train_len:
-            dashed = pg.mkPen("#888", style=pg.QtCore.Qt.PenStyle.DashLine)
-            line = pg.InfiniteLine(pos=math.log2(train_len), angle=90, pen=dashed,
+            pen = pg.mkPen("#888", style=pg.QtCore.Qt.PenStyle.DashLine)
+            line = pg.InfiniteLine(pos=math.log2(train_len), angle=90, pen=pen,
                                    label="training length", labelOpts={"position": 0.92, "color": "#888"})
             self.addItem(line)
             self._extra.append(line)

@@ -58,7 +58,8 @@ def judgement_html(j: dict) -> str:
             f"<p><b>Judgement {k}</b>: p(Yes)={s['p_yes']:.3f}, p(No)={s['p_no']:.3f} → {s['score']:.3f}</p>"
             f"<p><i>Rationale</i>: {html.escape(s.get('rationale') or '(none)')}</p>"
             f"<p><i>Code</i>:</p><pre>{html.escape(s.get('code') or '(no <verify> block)')}</pre>"
-            f"<p><i>Sandbox</i>: {html.escape(s.get('sandbox_status', ''))} — {html.escape(s.get('sandbox_reason', ''))}</p>"
+            f"<p><i>Sandbox</i>: {html.escape(s.get('sandbox_status', ''))} — "
+            f"{html.escape(s.get('sandbox_reason', ''))}</p>"
             f"<p><i>Output</i>:</p><pre>{html.escape(s.get('output') or '(empty)')}</pre><hr>")
     return "".join(parts)
 
@@ -83,7 +84,9 @@ class StepColumn(QScrollArea):
             c.setParent(None)
             c.deleteLater()
         self.cards = []
-        extra = "" if label is None else f" · reference earliest error: {'none' if label == -1 else f'step {label + 1}'}"
+        extra = ""
+        if label is not None:
+            extra = f" · reference earliest error: {'none' if label == -1 else f'step {label + 1}'}"
         fe = "none" if first_error == -1 else f"step {first_error + 1}"
         name = title if title.startswith("zoo:") or "(" in title else title.rstrip("/").rsplit("/", 1)[-1]
         self.title.setText(f"<b>{html.escape(name)}</b> · predicted first error: {fe}{extra}<br>"

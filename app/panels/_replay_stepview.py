@@ -13,7 +13,8 @@ from pathlib import Path
 from collections import OrderedDict
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QImage, QImageReader, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import (QColor, QFont, QIcon, QImage, QImageReader, QPainter, QPaintEvent, QPen, QPixmap,
+                           QPolygonF, QResizeEvent)
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from backend.agents.a11y import A11yNode
@@ -121,7 +122,7 @@ class StepView(QWidget):
         s = min((self.width() - 8) / pw, (self.height() - top - 4) / ph)
         return s, (self.width() - pw * s) / 2, top + (self.height() - top - 4 - ph * s) / 2
 
-    def paintEvent(self, _event) -> None:  # noqa: ANN001, N802
+    def paintEvent(self, _event: QPaintEvent) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), self.palette().window())
@@ -171,8 +172,8 @@ class StepView(QWidget):
                 p.setBrush(QColor("#e53935"))
                 p.drawEllipse(c, 2.5, 2.5)
                 p.setBrush(Qt.BrushStyle.NoBrush)
-                label = (f"{k}" if numbered else "") + (" " + a.kind.replace("_", " ")
-                                                         if a.kind in ("double_click", "right_click", "triple_click") else "")
+                special = a.kind in ("double_click", "right_click", "triple_click")
+                label = (f"{k}" if numbered else "") + (" " + a.kind.replace("_", " ") if special else "")
                 if label.strip():
                     p.drawText(c + QPointF(12, -8), label.strip())
             elif a.coords in ("tag", "unresolved"):
@@ -190,7 +191,8 @@ class StepView(QWidget):
             box = QRectF(ox, oy + ph * s - fm.height() - 8, w, fm.height() + 8)
             p.fillRect(box, QColor(0, 0, 0, 180))
             p.setPen(QColor("white"))
-            p.drawText(box.adjusted(8, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, fm.elidedText(text, Qt.TextElideMode.ElideRight, int(w - 12)))
+            shown = fm.elidedText(text, Qt.TextElideMode.ElideRight, int(w - 12))
+            p.drawText(box.adjusted(8, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, shown)
 
     @staticmethod
     def _arrow(p: QPainter, a: QPointF, b: QPointF) -> None:
@@ -238,7 +240,8 @@ class Timeline(QListWidget):
 
     def _visible(self) -> list[int]:
         vp = self.viewport().rect()
-        return [i for i in range(self.count()) if i not in self._loaded and self.visualItemRect(self.item(i)).intersects(vp)]
+        return [i for i in range(self.count())
+                if i not in self._loaded and self.visualItemRect(self.item(i)).intersects(vp)]
 
     def _load_some(self) -> None:
         todo = self._visible()
@@ -254,6 +257,6 @@ class Timeline(QListWidget):
                 self.item(i).setIcon(QIcon(QPixmap.fromImage(img)))
                 self.loaded_count += 1
 
-    def resizeEvent(self, e) -> None:  # noqa: ANN001, N802
+    def resizeEvent(self, e: QResizeEvent) -> None:
         super().resizeEvent(e)
         self._timer.start()

@@ -7,8 +7,8 @@ faded, truncated ones grey and dashed, finished ones (an answer) bold with the a
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 160, 40, 34, 8
 WIN = QColor("#0072B2")
@@ -75,7 +75,7 @@ def layout(nodes: list[dict]) -> dict[int, tuple[float, float]]:
 class SearchTreeView(QGraphicsView):
     """Shows one problem's nodes; ``set_tree(nodes, winner_node, root_label)``."""
 
-    def __init__(self, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -83,7 +83,7 @@ class SearchTreeView(QGraphicsView):
         self.node_count = 0
         self._focus: tuple[float, float] | None = None
 
-    def wheelEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override: zoom
+    def wheelEvent(self, event: QWheelEvent) -> None:  # Qt override: zoom
         f = 1.15 if event.angleDelta().y() > 0 else 1 / 1.15
         self.scale(f, f)
 
@@ -153,7 +153,7 @@ class SearchTreeView(QGraphicsView):
         else:
             self.centerOn(rect.center().x(), rect.top())
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.node_count:
             self.fit()

@@ -254,8 +254,8 @@ class BnnPanel(Panel):
                                "result": None, "hist": None}
             self.controls.track(rid)
             ids.append(rid)
-        self.summary.setText(f"{len(ids)} runs on {Path(data).name}: {len(methods)} method(s) × "
-                             f"{self.seeds.value()} seed(s).")
+        self.summary.setText(f"{len(ids)} runs on {Path(data).name}: "
+                             f"{len(methods)} method(s) × {self.seeds.value()} seed(s).")
         self._dirty = True
         return ids
 
@@ -308,8 +308,8 @@ class BnnPanel(Panel):
                 cb.setChecked(m in methods)
             self.seeds.setValue(len({e["seed"] for e in self._runs.values()}))
             data = run.spec.inputs.get("data", "")
-            self.summary.setText(f"Batch of {len(self._runs)} runs on {Path(data).name or data}, "
-                                 "opened from the history.")
+            self.summary.setText(
+                f"Batch of {len(self._runs)} runs on {Path(data).name or data}, opened from the history.")
 
     # -- drawing ----------------------------------------------------------------------------
     def _clear_views(self) -> None:
@@ -400,9 +400,12 @@ class BnnPanel(Panel):
             if m != "ste-sgd":
                 pairs = [(r["result"]["test_accuracy"], base_acc[r["seed"]]) for r in fin if r["seed"] in base_acc]
                 t = paired_test([a for a, _ in pairs], [b for _, b in pairs])
-                p_text = f"p={t['t_p']:.3g}" if t["t_p"] is not None else "p n/a"
-                row["Δacc vs STE-SGD (paired t p)"] = (f"{t['mean_diff']:+.4f} ({p_text})"
-                                                      if t["mean_diff"] is not None else "needs 2+ seeds")
+                if t["mean_diff"] is None:
+                    cell = "needs 2+ seeds"
+                else:
+                    p = f"p={t['t_p']:.3g}" if t["t_p"] is not None else "p n/a"
+                    cell = f"{t['mean_diff']:+.4f} ({p})"
+                row["Δacc vs STE-SGD (paired t p)"] = cell
             else:
                 row["Δacc vs STE-SGD (paired t p)"] = "baseline"
             rows.append(row)

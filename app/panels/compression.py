@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -41,6 +42,9 @@ from backend.compression.names import DISTILLABLE, TITLES
 from backend.compression.params import CompressParams
 from backend.jobs import JobSpec
 
+if TYPE_CHECKING:
+    from app.context import AppContext
+
 KIND, DECOMPRESS = "compression.compress", "compression.decompress"
 METHODS = dict(TITLES)  # key -> title, from the backend's torch-free names
 SWEEP_BITS = (0.5, 1, 2, 4)
@@ -55,7 +59,7 @@ class CompressionPanel(Panel):
     kinds = (KIND, DECOMPRESS)
     order = 60
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001 - an AppContext
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._run = None
         self._bitmaps: dict[str, np.ndarray] = {}

@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from backend.workspace import RunRecord
 
 SYSTEMS = ["lorenz", "vanderpol", "duffing", "pendulum", "lotka_volterra", "sir", "pendulum_video"]
-DEFAULT_LIBRARY = {"pendulum": "poly1+trig1", "pendulum_video": "poly1+trig1", "lotka_volterra": "poly2", "sir": "poly2"}
+DEFAULT_LIBRARY = {"pendulum": "poly1+trig1", "pendulum_video": "poly1+trig1",
+                   "lotka_volterra": "poly2", "sir": "poly2"}
 
 
 def latex_pixmap(lines: list[str], fontsize: int = 15) -> QPixmap:
@@ -330,13 +331,15 @@ class EquationsPanel(Panel):
             plot.clear_curves()
         for i, n in enumerate(names):
             self.series_plot.set_curve(n, t[::step], x[::step, i], symbol=None)
-            self.resid_plot.set_curve(f"d{n}/dt", t[:n_train:step], (s["dx"][:, i] - s["fitted"][:, i])[::step], symbol=None)
+            resid = (s["dx"][:, i] - s["fitted"][:, i])[::step]
+            self.resid_plot.set_curve(f"d{n}/dt", t[:n_train:step], resid, symbol=None)
         if len(names) >= 2:
             self.phase_plot.setLabel("bottom", names[0])
             self.phase_plot.setLabel("left", names[1])
             self.phase_plot.set_curve("data", x[::step, 0], x[::step, 1], symbol=None)
             if len(s["prediction"]):
-                self.phase_plot.set_curve("model", s["prediction"][:, 0], s["prediction"][:, 1], symbol=None, dashed=True)
+                self.phase_plot.set_curve("model", s["prediction"][:, 0], s["prediction"][:, 1],
+                                          symbol=None, dashed=True)
         pt, pred = s["prediction_t"], s["prediction"]
         if len(pred):
             lo = max(0, n_train - 1 - (len(t) - n_train))  # as much training context as horizon

@@ -12,6 +12,7 @@ fast even for the 169-task benchmark (see ``bench/replay.py``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPixmap
@@ -37,13 +38,17 @@ from app.widgets.params_form import ParamsForm
 from app.widgets.plots import GroupedBarChart, accuracy_axis
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
-from backend.agents.a11y import element_at, read_a11y
+from backend.agents.a11y import A11yNode, element_at, read_a11y
 from backend.agents.aggregate import aggregate, pct
 from backend.agents.model import STATUSES, Run, Step, Task
 from backend.agents.params import ReplayExportParams
 from backend.agents.reader import open_run
 from backend.jobs import JobSpec
 from backend.resources import resource_path
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from backend.workspace import RunRecord
 
 SAMPLES = resource_path("sample_runs")
 STATUS_COLORS = {"pass": "#2e7d32", "partial": "#f9a825", "fail": "#c62828", "crashed": "#6a1b9a", "skipped": "#757575"}
@@ -121,7 +126,7 @@ class _Side(QWidget):
             lines += ["", "# model response:", step.response]
         self.code.setPlainText("\n".join(lines))
 
-    def _fill_a11y(self, nodes, hit) -> None:  # noqa: ANN001
+    def _fill_a11y(self, nodes: list[A11yNode], hit: A11yNode | None) -> None:
         self.a11y.setRowCount(len(nodes))
         self.highlighted_row = None
         for r, n in enumerate(nodes):
@@ -145,7 +150,7 @@ class ReplayPanel(Panel):
     kinds = ("replay.export",)
     order = 80
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.runs: dict[str, Run] = {}
         self.run: Run | None = None
@@ -422,7 +427,7 @@ class ReplayPanel(Panel):
         self.controls.track(run_id)
         return run_id
 
-    def show_run(self, run) -> None:  # noqa: ANN001 - a RunRecord of replay.export
+    def show_run(self, run: RunRecord) -> None:  # a run of replay.export
         path = (run.result or {}).get("run") or run.spec.inputs.get("run")
         if path and Path(path).is_dir():
             self.open_folder(path)

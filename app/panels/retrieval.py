@@ -213,7 +213,8 @@ class RetrievalPanel(Panel):
         inputs = {"corpus": self.corpus.value()}
         if self.index_dir.value():
             inputs["out"] = self.index_dir.value()
-        run_id = self.submit(JobSpec("retrieval.index", params=params.to_dict(), inputs=inputs, label="retrieval index"))
+        run_id = self.submit(JobSpec("retrieval.index", params=params.to_dict(), inputs=inputs,
+                                     label="retrieval index"))
         self.index_controls.track(run_id)
         self.index_plot.clear_curves()
         self._index_curve: list[tuple[float, float]] = []
@@ -319,8 +320,9 @@ class RetrievalPanel(Panel):
                                               "after": [result["calibrated"][c] for c in cats]})
             fb = calib["feedback"]
             self.calib_note.setText(
-                f"Feedback on {fb['queries']} training queries: top-1 preferred on {fb['top1_preferred']}, no preferred "
-                f"beam on {fb['no_preferred_beam']}; {fb['pairs']} preference pairs; DPO β = {calib['beta']}.")
+                f"Feedback on {fb['queries']} training queries: top-1 preferred on {fb['top1_preferred']}, "
+                f"no preferred beam on {fb['no_preferred_beam']}; {fb['pairs']} preference pairs; "
+                f"DPO β = {calib['beta']}.")
         self.tabs.setCurrentIndex(1)
 
     def show_search(self, result: dict) -> None:
@@ -336,7 +338,8 @@ class RetrievalPanel(Panel):
         self.gen_table.set_rows([{"rank": i + 1, "identifier": h["identifier"], "doc": h["doc_id"] or "(invalid)",
                                   "log p": h["score"]} for i, h in enumerate(result.get("hits", []))],
                                 ["rank", "identifier", "doc", "log p"])
-        self.bm25_table.set_rows([{"rank": i + 1, "identifier": b["identifier"], "doc": b["doc_id"], "score": b["score"]}
-                                  for i, b in enumerate(result.get("bm25", []))], ["rank", "identifier", "doc", "score"])
+        self.bm25_table.set_rows([{"rank": i + 1, "identifier": b["identifier"], "doc": b["doc_id"],
+                                   "score": b["score"]} for i, b in enumerate(result.get("bm25", []))],
+                                 ["rank", "identifier", "doc", "score"])
         self.query_edit.setText(result.get("query", ""))
         self.tabs.setCurrentIndex(0)

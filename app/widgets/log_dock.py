@@ -7,6 +7,7 @@ from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from app.runner_bridge import QtRunner, format_event_line
+from backend.jobs import JobEvent
 
 MAX_BLOCKS = 5000
 
@@ -22,7 +23,7 @@ class LogView(QPlainTextEdit):
         self.setFont(font)
         runner.event.connect(self._on_event)
 
-    def _on_event(self, event) -> None:  # noqa: ANN001
+    def _on_event(self, event: JobEvent) -> None:
         line = format_event_line(event)
         if line is not None:
             self.append_line(f"{event.run_id[-6:]}  {line}")

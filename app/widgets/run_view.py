@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import json
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
 
+if TYPE_CHECKING:
+    from backend.workspace import RunRecord
 
-def describe_run(run, metrics: dict) -> str:  # noqa: ANN001
+
+def describe_run(run: RunRecord, metrics: dict) -> str:
     lines = [f"Run {run.id}", f"kind: {run.kind}", f"status: {run.status}", f"device: {run.device or '-'}",
              f"folder: {run.run_dir}", "", "params:", json.dumps(run.spec.params, indent=2, default=str)]
     if run.error:
@@ -21,7 +26,7 @@ def describe_run(run, metrics: dict) -> str:  # noqa: ANN001
 
 
 class RunDialog(QDialog):
-    def __init__(self, run, metrics: dict, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, run: RunRecord, metrics: dict, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Run {run.id}")
         self.resize(640, 480)

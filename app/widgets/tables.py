@@ -96,7 +96,8 @@ class DictTable(QTableWidget):
                 item = QTableWidgetItem()
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
                     # numbers are stored as numbers (rounded for display) so sorting is numeric
-                    item.setData(Qt.ItemDataRole.DisplayRole, value if isinstance(value, int) else _significant(value, digits))
+                    shown = value if isinstance(value, int) else _significant(value, digits)
+                    item.setData(Qt.ItemDataRole.DisplayRole, shown)
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 else:
                     item.setText(format_value(value, digits))

@@ -31,7 +31,7 @@ class A11yNode:
     h: float | None
 
     def contains(self, px: float, py: float) -> bool:
-        if None in (self.x, self.y, self.w, self.h):
+        if self.x is None or self.y is None or self.w is None or self.h is None:
             return False
         return self.x <= px < self.x + self.w and self.y <= py < self.y + self.h
 

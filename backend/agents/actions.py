@@ -16,7 +16,7 @@ import ast
 import bisect
 import json
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from backend.agents.model import Action
 
@@ -112,7 +112,7 @@ def parse_pyautogui(code: str, pointer: tuple[float, float] | None = None) -> li
             continue
         if loops.inside(call.lineno):
             act.note = (act.note + "; " if act.note else "") + "inside a loop"
-        if act.coords == "absolute" or act.coords == "relative":
+        if act.coords in ("absolute", "relative") and act.x is not None and act.y is not None:
             pointer = (act.x, act.y)
         out.append(act)
     if not out and code.strip():
@@ -152,7 +152,7 @@ class _Segments:
 class _LoopLines:
     """Which lines lie inside a ``for``/``while`` body (after its header line), by binary search."""
 
-    def __init__(self, loops: list[ast.AST]) -> None:
+    def __init__(self, loops: list[ast.stmt]) -> None:
         spans = sorted((n.lineno + 1, getattr(n, "end_lineno", n.lineno) or n.lineno) for n in loops)
         merged: list[list[int]] = []
         for a, b in spans:
@@ -228,7 +228,7 @@ def _point(act: Action, x: Any, y: Any) -> None:
         act.target = f"{x}, {y}"
 
 
-def _is_num(v: Any) -> bool:
+def _is_num(v: Any) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 

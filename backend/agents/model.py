@@ -58,7 +58,7 @@ class Action:
 
     def to_pixels(self, width: int, height: int) -> tuple[float, float] | None:
         """The action's point in pixels of a ``width`` x ``height`` screenshot (None if unknown)."""
-        if not self.has_point():
+        if not self.has_point() or self.x is None or self.y is None:  # has_point() checks both
             return None
         if self.coords == "relative":
             return self.x * width, self.y * height

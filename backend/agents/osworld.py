@@ -42,7 +42,7 @@ def read_task(folder: Path, domain: str, task_id: str, definition: dict | None =
     if "instruction.txt" in names:
         task.instruction = names["instruction.txt"].read_text(encoding="utf-8", errors="replace").strip()
     traj = names.get("traj.jsonl")
-    pointer = None
+    pointer: tuple[float, float] | None = None
     previous = task.initial
     if traj is not None:
         for lineno, rec in iter_jsonl(traj, problems):
@@ -60,7 +60,7 @@ def read_task(folder: Path, domain: str, task_id: str, definition: dict | None =
                         observation=previous)
             step.actions = parse_action(raw, pointer)
             for a in step.actions:
-                if a.coords == "absolute":
+                if a.coords == "absolute" and a.x is not None and a.y is not None:
                     pointer = (a.x, a.y)
             for k in ("reward", "done", "info", "natural_language_action"):
                 if k in rec:

@@ -107,7 +107,7 @@ def open_run(path: str | Path, tasks_dir: str | Path | None = None, name: str | 
     if tasks_dir and not Path(tasks_dir).is_dir():
         raise FileNotFoundError(f"tasks folder {tasks_dir} does not exist")
     run.meta["tasks_dir"] = str(tdir) if defs else None
-    budgets: dict[Path, int | None] = {}
+    budgets: dict[Path | None, int | None] = {}
     for folder, fmt, _names in dirs:
         domain, task_id = folder.parent.name, folder.name
         definition = defs.get((domain, task_id))

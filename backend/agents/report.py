@@ -71,7 +71,7 @@ def overlay_svg(actions: list[Action], w: int, h: int) -> str:
     out = []
     for a in actions:
         p = a.to_pixels(w, h)
-        if a.kind == "drag" and p and a.x0 is not None:
+        if a.kind == "drag" and p and a.x0 is not None and a.y0 is not None:
             x0, y0 = (a.x0 * w, a.y0 * h) if a.coords == "relative" else (a.x0, a.y0)
             out.append(f'<line x1="{x0:.0f}" y1="{y0:.0f}" x2="{p[0]:.0f}" y2="{p[1]:.0f}" stroke="#ff6f00" '
                        f'stroke-width="3" marker-end="url(#arr)"/>')
@@ -109,6 +109,8 @@ class _Images:
             return None
         if self.mode == "embed":
             return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        if self.folder is None:
+            raise ValueError(f"image mode {self.mode!r} needs a folder to copy into")
         self.n += 1
         name = f"{self.n:05d}_{path.name.replace('@', '_')}"
         shutil.copyfile(path, self.folder / name)

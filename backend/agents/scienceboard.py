@@ -18,7 +18,8 @@ from backend.agents.model import Problem, Step, Task
 
 LOG_NAME = re.compile(r"^\d{12}\.log$")
 STEP_FILE = re.compile(r"^step_\d+@\d+\.(png|txt)$")
-_LINE = re.compile(r"^\[(?P<time>.+?) (?P<level>[A-Z]+) ID=(?P<id>\S+) (?P<where>\S+)\] \((?P<logger>[^)]*)\) (?P<msg>.*)$")
+_LINE = re.compile(r"^\[(?P<time>.+?) (?P<level>[A-Z]+) ID=(?P<id>\S+) (?P<where>\S+)\] "
+                   r"\((?P<logger>[^)]*)\) (?P<msg>.*)$")
 _RESPONSE = re.compile(r"^Response(?: of (?P<agent>\w+))? (?P<i>\d+)/(?P<n>\d+):\s*(?P<rest>.*)$", re.S)
 
 
@@ -72,7 +73,7 @@ def read_task(folder: Path, domain: str, task_id: str, definition: dict | None =
         task.instruction = definition.get("instruction") or task.instruction
         task.budget = definition.get("steps") or task.budget
     traj = names.get("traj.jsonl")
-    pointer = None
+    pointer: tuple[float, float] | None = None
     if traj is not None:
         for lineno, rec in iter_jsonl(traj, problems):
             idx = rec.get("step_index")
@@ -89,7 +90,7 @@ def read_task(folder: Path, domain: str, task_id: str, definition: dict | None =
                 acts = parse_action(r, pointer)
                 step.actions.extend(acts)
                 for a in acts:
-                    if a.coords == "absolute":
+                    if a.coords == "absolute" and a.x is not None and a.y is not None:
                         pointer = (a.x, a.y)
             shot = rec.get("screenshot")
             if shot:

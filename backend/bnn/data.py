@@ -52,7 +52,8 @@ def load_arrays(source: str) -> tuple[np.ndarray, np.ndarray, str]:
             files = list(npz.files)
             arrays = {k: npz[k] for k in ("X", "y") if k in files}
     except Exception as exc:  # noqa: BLE001 - zip/pickle/format errors all mean "not a usable .npz"
-        raise ValueError(f"{path}: not a readable .npz file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{path}: not a readable .npz file ({why})") from None
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
         raise ValueError(f"{path}: missing key(s) {', '.join(missing)} (found: {', '.join(files) or 'none'}); "
@@ -67,7 +68,8 @@ def _validate(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.
     if x.ndim not in (2, 3, 4):
         raise ValueError(f"{where}: X must be N×features, N×H×W or N×H×W×C (got shape {x.shape})")
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError(f"{where}: y must be a vector of {x.shape[0]} class ids, one per row of X (got shape {y.shape})")
+        raise ValueError(f"{where}: y must be a vector of {x.shape[0]} class ids, one per row of X "
+                         f"(got shape {y.shape})")
     if x.shape[0] < 4:
         raise ValueError(f"{where}: only {x.shape[0]} samples; need at least 4")
     x = x.astype(np.float64)

@@ -65,7 +65,7 @@ class GradientMethod:
     # -- the look-ahead -------------------------------------------------------------------------
     def _slow_grads(self) -> list[torch.Tensor]:
         ws = self.model.latent_weights()
-        if self.p.slow_net == "zero":
+        if self.p.slow_net == "zero" or self.slow is None:
             return [torch.zeros_like(w) for w in ws]
         hist = []
         for i, w in enumerate(ws):
@@ -79,9 +79,12 @@ class GradientMethod:
         ws = self.model.latent_weights()
         slows = self._slow_grads() if self.slow is not None else None
         alpha = self.p.alpha
+        g_prev = self.g_prev
+        if g_prev is None or self.fast is None:
+            raise RuntimeError("meta_gradients needs a previous step's gradients and a learned fast net")
         virtual, applied = [], []
         for i, w in enumerate(ws):
-            cf = calibration(w) * (self.g_prev[i] * self.fast(pre_quantized(w.detach())))
+            cf = calibration(w) * (g_prev[i] * self.fast(pre_quantized(w.detach())))
             meta = cf if slows is None else alpha * slows[i] + (1 - alpha) * cf
             virtual.append(w.detach() - self.lr * meta)
             paper = slows is not None and self.p.combine == "paper"
@@ -96,17 +99,16 @@ class GradientMethod:
         for o in self.hyper_opts:
             o.zero_grad(set_to_none=True)
         look_ahead = self.learned and self.g_prev is not None
-        virtual, applied = self.meta_gradients() if look_ahead else (None, None)
+        virtual, planned = self.meta_gradients() if look_ahead else (None, None)
         loss = F.cross_entropy(model(x, virtual, record=True), y)
         loss.backward()
         g_q = [layer.last_q.grad.detach().clone() for layer in model.layers]
         ws = model.latent_weights()
         ste = [calibration(w) * g for w, g in zip(ws, g_q)] if look_ahead else [w.grad.detach().clone() for w in ws]
-        if look_ahead:
-            for w, a in zip(ws, applied):
+        if planned is not None:  # the look-ahead's update replaces the plain STE gradient
+            for w, a in zip(ws, planned):
                 w.grad = a.clone()
-        else:
-            applied = ste
+        applied = planned if planned is not None else ste
         for o in self.hyper_opts:
             o.step()
         self.opt.step()

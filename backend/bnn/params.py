@@ -43,11 +43,13 @@ class BnnTrainParams(Params):
                          help="FSG: reference = the slow gradient only moves the look-ahead weights, the stored "
                               "weights get c⊙fast (released code); paper = both get α·slow + (1−α)·c⊙fast")
     slow_net: str = param("gru", title="Slow net", choices=("gru", "zero"), advanced=True,
-                          help="FSG: gru = recurrent net over each weight's history; zero = output forced to 0 (ablation)")
+                          help="FSG: gru = recurrent net over each weight's history; "
+                               "zero = output forced to 0 (ablation)")
     lre: bool = param(True, title="Layer embedding", advanced=True,
                       help="FSG: prepend the layer recognition embedding to each history")
     fast_net: str = param("linear", title="Fast net", choices=("linear", "mlp", "one"), advanced=True,
-                          help="linear = reference default (no nonlinearity); mlp = with ReLUs; one = output fixed to 1")
+                          help="linear = reference default (no nonlinearity); mlp = with ReLUs; "
+                               "one = output fixed to 1")
     fast_hidden: int = param(100, title="Fast-net width", min=1, max=1024, advanced=True)
     slow_hidden: int = param(8, title="Slow-net width", min=1, max=256, advanced=True)
     fast_lr: float = param(1e-2, title="Fast-net lr", min=0.0, log=True, advanced=True, help="Adam lr of the fast net")

@@ -113,8 +113,8 @@ def train(data: str, p: BnnTrainParams, out: str | Path | None = None, ctx=None)
     method = GradientMethod(model, p)
     gen = torch.Generator().manual_seed(p.seed + 2)
     signs = model.signs()
-    hist = {"epoch_loss": [], "iter_loss": [], "test_accuracy": [], "flip_share": [], "epoch_time_s": [],
-            "grad_cosine": [], "grad_hist": []}
+    hist: dict[str, list] = {"epoch_loss": [], "iter_loss": [], "test_accuracy": [], "flip_share": [],
+                             "epoch_time_s": [], "grad_cosine": [], "grad_hist": []}
     it, pending, last_emit = 0, [], 0.0
     for epoch in range(1, p.epochs + 1):
         t0 = time.perf_counter()
@@ -140,6 +140,7 @@ def train(data: str, p: BnnTrainParams, out: str | Path | None = None, ctx=None)
         flip = flipped / sum(s.numel() for s in signs)
         signs = new_signs
         acc = accuracy(model, xte, yte)
+        assert last is not None, "an epoch without batches (fewer than 2 training rows)"
         ste = torch.cat([g.flatten() for g in last.ste_grads])
         applied = torch.cat([g.flatten() for g in last.applied])
         row = {"epoch_loss": total / max(count, 1), "test_accuracy": acc, "flip_share": flip, "epoch_time_s": elapsed,

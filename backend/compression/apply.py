@@ -33,7 +33,8 @@ def read_artifact(art: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{meta_path}: corrupt artifact metadata ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") not in READABLE:
-        raise ValueError(f"{meta_path}: not a {FORMAT} artifact (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ValueError(f"{meta_path}: not a {FORMAT} artifact (format {found!r})")
     for key in ("method", "bits", "settings", "base", "tensors"):
         if key not in meta:
             raise ValueError(f"{meta_path}: corrupt artifact metadata (no {key!r} field)")
@@ -51,7 +52,7 @@ def read_artifact(art: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
         from safetensors.torch import load as st_load
 
         data = st_load(blob)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own types
         why = "damaged: its bytes do not match the recorded SHA-256" if not intact else "corrupt artifact data"
         raise ValueError(f"{data_path}: {why} ({exc})") from None
     if not intact:

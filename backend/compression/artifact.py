@@ -93,7 +93,11 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
     plan = _plan_widths(base, ft, method, bits, settings, which, exclude, device, report, cancel)
     buffers: dict[str, list[torch.Tensor]] = {}
     lengths: dict[str, list[int]] = {}
-    entries, per_tensor, bitmaps, recon, crcs = [], [], {}, {}, {}
+    entries: list[list] = []
+    per_tensor: list[dict] = []
+    bitmaps: dict[str, object] = {}
+    recon: dict[str, torch.Tensor] = {}
+    crcs: dict[str, int] = {}
     sums = {"err": 0.0, "norm": 0.0, "n_comp": 0}
 
     def add(name: str, fields: dict, rec: torch.Tensor, info: dict) -> None:
@@ -139,9 +143,10 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
             n_exact += e.numel
         report(0.1 + (i + 1) / len(names) * enc_span, f"{name} ({i + 1}/{len(names)})")
     if not entries and not encoded:
-        raise ValueError(f"no tensor of {ft_dir} was selected for compression (selection {which!r}, exclude {exclude!r})")
-    distilled = None
-    if texts is not None:
+        raise ValueError(f"no tensor of {ft_dir} was selected for compression "
+                         f"(selection {which!r}, exclude {exclude!r})")
+    distilled: dict | None = None
+    if texts is not None and distill is not None:  # texts are read from distill["file"]
         encoded, distilled = _distill(ft_dir, base, ft, encoded, method, bits, settings, texts, dcfg, device,
                                       lambda f, m: report(0.5 + 0.4 * f, m), cancel)
         distilled["file"] = Path(distill["file"]).name
@@ -150,7 +155,7 @@ def compress(base_dir: str | Path, ft_dir: str | Path, out: str | Path, method: 
             add(*item)
         del encoded
     seconds = time.perf_counter() - t0
-    n_comp = sums["n_comp"]
+    n_comp = int(sums["n_comp"])
     if keep_recon:
         recon.update({n[2:]: t for n, t in exact.items()})
     fields = sorted(buffers)

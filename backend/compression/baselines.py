@@ -128,7 +128,8 @@ def lowrank_encode(delta: torch.Tensor, bits: float) -> tuple[dict, torch.Tensor
     m, n = delta.shape
     r = min(m, n, int(bits * m * n / (16 * (m + n))))
     if r == 0:
-        return {"u": torch.zeros((m, 0), dtype=torch.float16), "v": torch.zeros((0, n), dtype=torch.float16)}, torch.zeros(m, n)
+        empty = {"u": torch.zeros((m, 0), dtype=torch.float16), "v": torch.zeros((0, n), dtype=torch.float16)}
+        return empty, torch.zeros(m, n)
     u, s, vh = torch.linalg.svd(delta.double(), full_matrices=False)
     us = (u[:, :r] * s[:r]).to(torch.float16)
     v = vh[:r].to(torch.float16)

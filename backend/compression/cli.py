@@ -50,7 +50,8 @@ def _own_dtype(r: dict, s: dict) -> str:
         return ""
     if not dtype or dtype_bits(dtype) == 32:
         return ""
-    return f", {s['ratio_vs_fp32_delta'] * dtype_bits(dtype) / 32:.1f}x smaller than a {dtype} delta (the model's own dtype)"
+    ratio = s["ratio_vs_fp32_delta"] * dtype_bits(dtype) / 32
+    return f", {ratio:.1f}x smaller than a {dtype} delta (the model's own dtype)"
 
 
 def _summary(r: dict) -> str:

@@ -21,7 +21,7 @@ def dct_matrix(p: int, device: str | torch.device = "cpu", dtype: torch.dtype = 
     return c.to(device=device, dtype=dtype)
 
 
-def padded_shape(shape: tuple[int, int], p: int) -> tuple[int, int]:
+def padded_shape(shape: tuple[int, ...], p: int) -> tuple[int, int]:
     """Rows and columns rounded up to multiples of p (edge patches are zero-padded)."""
     return (-(-shape[0] // p) * p, -(-shape[1] // p) * p)
 
@@ -36,7 +36,7 @@ def to_patches(x: torch.Tensor, p: int) -> torch.Tensor:
     return x.reshape(r // p, p, c // p, p).permute(0, 2, 1, 3).reshape(-1, p, p)
 
 
-def from_patches(patches: torch.Tensor, shape: tuple[int, int], p: int) -> torch.Tensor:
+def from_patches(patches: torch.Tensor, shape: tuple[int, ...], p: int) -> torch.Tensor:
     """Inverse of :func:`to_patches`: reassemble and crop the padding away."""
     r, c = padded_shape(tuple(shape), p)
     x = patches.reshape(r // p, c // p, p, p).permute(0, 2, 1, 3).reshape(r, c)

@@ -93,7 +93,8 @@ def patch_energy(delta: torch.Tensor, p: int, device: str = "cpu") -> torch.Tens
 
 
 def encode(delta: torch.Tensor, bits: float, cfg: DCTConfig = DCTConfig(), device: str = "cpu",
-           per_patch_loop: bool = False, widths: torch.Tensor | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict]:
+           per_patch_loop: bool = False, widths: torch.Tensor | None = None,
+           ) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict]:
     """Compress a 2-D delta to ``bits`` payload bits per parameter.
 
     Returns (fields, reconstruction as the decoder will produce it, info with the realised mix and
@@ -111,7 +112,7 @@ def encode(delta: torch.Tensor, bits: float, cfg: DCTConfig = DCTConfig(), devic
     energy = y.pow(2).sum(1)
     if widths is not None:
         widths = widths.to(device).long()
-    elif cfg.alloc == "mix":
+    elif cfg.alloc == "mix" and cfg.mix is not None:  # validate() requires a mix with alloc="mix"
         widths = alloc.allocate_mix(energy, cfg.mix)
     else:
         widths = alloc.allocate_rd(energy, p * p, bits * x.numel(), cfg.levels, cfg.quantizer)
@@ -141,7 +142,7 @@ def encode(delta: torch.Tensor, bits: float, cfg: DCTConfig = DCTConfig(), devic
     return fields, (out * alpha).cpu(), info
 
 
-def stored_widths(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConfig,
+def stored_widths(fields: dict[str, torch.Tensor], shape: tuple[int, ...], cfg: DCTConfig,
                   name: str = "tensor") -> torch.Tensor:
     """The bit width of every patch (row-major patch order), read from the stored bit map."""
     p = cfg.patch
@@ -162,7 +163,7 @@ def scale_block(cfg: DCTConfig) -> int | None:
     return cfg.patch if cfg.quantizer == "uniform" else None
 
 
-def rescale_fields(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConfig,
+def rescale_fields(fields: dict[str, torch.Tensor], shape: tuple[int, ...], cfg: DCTConfig,
                    log_mult: torch.Tensor) -> dict[str, torch.Tensor]:
     """Fields whose decoded delta is multiplied by exp(``log_mult``): per patch (a grid of patches,
     uniform quantizer), rounded to the stored 1/8-octave scale grid; or per tensor (a scalar) on
@@ -181,7 +182,7 @@ def rescale_fields(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg:
     return out
 
 
-def decode(fields: dict[str, torch.Tensor], shape: tuple[int, int], cfg: DCTConfig, device: str = "cpu",
+def decode(fields: dict[str, torch.Tensor], shape: tuple[int, ...], cfg: DCTConfig, device: str = "cpu",
            name: str = "tensor", per_patch_loop: bool = False) -> torch.Tensor:
     """Rebuild the delta from stored fields; raises ValueError naming ``name`` when they do not fit."""
     p = cfg.patch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from backend.compression.params import CompressParams
 from backend.jobs import register_job
@@ -46,7 +47,7 @@ def compress_job(spec, ctx) -> dict:
     method, bits = p.method, p.bits
     eval_path = spec.inputs.get("eval") or find_eval(ft)
     do_eval = p.evaluate and eval_path is not None
-    sweep = {"methods": list(p.sweep_methods), "bits": list(p.sweep_bits)}
+    sweep: dict[str, list] = {"methods": list(p.sweep_methods), "bits": list(p.sweep_bits)}
     n_sweep = len(sweep["methods"]) * len(sweep["bits"])
     span = 1.0 / (1 + n_sweep + (1 if do_eval else 0))
     kw = dict(settings=p.settings(), which=p.which, exclude=p.exclude or None,
@@ -67,10 +68,10 @@ def compress_job(spec, ctx) -> dict:
     if summary.get("distill"):
         ctx.metric("distill_kl", summary["distill"]["kl_after"])
     result = {"base": str(base), "ft": str(ft), "eval": str(eval_path) if eval_path else None, **summary}
-    if do_eval:
+    if do_eval and eval_path is not None:
         examples = evaluate.load_examples(eval_path, p.eval_limit)
         model = evaluate.load_model(base, device=ctx.device)
-        acc = {"base": evaluate.task_accuracy(model, ft, examples)}
+        acc: dict[str, Any] = {"base": evaluate.task_accuracy(model, ft, examples)}
         model.load_state_dict(recon, strict=False)
         acc["compressed"] = evaluate.task_accuracy(model, ft, examples)
         ft_model = evaluate.load_model(ft, device=ctx.device)
@@ -88,7 +89,7 @@ def compress_job(spec, ctx) -> dict:
     if n_sweep:
         import tempfile
 
-        examples = evaluate.load_examples(eval_path, p.eval_limit) if do_eval else None
+        examples = evaluate.load_examples(eval_path, p.eval_limit) if do_eval and eval_path is not None else []
         model = evaluate.load_model(base, device=ctx.device) if do_eval else None
         done = 0
         for m in sweep["methods"]:
@@ -104,7 +105,7 @@ def compress_job(spec, ctx) -> dict:
                 row = {"method": m, "bits": float(b), "payload_bpp": s["sizes"]["payload_bpp"],
                        "total_bpp": s["sizes"]["total_bpp"], "rel_err": s["rel_err"],
                        "distilled": point_distill is not None}
-                if do_eval:
+                if do_eval and model is not None:
                     model.load_state_dict(s["recon"], strict=False)
                     row["accuracy"] = evaluate.task_accuracy(model, ft, examples)
                 points.append(row)

@@ -25,7 +25,8 @@ def check_method(method: str) -> None:
 
 
 def encode_tensor(method: str, name: str, delta: torch.Tensor, bits: float, settings: dict,
-                  device: str = "cpu", widths: torch.Tensor | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict]:
+                  device: str = "cpu", widths: torch.Tensor | None = None,
+                  ) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict]:
     """(flat fields, reconstruction the decoder will give, info) for one 2-D delta."""
     check_method(method)
     info: dict = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class Dataset:
         return float(self.t[1] - self.t[0])
 
 
-def _fail(source: str, what: str) -> None:
+def _fail(source: str, what: str) -> NoReturn:
     raise ValueError(f"{source}: {what}")
 
 
@@ -115,7 +116,8 @@ def load_csv(path: Path, time_column: str | None = None, sample_rate: float | No
     if table.ndim != 2 or table.shape[0] == 0:
         _fail(source, "no data rows")
     lower = [h.lower() for h in header]
-    tcol = lower.index(time_column.lower()) if time_column else next((lower.index(n) for n in TIME_NAMES if n in lower), None)
+    tcol = (lower.index(time_column.lower()) if time_column
+            else next((lower.index(n) for n in TIME_NAMES if n in lower), None))
     if time_column and time_column.lower() not in lower:
         _fail(source, f"time column {time_column!r} not in header {header}")
     cols = [i for i in range(len(header)) if i != tcol]
@@ -160,7 +162,7 @@ def load_npz(path: Path, sample_rate: float | None = None) -> Dataset:
         if t.shape != (len(x),):
             _fail(source, f"array 't' has shape {t.shape} but there are {len(x)} samples")
     elif "dt" in arrays:
-        t = np.arange(len(x)) * float(arrays["dt"])
+        t = np.arange(len(x), dtype=np.float64) * float(arrays["dt"])
     else:
         t = _time_axis(len(x), sample_rate, source)
     check_time(t, source)
@@ -181,7 +183,7 @@ def load_images(folder: Path, sample_rate: float | None) -> Dataset:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(files) < 5:
         _fail(source, f"needs at least 5 image frames ({', '.join(IMAGE_SUFFIXES)}), found {len(files)}")
-    frames = []
+    frames: list[np.ndarray] = []
     for p in files:
         img = np.asarray(mpimg.imread(p), dtype=np.float64)
         if img.ndim == 3:

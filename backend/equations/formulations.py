@@ -80,7 +80,7 @@ def choose(traj: Trajectory, requested: str, method: str, select: bool) -> tuple
     dt = float(traj.t[1] - traj.t[0])
     fd = derivatives.finite_difference(y, dt)
     _, sg = derivatives.savgol(y, dt, window=min(21, n - (1 - n % 2)))
-    rough = float(np.linalg.norm(fd - sg) / max(np.linalg.norm(sg), 1e-300))
+    rough = float(np.linalg.norm(fd - sg) / max(float(np.linalg.norm(sg)), 1e-300))
     if rough > NOISY_ROUGHNESS:
         return "weak", f"finite differences differ from a smoothed derivative by {100 * rough:.0f}%: noisy data"
     return "derivative", f"{n} samples, finite differences within {100 * rough:.0f}% of a smoothed derivative"

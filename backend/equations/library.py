@@ -122,7 +122,8 @@ class Library:
         for part in (p.strip().lower() for p in spec.split("+") if p.strip()):
             m = re.fullmatch(r"(poly|trig|fourier)(\d)", part)
             if not m:
-                raise ValueError(f"library {spec!r}: unknown part {part!r} (use polyN, trigN, e.g. poly3 or poly1+trig1)")
+                raise ValueError(f"library {spec!r}: unknown part {part!r} "
+                                 "(use polyN, trigN, e.g. poly3 or poly1+trig1)")
             if m.group(1) == "poly":
                 degree = int(m.group(2))
             else:

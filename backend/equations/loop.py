@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def _rank_by_selection(fit, cand: np.ndarray, terms: list[str], targets: list[st
     names = fit.model.library.feature_names
     base = selection.select_supports(fit.system.a, fit.system.b, names, targets, s.criterion, s.max_terms,
                                      s.optimizer, s.alpha, fit.system.nuisance)
-    ranked = []
+    ranked: list[dict[str, Any]] = []
     for j, term in enumerate(terms):
         a = np.column_stack([fit.system.a, cand[:, j]])
         trial = selection.select_supports(a, fit.system.b, names + [term], targets, s.criterion, s.max_terms,
@@ -128,7 +129,7 @@ def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path
             check_cancelled()
         if progress:
             progress(k / rounds, f"round {k + 1}/{rounds}: fitting {len(custom)} custom terms")
-        fit = fit_system(t, x, names, replace(settings, custom_terms=custom), truth=truth)
+        fit = fit_system(t, x, names, replace(settings, custom_terms=tuple(custom)), truth=truth)
         if cat is None:  # the grammar is drawn from the states as fitted (with velocities for order 2)
             cat = catalogue.default_catalogue(fit.model.names, fit.x[: fit.n_train])
         theta_fit = fit.model.rhs(fit.x[: fit.n_train])
@@ -161,7 +162,8 @@ def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path
             atomic_write_json(out / "transcript.json", transcript)
             transcript["stopped"] = f"proposer failed: {exc}"
             break
-        accepted, rejected = [], []
+        accepted: list[str] = []
+        rejected: list[dict] = []
         for term in proposal.add:
             try:
                 expr = parse_term(term, fit.model.names)

@@ -48,7 +48,7 @@ def relative_l2(pred: np.ndarray, true: np.ndarray) -> float:
     """||pred - true|| / ||true|| over the whole horizon; inf when the model diverged (NaN)."""
     if not np.all(np.isfinite(pred)):
         return float("inf")
-    return float(np.linalg.norm(pred - true) / max(np.linalg.norm(true), 1e-300))
+    return float(np.linalg.norm(pred - true) / max(float(np.linalg.norm(true)), 1e-300))
 
 
 def valid_time(t: np.ndarray, true: np.ndarray, pred: np.ndarray, tolerance: float = 0.1) -> float:

@@ -74,7 +74,7 @@ class SparseModel:
         def escape(_t: float, y: np.ndarray) -> float:
             return blowup - np.max(np.abs(y))
 
-        escape.terminal = True
+        escape.terminal = True  # type: ignore[attr-defined]  # solve_ivp reads events' attributes
         sol = solve_ivp(f, (t[0], t[-1]), np.asarray(x0, dtype=np.float64), method="LSODA", t_eval=t,
                         rtol=1e-9, atol=1e-9, events=escape)
         if sol.y.size:
@@ -110,6 +110,8 @@ class FitResult:
     def candidate_system(self, terms: list[str]) -> formulations.RegressionSystem:
         """Candidate ``terms`` as columns in the same row space as :attr:`system`."""
         lib = Library(self.model.names, degree=0, custom=terms, include_bias=False)
+        if self.train is None:
+            raise ValueError("this fit kept no training trajectory to build candidates on")
         return formulations.build(self.train, lib, self.formulation, self.settings.derivative, self.settings.window)
 
     def summary(self) -> dict:

@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SYSTEM_PROMPT = (
     "You are helping discover the governing differential equations of a dynamical system from data. "
@@ -71,6 +72,11 @@ class Proposal:
     raw: str = ""
 
 
+def _as_list(v: object) -> list[str]:
+    """A JSON value as a list of strings: a list item by item, a lone value as one item, nothing as []."""
+    return [str(s) for s in v] if isinstance(v, list) else ([str(v)] if v else [])
+
+
 def parse_reply(text: str) -> Proposal:
     """The last JSON object in the reply with an ``add`` or ``remove`` key; else ``ADD:`` lines."""
     for m in reversed(list(re.finditer(r"\{[^{}]*\}", text, flags=re.DOTALL))):
@@ -79,8 +85,7 @@ def parse_reply(text: str) -> Proposal:
         except json.JSONDecodeError:
             continue
         if isinstance(obj, dict) and ("add" in obj or "remove" in obj):
-            as_list = lambda v: [str(s) for s in v] if isinstance(v, list) else ([str(v)] if v else [])
-            return Proposal(as_list(obj.get("add")), as_list(obj.get("remove")), str(obj.get("reason", "")), text)
+            return Proposal(_as_list(obj.get("add")), _as_list(obj.get("remove")), str(obj.get("reason", "")), text)
     adds = [s.strip() for line in text.splitlines() if line.upper().startswith("ADD:")
             for s in line[4:].split(",") if s.strip()]
     return Proposal(adds, [], "no JSON object in the reply" if not adds else "", text)
@@ -175,7 +180,8 @@ class HFProposer:
         if not Path(folder, "config.json").is_file():
             raise ValueError(f"{folder}: not a Hugging Face model folder (no config.json)")
         self.folder, self.device, self.max_new_tokens, self.send_images = folder, device, max_new_tokens, send_images
-        self._model = self._proc = None
+        self._model: Any = None  # loaded on first use
+        self._proc: Any = None
         self.vision = False
 
     def _load(self) -> None:
@@ -200,7 +206,8 @@ class HFProposer:
             from PIL import Image
 
             images = [Image.open(p).convert("RGB") for p in req.images.values()]
-            msgs = [{"role": "user", "content": [*({"type": "image"} for _ in images), {"type": "text", "text": prompt}]}]
+            content = [*({"type": "image"} for _ in images), {"type": "text", "text": prompt}]
+            msgs = [{"role": "user", "content": content}]
             text_in = self._proc.apply_chat_template(msgs, add_generation_prompt=True)
             inputs = self._proc(text=text_in, images=images, return_tensors="pt").to(self.device)
         else:   # the shared prompt layer: chat template with a system turn, no second BOS

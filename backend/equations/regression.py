@@ -113,7 +113,7 @@ def sr3(theta: np.ndarray, dx: np.ndarray, threshold: float = 0.1, nu: float = 1
             w_new = np.where(np.abs(xi) >= threshold, xi, 0.0)
         else:
             w_new = np.sign(xi) * np.maximum(np.abs(xi) - threshold, 0.0)
-        change = np.linalg.norm(w_new - w) / max(np.linalg.norm(w), 1e-300)
+        change = np.linalg.norm(w_new - w) / max(float(np.linalg.norm(w)), 1e-300)
         w = w_new
         if change < tol:
             break

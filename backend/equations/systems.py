@@ -55,7 +55,7 @@ def _lv(_t: float, s: np.ndarray) -> np.ndarray:
 
 
 def _sir(_t: float, s: np.ndarray) -> np.ndarray:
-    S, I = s
+    S, I = s  # noqa: E741 - the SIR model's own names (susceptible, infected)
     return np.array([-0.3 * S * I, 0.3 * S * I - 0.1 * I])
 
 

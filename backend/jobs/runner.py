@@ -112,6 +112,7 @@ class Runner:
             run_id, run_dir = self.workspace.create_run(spec)
         else:
             run_id = new_run_id(spec.kind)
+            assert self._scratch is not None  # __init__ makes one when there is no workspace
             run_dir = self._scratch / run_id
             run_dir.mkdir(parents=True, exist_ok=True)
         handle = JobHandle(run_id, spec, Path(run_dir))

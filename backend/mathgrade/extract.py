@@ -19,8 +19,8 @@ from backend.mathgrade.normalize import matching_brace
 
 # ``(?:\s*is)?\s*`` rather than ``\s*(?:is)?\s*``: two adjacent ``\s*`` split a run of spaces in
 # quadratically many ways before failing ("answer" + 8,000 spaces took 1.3 s; model output can)
-_ANSWER_LINE = re.compile(r"(?:final answer|answer)(?:\s*is)?\s*[:：]\s*(.*)$|the (?:final )?answer is\s*[:：]?\s*(.*)$",
-                          re.IGNORECASE)
+_ANSWER_LINE = re.compile(r"(?:final answer|answer)(?:\s*is)?\s*[:：]\s*(.*)$"
+                          r"|the (?:final )?answer is\s*[:：]?\s*(.*)$", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")
 
 

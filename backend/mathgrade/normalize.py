@@ -56,7 +56,8 @@ def unwrap_command(s: str, command: str) -> str:
 def normalize(answer: str) -> str:
     """The canonical surface form of one answer (no value reasoning yet)."""
     s = str(answer).strip().replace("\u2212", "-").replace("\u00b0", "^\\circ")
-    s = s.replace("\\$", "").replace("$", "").replace("\\(", "").replace("\\)", "").replace("\\[", "").replace("\\]", "")
+    for delimiter in ("\\$", "$", "\\(", "\\)", "\\[", "\\]"):
+        s = s.replace(delimiter, "")
     s = s.strip()
     if s.startswith("\\boxed{") and matching_brace(s, 6) == len(s) - 1:
         s = s[7:-1]

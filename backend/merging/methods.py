@@ -130,6 +130,8 @@ def merge_tensor(method: str, base: torch.Tensor | None, tensors: Sequence[torch
         for i in range(1, n):
             out.add_(tensors[i].to(torch.float32), alpha=scale[i])
         return out
+    if base is None:  # every method from here on subtracts the base (get_method says so)
+        raise ValueError(f"{method} needs a base model")
     b = base.to(torch.float32)
     # One (n, *shape) buffer holds the task vectors and is edited in place, so a tensor costs
     # about n + 2 copies of itself whatever the method (``tensors`` may read lazily from disk).
@@ -164,7 +166,7 @@ def merge_tensor(method: str, base: torch.Tensor | None, tensors: Sequence[torch
         sign = sign_consensus(stacked)
         stacked.mul_(sign)  # entries agreeing with the elected sign are now > 0
         denom = torch.zeros_like(b) if normalize else None
-        if normalize:
+        if denom is not None:
             for i, w in enumerate(weights):
                 denom.add_((stacked[i] > 0).to(torch.float32), alpha=w)
         stacked.clamp_(min=0)

@@ -21,10 +21,14 @@ import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from backend.models.tensors import TensorEntry
 
 GROUP = 4
 FORMAT = "benchtop-tswitch/1"
@@ -131,7 +135,7 @@ def unpack_signs(packed: dict[str, np.ndarray], numel: int) -> np.ndarray:
     return g.reshape(-1)[:numel]
 
 
-def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: float, out: str | Path,
+def build_tswitch(base: str | Path, finetunes: Mapping[str, str | Path], drop: float, out: str | Path,
                   progress: Callable[[float, str], None] | None = None,
                   cancel: Callable[[], None] | None = None, knob: str = "tensor") -> dict:
     """Write ``out/<task>.safetensors`` (packed switches) and ``out/tswitch.json`` for each
@@ -185,7 +189,8 @@ def build_tswitch(base: str | Path, finetunes: dict[str, str | Path], drop: floa
             info["tasks"][task] = {"finetune": str(folder), "file": path.name, "bytes": size,
                                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                                    "crc32": {n: _tensor_crc(arrays, n) for n in names},
-                                   "bits_per_param": 8 * size / n_params, "pct_of_fp32": 100 * 8 * size / (32 * n_params),
+                                   "bits_per_param": 8 * size / n_params,
+                                   "pct_of_fp32": 100 * 8 * size / (32 * n_params),
                                    "pct_of_dtype": 100 * 8 * size / (bits * n_params),
                                    "density_kept": kept_total / n_params, "per_tensor_density": density}
         info["params"] = n_params
@@ -217,7 +222,8 @@ def read_switches(folder: str | Path, task: str) -> dict[str, torch.Tensor]:
     try:
         arrays = load(blob)
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own types
-        why = "damaged: its bytes do not match the SHA-256 in tswitch.json" if not intact else "cannot read packed switches"
+        why = ("damaged: its bytes do not match the SHA-256 in tswitch.json" if not intact
+               else "cannot read packed switches")
         raise ValueError(f"{path}: {why} ({exc})") from None
     if not intact:
         crcs = tmeta.get("crc32") or {}
@@ -300,7 +306,7 @@ def apply_tswitch(base: str | Path, folder: str | Path, weights: dict[str, float
     return {"out": str(out), "files": files, "weights": weights, "dtype": str(fallback).replace("torch.", "")}
 
 
-def read_dtype(entry) -> torch.dtype:  # noqa: ANN001 - a TensorEntry
+def read_dtype(entry: TensorEntry) -> torch.dtype:
     """The torch dtype of a stored tensor (its safetensors/torch dtype name)."""
     names = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16, "F64": torch.float64}
     d = str(entry.dtype)

@@ -40,7 +40,7 @@ def _rotary(model: Any) -> tuple[torch.Tensor, float]:
     return inv.detach().float().cpu(), float(getattr(rot, "attention_scaling", 1.0))
 
 
-def _mask(attention_mask: Any, q_len: int, k_len: int, device: torch.device) -> torch.Tensor | None:
+def _mask(attention_mask: Any, q_len: int, k_len: int, device: torch.device) -> torch.Tensor:
     """An additive float mask (B|1, 1|H, Tq, Tk) from whatever the model passed (None = causal)."""
     if attention_mask is None:
         causal = torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(k_len - q_len)

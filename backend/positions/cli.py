@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json_flag(t)
     t.set_defaults(func=_train)
     e = fs.add_parser("eval", help="perplexity and key-value recall per evaluation length",
-                      description=FopeEvalParams.__doc__ + " On the model's training text the held-out tail "
+                      description=(FopeEvalParams.__doc__ or "") + " On the model's training text the held-out tail "
                                   "is used; on another text, all of it.")
     e.add_argument("model", help="model folder written by 'fope train' or 'fope convert'")
     e.add_argument("--text", required=True, help="UTF-8 text file")
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json_flag(e)
     e.set_defaults(func=_eval)
     c = fs.add_parser("convert", help="add FoPE to an existing HF Llama/Qwen2-style model",
-                      description=FopeConvertParams.__doc__ + " With the defaults (σ 0, no clipping, no cap) "
+                      description=(FopeConvertParams.__doc__ or "") + " With the defaults (σ 0, no clipping, no cap) "
                                   "the converted model reproduces the source's logits.")
     c.add_argument("model", help="HF model folder (Llama/Qwen2-style)")
     c.add_argument("--out", required=True, help="output folder (must not exist)")

@@ -85,7 +85,10 @@ def evaluate(model_dir: str | Path, text_path: str | Path, lengths: list[int], w
     what = "the held-out part (last 10 %) of the training text" if own else "the text"
     need_length(ids, max(lengths), what, text_path)
     unknown = float((ids == 0).mean())
-    ppl, tail, acc, digit_acc = {}, {}, {}, {}
+    ppl: dict[str, float] = {}
+    tail: dict[str, float] = {}
+    acc: dict[str, float] = {}
+    digit_acc: dict[str, float] = {}
     total = len(lengths) * (2 if trials else 1)
     done = 0
     for length in lengths:

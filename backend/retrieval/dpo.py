@@ -95,7 +95,7 @@ def dpo_train(model, tok, pairs: list, beta: float, steps: int, lr: float, batch
     pad = tok.pad_token_id
     for step in range(1, steps + 1):
         chosen = [pairs[rng.randrange(len(pairs))] for _ in range(min(batch, len(pairs)))]
-        sides = [(p, w) for p, w, _ in chosen] + [(p, l) for p, _, l in chosen]
+        sides = [(p, w) for p, w, _ in chosen] + [(p, loser) for p, _, loser in chosen]
         pol = _seq_logp(model, sides, pad)
         with torch.no_grad():
             rf = _seq_logp(ref, sides, pad)

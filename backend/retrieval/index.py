@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def _keyword_query(words: list[str], rng: random.Random) -> str:
 
 
 def _batches(examples: list[tuple[list[int], list[int]]], batch: int, rng: random.Random, pad: int,
-             pools: list[tuple[list[str], list[int]]] = (), share: float = 0.0, encode=None):
+             pools: Sequence[tuple[list[str], list[int]]] = (), share: float = 0.0, encode=None):
     import torch
 
     while True:

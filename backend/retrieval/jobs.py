@@ -75,6 +75,7 @@ def search_job(spec, ctx) -> dict:
     docs = {d.id: d for d in index.docs}
     hits = [{"doc_id": h.doc_id, "identifier": h.text, "score": h.score,
              "title": docs[h.doc_id].title if h.doc_id else "", "valid": h.doc_id is not None} for h in res.hits]
-    bm25 = [{"doc_id": d, "identifier": index.ident[d], "score": s} for d, s in BM25(index.docs).search(p.query, p.beams)]
+    bm25 = [{"doc_id": d, "identifier": index.ident[d], "score": s}
+            for d, s in BM25(index.docs).search(p.query, p.beams)]
     return {"query": p.query, "constrained": p.constrained, "hits": hits, "bm25": bm25, "trace": res.trace,
             "index": str(spec.inputs["index"])}

@@ -27,11 +27,12 @@ class Trie:
         self._depth = max(self._depth, len(tokens))
 
     def node(self, prefix: Sequence[int]) -> dict | None:
-        node = self.root
+        node: dict = self.root
         for t in prefix:
-            node = node.get(int(t))
-            if node is None:
+            child = node.get(int(t))
+            if child is None:
                 return None
+            node = child
         return node
 
     def allowed(self, prefix: Sequence[int]) -> list[int]:

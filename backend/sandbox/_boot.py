@@ -48,14 +48,16 @@ def _hook(event, args):
         writing = any(c in str(mode) for c in "wax+") or flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC)
         if _inside(path, (TMP,)):
             return
-        if not writing and (_inside(path, READ_ROOTS) or path in READ_FILES or path.startswith("/sys/devices/system/cpu")):
+        if not writing and (_inside(path, READ_ROOTS) or path in READ_FILES
+                            or path.startswith("/sys/devices/system/cpu")):
             return
         _refuse(("writing " if writing else "reading ") + path + " (outside the sandbox folder)")
     elif event.startswith("socket."):
         _refuse("network access (" + event + ")")
     elif event in _PATH_EVENTS:
         path = _path(args[0]) if args and args[0] is not None else TMP
-        if path is not None and not _inside(path, (TMP,)) and not (event in ("os.listdir", "os.scandir") and _inside(path, READ_ROOTS)):
+        listing_readable = event in ("os.listdir", "os.scandir") and _inside(path, READ_ROOTS)
+        if path is not None and not _inside(path, (TMP,)) and not listing_readable:
             _refuse(event + " " + str(path) + " (outside the sandbox folder)")
     elif event == "ctypes.dlopen" and args and args[0] is None:
         return  # ctypes' own handle to the running process (numpy does this at import)

@@ -27,13 +27,16 @@ import os
 import resource
 import sys
 
-cfg, ST, SOURCE, NR = {}, -1, b"", {}  # set per run by configure()
+cfg: dict = {}  # cfg, ST, SOURCE and NR are set per run by configure()
+ST, SOURCE = -1, b""
+NR: dict[str, int] = {}
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 libc.syscall.restype = ctypes.c_long
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x2000000, 0x4000000, 0x8000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 SIGKILL = 9  # not `import signal`: its enums cost this start-up ~20 ms
@@ -74,7 +77,9 @@ def check(stage, ret, hint):
 
 
 def mount(src, dst, fstype, flags, data, stage, hint="the container must allow mounts in a user namespace"):
-    enc = (lambda s: None if s is None else s.encode())
+    def enc(s):
+        return None if s is None else s.encode()
+
     check(stage, libc.mount(enc(src), enc(dst), enc(fstype), flags, enc(data)), hint)
 
 

@@ -45,8 +45,8 @@ def _run(args: argparse.Namespace) -> int:
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
     timeout = _number("--timeout", args.timeout, integer=False)
-    memory = _number("--memory-mb", args.memory_mb, integer=True)
-    max_output = _number("--max-output", args.max_output, integer=True)
+    memory = int(_number("--memory-mb", args.memory_mb, integer=True))
+    max_output = int(_number("--max-output", args.max_output, integer=True))
     res = run_python(code, timeout=timeout, memory_mb=memory, max_output_bytes=max_output)
     if res.status == "unavailable":
         raise PermissionError(f"{path}: not run: {res.reason}")

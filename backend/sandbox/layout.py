@@ -21,7 +21,7 @@ DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 def _outermost(paths: set[str]) -> list[str]:
     """Drop paths that lie inside another path of the set (one bind covers them)."""
-    keep = []
+    keep: list[str] = []
     for p in sorted(paths, key=len):
         if not any(p == k or p.startswith(k.rstrip("/") + "/") for k in keep):
             keep.append(p)

@@ -223,7 +223,10 @@ def _supervise(streams: list, server: int, start: float, timeout: float, memory_
     """Collect the run's output and status lines, enforce the wall clock and the output cap. The
     status pipe reaches EOF only when the launcher exits, i.e. once the sandbox's pid namespace
     is empty, so returning after it means nothing of the snippet is left running."""
-    out, err, st, lock = [], [], [], threading.Lock()
+    out: list[bytes] = []
+    err: list[bytes] = []
+    st: list[bytes] = []
+    lock = threading.Lock()
     budget = {"left": max_output}
     overflow = threading.Event()
 

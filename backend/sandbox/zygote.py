@@ -33,15 +33,19 @@ class Zygote:
         the server's pid (the launcher's parent); raises OSError when no server can be reached."""
         with self._lock:
             for attempt in (0, 1):
-                if self._sock is None or self._owner != os.getpid() or self._proc.poll() is not None:
+                if (self._sock is None or self._proc is None or self._owner != os.getpid()
+                        or self._proc.poll() is not None):
                     self._start()
+                sock, proc = self._sock, self._proc
+                assert sock is not None and proc is not None  # _start() set both or raised
                 try:
-                    socket.send_fds(self._sock, [payload], fds)
-                    return self._proc.pid
+                    socket.send_fds(sock, [payload], fds)
+                    return proc.pid
                 except OSError:
                     self._drop()
                     if attempt:
                         raise
+            raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _start(self) -> None:
         self._drop()

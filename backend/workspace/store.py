@@ -141,7 +141,8 @@ class Workspace:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             if not self.runs_dir.is_dir():
-                raise WorkspaceReadOnly(f"cannot create workspace folder {self.runs_dir}: {exc.strerror or exc}") from exc
+                raise WorkspaceReadOnly(
+                    f"cannot create workspace folder {self.runs_dir}: {exc.strerror or exc}") from exc
         self._conn = self._open()
         if self.read_only is None:
             self._mark_interrupted()
@@ -362,7 +363,8 @@ class Workspace:
                 )
                 self._write_run_json(rid)
             elif event.type == ev.METRIC:
-                c.execute("INSERT INTO metrics VALUES (?,?,?,?,?)", (rid, data["name"], data.get("step"), data["value"], event.time))
+                c.execute("INSERT INTO metrics VALUES (?,?,?,?,?)",
+                          (rid, data["name"], data.get("step"), data["value"], event.time))
                 run_dir = self.runs_dir / rid
                 if run_dir.is_dir():  # the mirror a rebuild reads the series back from
                     rc.append_metric(run_dir, data["name"], data.get("step"), data["value"], event.time)
@@ -371,7 +373,8 @@ class Workspace:
             elif event.type == ev.RESULT:
                 c.execute("UPDATE runs SET result=? WHERE id=?", (json.dumps(data.get("result"), default=str), rid))
             elif event.type == ev.ERROR:
-                c.execute("UPDATE runs SET error=?, traceback=? WHERE id=?", (data.get("message"), data.get("traceback"), rid))
+                c.execute("UPDATE runs SET error=?, traceback=? WHERE id=?",
+                          (data.get("message"), data.get("traceback"), rid))
             elif event.type == ev.FINISHED:
                 c.execute("UPDATE runs SET status=?, ended=? WHERE id=?", (data["status"], event.time, rid))
                 self._write_run_json(rid)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 
 def _wait(qtbot, ctx, panel, run_id):
-    qtbot.waitUntil(lambda: ctx.workspace.get_run(run_id).status in ("succeeded", "failed", "cancelled"), timeout=60_000)
+    qtbot.waitUntil(lambda: ctx.workspace.get_run(run_id).status in ("succeeded", "failed", "cancelled"),
+                    timeout=60_000)
     qtbot.waitUntil(lambda: panel.fit_btn.isEnabled(), timeout=10_000)
     run = ctx.workspace.get_run(run_id)
     assert run.status == "succeeded", run.error

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from backend.sandbox import run_python
+from backend.sandbox import run_python  # noqa: E402 - after the sys.path line
 
 UNHOOK = ("import sys\nm = sys.modules['__main__']\n"
           "m._refuse = lambda what: None\nm._DENY = ()\nm._PATH_EVENTS = {}\n")
@@ -150,7 +150,8 @@ def _check_read(r, c: Ctx, out: str) -> list[str]:
 def _parent_env(c: Ctx) -> str:
     return CWD + """
 seen = [str(dict(os.environ))]
-for p in ['/proc/%d/environ' % os.getppid(), '/proc/1/environ'] + ['/proc/%s/environ' % d for d in os.listdir('/proc') if d.isdigit()]:
+others = ['/proc/%s/environ' % d for d in os.listdir('/proc') if d.isdigit()]
+for p in ['/proc/%d/environ' % os.getppid(), '/proc/1/environ'] + others:
     try:
         seen.append(open(p, 'rb').read().decode('utf-8', 'replace'))
     except Exception as exc:
@@ -175,7 +176,8 @@ def spawn(argv):
     err = os.read(r, 200)
     print('SPAWN', argv[0], 'exec error:', err, 'status', os.waitpid(pid, 0)[1], flush=True)
 spawn([b'/bin/sh', b'-c', {('echo SHELL-RAN; touch ' + marker).encode()!r}])
-spawn([sys.executable.encode(), b'-c', {f'import os; print("CHILD uid", os.getuid(), flush=True); open({marker!r}, "w")'.encode()!r}])
+spawn([sys.executable.encode(), b'-c',
+       {f'import os; print("CHILD uid", os.getuid(), flush=True); open({marker!r}, "w")'.encode()!r}])
 """
 
 
@@ -192,7 +194,8 @@ def _privs(c: Ctx) -> str:
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 print('UID', os.getuid(), os.geteuid())
-print([ln for ln in open('/proc/self/status').read().splitlines() if ln.startswith(('CapEff', 'CapPrm', 'NoNewPrivs', 'Seccomp:'))])
+print([ln for ln in open('/proc/self/status').read().splitlines()
+       if ln.startswith(('CapEff', 'CapPrm', 'NoNewPrivs', 'Seccomp:'))])
 for what, fn in (('EXEC', lambda: os.execv('/bin/sh', ['sh', '-c', 'echo SHELL-RAN'])),
                  ('SETUID', lambda: os.setuid(0)),
                  ('CHROOT', lambda: os.chroot('/tmp'))):
@@ -221,7 +224,8 @@ if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         os.execv(sys.executable, [sys.executable, '-c',
-                 'import time\\nfor i in range(100):\\n    print("LATE", flush=True); open("late.txt", "a").write("x"); time.sleep(0.05)',
+                 'import time\\nfor i in range(100):\\n'
+                 '    print("LATE", flush=True); open("late.txt", "a").write("x"); time.sleep(0.05)',
                  {c.token!r}])
     os._exit(0)
 print('PARENT DONE')
@@ -281,7 +285,8 @@ os.killpg(0, signal.SIGKILL)  # the whole process group, last: this kills the sn
 def _check_kill(r, c: Ctx, out: str) -> list[str]:
     time.sleep(0.1)
     bad = [] if c.victim.poll() is None else ["the victim process was killed"]
-    bad += [] if r.status == "killed" and "ALIVE" in out else [f"the sandbox itself was disturbed: {r.status}: {r.reason}"]
+    if not (r.status == "killed" and "ALIVE" in out):
+        bad.append(f"the sandbox itself was disturbed: {r.status}: {r.reason}")
     pids = next((ln for ln in out.splitlines() if ln.startswith("PIDS")), "")
     return bad + ([f"host pids visible: {pids}"] if str(c.victim.pid) in pids.replace("[", " ").split(", ") else [])
 
@@ -401,8 +406,9 @@ CASES = [
     Case("network", _network, _check_network, {"timeout": 8}),
     Case("write_outside", _write_outside, _check_write, {}),
     Case("disk_fill", lambda c: DISK_FILL,
-         lambda r, c, out: [] if "STOPPED" in out and any(ln.startswith("MB ") and int(ln.split()[1]) <= 64
-                                                           for ln in out.splitlines()) else ["not capped: " + out[-200:]],
+         lambda r, c, out: [] if "STOPPED" in out and any(
+             ln.startswith("MB ") and int(ln.split()[1]) <= 64 for ln in out.splitlines())
+         else ["not capped: " + out[-200:]],
          {"timeout": 10}),
     Case("memory", lambda c: CWD + "x = bytearray(3 * 1024**3)\nprint('ALLOCATED')", _check_memory, {"memory_mb": 256}),
     Case("output_flood", lambda c: CWD + "while True:\n    sys.stdout.write('x' * 4096)",

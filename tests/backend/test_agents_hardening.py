@@ -33,7 +33,8 @@ def test_huge_action_line_parses_in_linear_time(monkeypatch):
 
 
 def test_loop_marks_and_multi_line_sources():
-    code = "for i in range(3):\n    pyautogui.click(1, 2)\npyautogui.dragTo(\n  3, 4)\nwhile x:\n  pyautogui.press('a')\n"
+    code = ("for i in range(3):\n    pyautogui.click(1, 2)\npyautogui.dragTo(\n  3, 4)\n"
+            "while x:\n  pyautogui.press('a')\n")
     acts = parse_action(code)
     assert [(a.source, a.note) for a in acts] == [("pyautogui.click(1, 2)", "inside a loop"),
                                                    ("pyautogui.dragTo(\n  3, 4)", ""),

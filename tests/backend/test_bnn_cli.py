@@ -28,5 +28,6 @@ def test_cli_train_json_and_bad_inputs(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and "one.npz" in err[0] and "one class" in err[0]
     # a bad setting: exit 2 naming the option, before a run starts
-    rc = cli_main(["bnn", "train", "--data", "digits", "--method", "fsg", "--out", str(tmp_path / "o3"), "--alpha", "2"])
+    rc = cli_main(["bnn", "train", "--data", "digits", "--method", "fsg", "--out", str(tmp_path / "o3"),
+                   "--alpha", "2"])
     assert rc == 2 and "alpha=2.0" in capsys.readouterr().err and not (tmp_path / "o3").exists()

@@ -44,7 +44,8 @@ def test_other_systems_recovered(name):
 
 
 @pytest.mark.parametrize("case", [("lorenz", "poly3", 0.1, 0.0, False), ("lorenz", "poly3", 0.5, 0.02, False),
-                                  ("vanderpol", "poly3", 0.1, 0.01, True), ("lotka_volterra", "poly2", 0.05, 0.05, False)])
+                                  ("vanderpol", "poly3", 0.1, 0.01, True),
+                                  ("lotka_volterra", "poly2", 0.05, 0.05, False)])
 def test_stlsq_matches_pysindy(case):
     ps = pytest.importorskip("pysindy")
     name, lib, thr, noise, norm = case

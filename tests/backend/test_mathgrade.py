@@ -96,7 +96,8 @@ def test_majority_vote_rules():
 def test_works_from_worker_thread():
     out = {}
     t = threading.Thread(target=lambda: out.setdefault("v", is_equivalent("(x+1)^2", "x^2+2x+1")))
-    t.start(); t.join(30)
+    t.start()
+    t.join(30)
     assert out["v"] is True
 
 

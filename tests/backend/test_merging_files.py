@@ -197,7 +197,8 @@ def test_model_stock_and_slerp_folders_load_and_follow_the_tensor_math(tiny_zoo,
     for out in ("ms", "sl"):
         AutoModelForCausalLM.from_pretrained(str(tmp_path / out))
     bad = parse_config({"merge_method": "slerp", "base_model": base, "parameters": {"t": 0.5},
-                        "models": [{"model": str(tiny_zoo / "arith-ft-add")}, {"model": str(tiny_zoo / "arith-ft-sub")}]})
+                        "models": [{"model": str(tiny_zoo / "arith-ft-add")},
+                                   {"model": str(tiny_zoo / "arith-ft-sub")}]})
     with pytest.raises(ValueError, match="exactly one other model"):
         run_merge(bad, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()

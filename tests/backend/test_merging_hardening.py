@@ -144,7 +144,7 @@ def test_absurd_tswitch_knob_is_refused(trio, tmp_path):
     arrays[f"{name}::knob"][:] = 1e30
     save_file(arrays, str(tmp_path / "ts" / "a.safetensors"))
     meta = json.loads((tmp_path / "ts" / "tswitch.json").read_text())
-    del meta["tasks"]["a"]["sha256"]                            # a file that passes (no digest): the range check still holds
+    del meta["tasks"]["a"]["sha256"]  # a file that passes (no digest): the range check still holds
     (tmp_path / "ts" / "tswitch.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match=f"tensor {name}: the knob reaches 1e\\+30"):
         read_switches(tmp_path / "ts", "a")

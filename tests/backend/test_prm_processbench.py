@@ -51,7 +51,8 @@ def test_evaluate_and_sweep_by_subset():
 def _write_pb(path: Path) -> None:
     good = [{"id": "gsm8k-0", "generator": "g", "problem": "2+3", "steps": ["2+3=5"], "final_answer_correct": True,
              "label": -1},
-            {"id": "math-1", "problem": "4*2-1", "steps": ["4*2=9", "9-1=8"], "final_answer_correct": False, "label": 0}]
+            {"id": "math-1", "problem": "4*2-1", "steps": ["4*2=9", "9-1=8"], "final_answer_correct": False,
+             "label": 0}]
     lines = [json.dumps(good[0]), "{not json", json.dumps({"id": "x-1", "problem": "1", "steps": ["a"], "label": 3}),
              json.dumps(good[1]), json.dumps({"id": "y", "problem": "p", "steps": "abc", "label": -1})]
     path.write_text("\n".join(lines) + "\n")

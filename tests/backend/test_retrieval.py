@@ -151,7 +151,8 @@ def test_cli_index_eval_calibrate_and_errors(tmp_path, capsys):
     assert rc == 0 and res["status"] == "succeeded", res
     r = res["result"]
     for name in ("constrained", "unconstrained", "bm25", "calibrated"):
-        assert {"recall@1", "recall@10", "mrr", "invalid_rate", "latency_ms"} <= set(r[name]) and r[name]["queries"] == 5
+        assert {"recall@1", "recall@10", "mrr", "invalid_rate", "latency_ms"} <= set(r[name])
+        assert r[name]["queries"] == 5
     assert r["constrained"]["invalid_rate"] == 0.0 and r["calibrated"]["invalid_rate"] == 0.0
     assert 0.0 <= r["unconstrained"]["invalid_rate"] <= 1.0
     assert r["bm25"]["recall@1"] >= 0.8          # lexical questions: BM25 at its defaults finds them

@@ -101,7 +101,8 @@ def test_config_rejects_bad_values_by_name():
 
 def test_training_prompts_drop_answers_by_construction(tmp_path):
     f = tmp_path / "p.jsonl"
-    f.write_text(json.dumps({"problem": "1+1", "answer": "2"}) + "\n\n" + json.dumps({"question": "2*3", "answer": 6}) + "\n")
+    f.write_text(json.dumps({"problem": "1+1", "answer": "2"}) + "\n\n"
+                 + json.dumps({"question": "2*3", "answer": 6}) + "\n")
     before = f.read_bytes()
     prompts = load_prompts(f)
     assert [p.problem for p in prompts] == ["1+1", "2*3"]

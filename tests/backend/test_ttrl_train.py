@@ -87,8 +87,10 @@ def test_clipping_caps_the_ratio():
 def test_sampler_is_seeded_and_batch_consistent(policy):
     model, tok = load(policy)
     prompts = ["Problem: 1+2\n", "Problem: 100*30\n"]
-    a = sampler.sample(model, tok, prompts, 3, max_new_tokens=8, temperature=1.0, generator=torch.Generator().manual_seed(1))
-    b = sampler.sample(model, tok, prompts, 3, max_new_tokens=8, temperature=1.0, generator=torch.Generator().manual_seed(1))
+    a = sampler.sample(model, tok, prompts, 3, max_new_tokens=8, temperature=1.0,
+                       generator=torch.Generator().manual_seed(1))
+    b = sampler.sample(model, tok, prompts, 3, max_new_tokens=8, temperature=1.0,
+                       generator=torch.Generator().manual_seed(1))
     assert a.texts == b.texts and torch.equal(a.sequences, b.sequences)
     # greedy continuation of the short prompt is the same alone and left-padded beside a longer one
     alone = sampler.sample(model, tok, prompts[:1], 1, max_new_tokens=8, temperature=0)

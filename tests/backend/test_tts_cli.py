@@ -48,7 +48,8 @@ def test_run_and_sweep_write_outputs_and_json(setup):
 
     sweep_out = root / "sweep"
     r = cli(root, "tts", "sweep", "--policy", str(policy), "--prm", "reference:arithmetic", "--data", str(data),
-            "--strategies", "greedy,majority,weighted_bon,dvts", "--ns", "1,2", "--out", str(sweep_out), *SMALL, "--json")
+            "--strategies", "greedy,majority,weighted_bon,dvts", "--ns", "1,2", "--out", str(sweep_out),
+            *SMALL, "--json")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)["result"]
     assert res["ns"] == [1, 2] and set(res["runs"]) == {"greedy", "majority", "weighted_bon", "dvts"}

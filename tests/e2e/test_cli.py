@@ -37,7 +37,6 @@ def test_every_command_has_help():
     commands = list(subcommands(parser))
     assert ["runs", "list"] in commands and ["runs", "show"] in commands
     for cmd in commands:
-        out = parser.format_help() if not cmd else None
         p = cli(*cmd, "--help")
         assert "usage:" in p.stdout, cmd
     assert "usage:" in cli("--help").stdout

@@ -88,8 +88,9 @@ def _processbench(records: list[dict], n: int) -> list[dict]:
     good = [r for r in records if 0 not in r["labels"]]
     pick = bad[: n // 2] + good[: n - min(len(bad), n // 2)]
     pick = pick[:n]
-    return [{"id": f"arith-{i}", "generator": r.get("generator", "arith-policy"), "problem": r["problem"].text, "steps": r["steps"],
-             "final_answer_correct": bool(r["final_answer_correct"]), "label": T.first_error(r["labels"])}
+    return [{"id": f"arith-{i}", "generator": r.get("generator", "arith-policy"), "problem": r["problem"].text,
+             "steps": r["steps"], "final_answer_correct": bool(r["final_answer_correct"]),
+             "label": T.first_error(r["labels"])}
             for i, r in enumerate(pick)]
 
 
@@ -194,7 +195,8 @@ def build_zoo(root: str | Path, profile: str = "demo", progress: Callable[[float
         save_tokenizer(tok, tmp / "tokenizer")
 
         report("base", 0.0, "pretraining arith-base")
-        base, snapshot, info = S.train_base(tok, prof, data, seed, cancel, stepper("base", prof.base_steps, "arith-base"))
+        base, snapshot, info = S.train_base(tok, prof, data, seed, cancel,
+                                            stepper("base", prof.base_steps, "arith-base"))
         S.save_model(base, tok, tmp / "arith-base")
         models["arith-base"] = {"kind": "causal-lm", **info, "init": "random"}
 

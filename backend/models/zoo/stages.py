@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -243,7 +244,8 @@ def prm_figures(prm, tok, records: list[dict]) -> dict:
             "accuracy@0.5": round(float(np.mean([(a > 0.5) == bool(b) for a, b in zip(s, y)])), 4)}
 
 
-def genprm_examples(problems: list, n: int, rng: np.random.Generator, extra: list[dict] = ()) -> list[tuple[str, str]]:
+def genprm_examples(problems: list, n: int, rng: np.random.Generator,
+                    extra: Sequence[dict] = ()) -> list[tuple[str, str]]:
     """Synthetic verifier examples: corrupted reference solutions plus the policy's own steps."""
     pairs = []
     pool = [(r["problem"], r["steps"]) for r in extra]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,7 +23,7 @@ import torch
 from backend.models.zoo.tasks import Problem, apply, step_labels
 
 SEPARATOR = "\n"
-PRM_CONFIG = {"style": "token-classification", "prefix_template": "Problem: {problem}\n",
+PRM_CONFIG: dict[str, Any] = {"style": "token-classification", "prefix_template": "Problem: {problem}\n",
               "step_separator": SEPARATOR, "positive_label": 1}
 GENPRM_CONFIG = {"style": "generative", "samples": 1, "temperature": 0.6, "max_new_tokens": 400,
                  "sandbox_timeout": 5.0, "yes_token": " Yes", "no_token": " No", "stop": "</verify>"}
@@ -166,7 +167,7 @@ def run_snippet(code: str, timeout: float = 5.0) -> tuple[bool, str]:
     try:
         from backend.sandbox import run_python  # type: ignore
     except ImportError:
-        run_python = None
+        run_python = None  # type: ignore[assignment]  # the subprocess below stands in
     if run_python is not None:
         r = run_python(code, timeout=timeout)
         return r.status == "ok" and r.exit_code == 0, r.stdout
