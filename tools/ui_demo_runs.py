@@ -62,18 +62,24 @@ def _tts(ws: Path, out: Path, data: Path) -> list[str]:
                  "--out", _fresh(out / "tts-sweep"))]
 
 
+def _head(src: Path, dest: Path, n: int) -> str:
+    """The first ``n`` lines of a JSONL file, as a new file (inputs are never modified)."""
+    dest.write_text("".join(src.read_text(encoding="utf-8").splitlines(keepends=True)[:n]), encoding="utf-8")
+    return str(dest)
+
+
 def _ttrl(ws: Path, out: Path, data: Path) -> list[str]:
-    return [_cli(ws, "ttrl", "train", "--policy", "zoo:arith-policy",
-                 "--prompts", str(data / "ttrl_unlabeled.jsonl"), "--eval", str(data / "ttrl_labeled.jsonl"),
+    # the first 48 of the zoo's 200 TTRL prompts (and their labels, for monitoring only)
+    prompts = _head(data / "ttrl_unlabeled.jsonl", out / "ttrl_prompts48.jsonl", 48)
+    labels = _head(data / "ttrl_labeled.jsonl", out / "ttrl_labels48.jsonl", 48)
+    return [_cli(ws, "ttrl", "train", "--policy", "zoo:arith-policy", "--prompts", prompts, "--eval", labels,
                  "--steps", "8", "--prompts-per-step", "4", "--n-votes", "8", "--n-train", "8",
                  "--eval-every", "4", "--eval-n", "4", "--checkpoint-every", "4",
                  "--out", _fresh(out / "ttrl"))]
 
 
 def _prm(ws: Path, out: Path, data: Path) -> list[str]:
-    records = (data / "processbench.jsonl").read_text(encoding="utf-8").splitlines()
-    items = out / "prm_score_input.jsonl"
-    items.write_text("\n".join(records[:8]) + "\n", encoding="utf-8")
+    items = _head(data / "processbench.jsonl", out / "prm_score_input.jsonl", 8)
     score = _cli(ws, "prm", "score", "--prm", "zoo:arith-prm", "--input", str(items),
                  "--out", _fresh(out / "prm_scores.jsonl"))
     bench = _cli(ws, "prm", "processbench", "--prm", "zoo:arith-prm", "--data", str(data / "processbench.jsonl"))
