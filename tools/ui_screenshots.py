@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app, themes[0])
     window = MainWindow(ctx, probe_devices=False)
     window.show()
+    window.history_dock.raise_()     # the bottom dock lists the recorded runs the panels show
     runs = {**_latest_runs(ctx), **runs}
 
     def pump(seconds: float) -> None:
