@@ -236,3 +236,23 @@ class Params:
     @classmethod
     def _what(cls) -> str:
         return f"{cls.label} setting" if cls.label else "setting"
+
+
+def split_params(params: dict[str, Any] | None, *classes: type[Params]) -> list[Params]:
+    """A job's flat params read by several settings groups (the job's own class first, then e.g.
+    ``PromptParams``): each group takes the keys it declares, the first one also every key no group
+    declares (so a typo is reported by the job's class). ``None`` values mean the default.
+
+    The one place a job splits its params, so another group (an executor's, an engine's) is one
+    more class in the call.
+    """
+    values = {k: v for k, v in (params or {}).items() if v is not None}
+    claimed: set[str] = set()
+    parts: list[dict[str, Any]] = []
+    for cls in classes:
+        names = {i.name for i in cls.describe()}
+        mine = {k: v for k, v in values.items() if k in names and k not in claimed}
+        claimed |= set(mine)
+        parts.append(mine)
+    parts[0].update({k: v for k, v in values.items() if k not in claimed})
+    return [cls.from_params(part) for cls, part in zip(classes, parts)]

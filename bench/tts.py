@@ -32,9 +32,9 @@ def default_data() -> str:
 
 def _resolved(policy, cfg):  # noqa: ANN001, ANN202
     """The prompt settings a Searcher would use for this policy and config."""
-    from backend.generation.prompting import resolve
+    from backend.generation.prompting import PromptParams, resolve
 
-    return resolve(policy.tokenizer, cfg.prompt_params(), cfg.max_tokens, cfg.step_tokens)
+    return resolve(policy.tokenizer, PromptParams(), cfg.max_tokens, cfg.step_tokens)
 
 
 def throughput(policy, problems, cfg, rows: int = 32) -> dict:  # noqa: ANN001
@@ -107,14 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     from backend.tts.scoring import load_scorer
     from backend.tts.strategies import Searcher
     from backend.tts.sweep import recommend, run_sweep
-    from backend.tts.types import STRATEGIES, TTSConfig
+    from backend.tts.params import TTSParams
+    from backend.tts.types import STRATEGIES
 
     if args.device == "cpu":
         torch.set_num_threads(args.threads)
     data = args.data or default_data()
     problems = load_problems(data, limit=args.limit)
     ns = [int(x) for x in args.ns.split(",")]
-    cfg = TTSConfig(n=max(ns), beam_width=args.beam_width, temperature=args.temperature, seed=0, agg=args.agg,
+    cfg = TTSParams(n=max(ns), beam_width=args.beam_width, temperature=args.temperature, seed=0, agg=args.agg,
                     max_tokens=96, step_tokens=32, max_steps=8, batch_size=256)
     policy = Policy.load(args.policy, args.device)
     scorer = load_scorer(args.prm, args.device)

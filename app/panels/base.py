@@ -223,3 +223,14 @@ def placeholder(text: str) -> QLabel:
     label.setWordWrap(True)
     label.setStyleSheet("color: palette(mid); padding: 24px;")
     return label
+
+
+def name_zero(form: QWidget, meanings: dict[str, str]) -> None:
+    """Show what 0 means in a ParamsForm's spin boxes (``{"max_tokens": "auto", "limit": "all"}``):
+    a setting whose 0 is "the model's default" or "every problem" should not read as zero."""
+    from PySide6.QtWidgets import QSpinBox
+
+    for name, text in meanings.items():
+        editor = form.editor(name)
+        if isinstance(editor, QSpinBox) and editor.minimum() == 0:
+            editor.setSpecialValueText(text)

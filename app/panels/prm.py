@@ -7,21 +7,28 @@ draws results, so it redraws any past run from the history as well.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-    QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+    QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from app.panels.base import Panel, register_panel, restore_widgets, scrollable
+from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
 from app.panels._prm_cards import StepColumn
+from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
+from backend.prm.params import PRMParams, PRMScoreParams, ProcessBenchParams
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from backend.workspace import RunRecord
 
 SCORE, BENCH = "prm.score", "prm.processbench"
 
@@ -32,7 +39,28 @@ def _zoo_processbench(zoo: Path) -> str:
     return str(found[0]) if found else ""
 
 
-def truth_text(label) -> str:  # noqa: ANN001 - ProcessBench's label: first wrong step (0-based) or -1
+def _settings_column(*boxes: QWidget, controls: QWidget) -> QWidget:
+    """The boxes in a scroll area, with the run controls (button, progress, status) below it, always in view."""
+    inner = QWidget()
+    il = QVBoxLayout(inner)
+    il.setContentsMargins(0, 0, 0, 0)
+    for b in boxes:
+        il.addWidget(b)
+    il.addStretch(1)
+    column = QWidget()
+    lay = QVBoxLayout(column)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(scrollable(inner), 1)
+    lay.addWidget(controls)
+    return column
+
+
+def _name_auto(combo: QComboBox) -> None:
+    """The format combo's ``auto`` entry says what it does."""
+    combo.setItemText(combo.findData("auto"), "auto (from the folder)")
+
+
+def truth_text(label: int | None) -> str:  # ProcessBench's label: first wrong step (0-based) or -1
     if label is None:
         return "not labelled"
     return "every step is correct" if int(label) < 0 else f"first error at step {int(label) + 1}"
@@ -46,7 +74,7 @@ class PRMPanel(Panel):
     kinds = (SCORE, BENCH)
     order = 40
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._records: list[dict] = []
         self._bench_samples: list[dict] = []
@@ -75,27 +103,17 @@ class PRMPanel(Panel):
         self.problem.setMaximumHeight(60)
         self.solution = QPlainTextEdit()
         self.solution.setPlaceholderText("solution: one step per line, Step k: labels, or blank-line paragraphs")
-        self.split = QComboBox()
-        self.split.addItems(["auto", "step", "line", "blank"])
+        self.solution.setMinimumHeight(110)  # the text being judged: keep several lines in view
         self.prm_a = ModelPicker(zoo, default="zoo:arith-prm", name_filter="prm")
         self.compare = QCheckBox("compare with")
         self.prm_b = ModelPicker(zoo, default="zoo:arith-genprm", name_filter="prm")
-        from backend.prm.descriptor import PRESETS
-
-        self.preset = QComboBox()
-        self.preset.addItem("from the folder", "")
-        for name in PRESETS:
-            self.preset.addItem(name, name)
-        self.preset.setToolTip("input format of a PRM folder without benchtop_prm.json (an unrecognised folder "
-                               "is refused, never guessed)")
-        self.threshold = QDoubleSpinBox()
-        self.threshold.setRange(0.0, 1.0)
-        self.threshold.setSingleStep(0.05)
-        self.threshold.setValue(0.5)
-        self.samples = QSpinBox()
-        self.samples.setRange(1, 64)
-        self.samples.setValue(1)
-        self.samples.setToolTip("generative PRMs: judgements sampled and averaged per step")
+        # the scoring settings (defaults, ranges, tooltips) come from PRMScoreParams; split first
+        names = ["split", *(i.name for i in PRMScoreParams.describe() if i.name != "split")]
+        self.score_form = ParamsForm(PRMScoreParams, fields=names, parent=self)
+        self.split, self.preset = self.score_form.editor("split"), self.score_form.editor("preset")
+        self.threshold, self.samples = self.score_form.editor("threshold"), self.score_form.editor("samples")
+        _name_auto(self.preset)
+        name_zero(self.score_form, {"samples": "PRM's own", "max_new_tokens": "PRM's own"})
         self.score_controls = RunControls(self.context, start_text="Score steps")
         self.score_controls.start_requested.connect(self.score)
         self.score_btn, self.status = self.score_controls.start_button, self.score_controls.status
@@ -107,13 +125,10 @@ class PRMPanel(Panel):
         form.addRow("Ground truth", self.truth)
         form.addRow("Problem", self.problem)
         form.addRow("Solution", self.solution)
-        form.addRow("Split", self.split)
         form.addRow("PRM", self.prm_a)
         form.addRow(self.compare, self.prm_b)
-        form.addRow("Format", self.preset)
-        form.addRow("Threshold", self.threshold)
-        form.addRow("Samples", self.samples)
-        form.addRow(self.score_controls)
+        scoring = QGroupBox("Scoring")
+        QVBoxLayout(scoring).addWidget(self.score_form)
         self.col_a, self.col_b = StepColumn(), StepColumn()
         self.col_b.setVisible(False)
         if self.source.value():
@@ -122,14 +137,14 @@ class PRMPanel(Panel):
         right.addWidget(self.col_a)
         right.addWidget(self.col_b)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scrollable(box))
+        split.addWidget(_settings_column(box, scoring, controls=self.score_controls))
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([360, 900])
         return split
 
     @staticmethod
-    def _wrap(layout) -> QWidget:  # noqa: ANN001
+    def _wrap(layout: QHBoxLayout) -> QWidget:
         w = QWidget()
         layout.setContentsMargins(0, 0, 0, 0)
         w.setLayout(layout)
@@ -156,37 +171,35 @@ class PRMPanel(Panel):
             self.problem.setPlainText(r["problem"])
             steps = r.get("steps")
             self.solution.setPlainText("\n".join(steps) if isinstance(steps, list) else str(r.get("solution", "")))
-            self.split.setCurrentText("line" if isinstance(steps, list) else "auto")
+            self.score_form.set_values({"split": "line" if isinstance(steps, list) else "auto"})
             self.truth.setText(truth_text(r.get("label")))
 
     def _load_sample_into_form(self, s: dict) -> None:
         """A ProcessBench sample replaces the whole Steps form: problem, steps, PRM, threshold, truth."""
         self.problem.setPlainText(s.get("problem", ""))
         self.solution.setPlainText("\n".join(s["steps"]))
-        self.split.setCurrentText("line")
         self.prm_a.set_value(self.bench_prm.value())
         self.compare.setChecked(False)
-        self.threshold.setValue(self.bench_threshold.value())
+        shared = {k: v for k, v in self.bench_form.values().items() if k in PRMParams.defaults()}
+        self.score_form.set_values({**shared, "split": "line"})
         self.truth.setText(truth_text(s.get("label")))
         self.record_pick.blockSignals(True)
         self.record_pick.setCurrentIndex(-1)
         self.record_pick.blockSignals(False)
 
-    def score(self) -> str | None:
+    def score_spec(self) -> JobSpec:
+        """The ``prm.score`` spec of the Steps tab (ValueError naming what is missing or bad)."""
         problem, text = self.problem.toPlainText().strip(), self.solution.toPlainText().strip()
         if not problem or not text or not self.prm_a.value():
-            self.score_controls.set_error("Enter a problem, a solution and a PRM first.")
-            return None
-        params = {"prm": self.prm_a.value(), "items": [{"problem": problem, "solution": text}],
-                  "split": self.split.currentText(), "threshold": self.threshold.value(),
-                  "samples": self.samples.value()}
+            raise ValueError("Enter a problem, a solution and a PRM first.")
+        params = {**self.score_form.params().to_dict(), "prm": self.prm_a.value(),
+                  "items": [{"problem": problem, "solution": text}]}
         if self.compare.isChecked() and self.prm_b.value():
             params["prm_b"] = self.prm_b.value()
-        if self.preset.currentData():
-            params["preset"] = self.preset.currentData()
-        run_id = self.submit(JobSpec(kind=SCORE, params=params, label=f"PRM steps: {problem[:30]}"))
-        self.score_controls.track(run_id)
-        return run_id
+        return JobSpec(kind=SCORE, params=params, label=f"PRM steps: {problem[:30]}")
+
+    def score(self) -> str | None:
+        return self.submit_tracked(self.score_controls, self.score_spec)
 
     def show_steps(self, rec: dict, label: int | None = None) -> None:
         """Draw one scored record (``prm.score`` row or ProcessBench sample) as step cards."""
@@ -195,7 +208,8 @@ class PRMPanel(Panel):
         b = rec.get("b")
         self.col_b.setVisible(b is not None)
         if b is not None:
-            self.col_b.show_steps(b["prm"], rec["steps"], b["step_scores"], b["first_error"], b.get("judgements"), label)
+            self.col_b.show_steps(b["prm"], rec["steps"], b["step_scores"], b["first_error"], b.get("judgements"),
+                                  label)
         self.problem.setPlainText(rec.get("problem", ""))
         self.tabs.setCurrentIndex(0)
 
@@ -207,16 +221,16 @@ class PRMPanel(Panel):
         self.bench_prm = ModelPicker(zoo, default="zoo:arith-prm", name_filter="prm")
         self.bench_data = PathPicker("file", "ProcessBench (*.jsonl *.json)", "ProcessBench JSONL")
         self.bench_data.set_value(_zoo_processbench(zoo))
-        self.bench_threshold = QDoubleSpinBox()
-        self.bench_threshold.setRange(0.0, 1.0)
-        self.bench_threshold.setSingleStep(0.05)
-        self.bench_threshold.setValue(0.5)
+        self.bench_form = ParamsForm(ProcessBenchParams, parent=self)
+        self.bench_threshold = self.bench_form.editor("threshold")
+        _name_auto(self.bench_form.editor("preset"))
+        name_zero(self.bench_form, {"samples": "PRM's own", "max_new_tokens": "PRM's own", "limit": "all"})
         self.bench_controls = RunControls(self.context, start_text="Evaluate")
         self.bench_controls.start_requested.connect(self.run_bench)
         self.bench_btn, self.bench_status = self.bench_controls.start_button, self.bench_controls.status
-        for name, w in (("PRM", self.bench_prm), ("Data", self.bench_data), ("Threshold", self.bench_threshold)):
+        for name, w in (("PRM", self.bench_prm), ("Data", self.bench_data)):
             form.addRow(name, w)
-        form.addRow(self.bench_controls)
+        form.addRow(self.bench_form)
         self.f1_table = DictTable()
         self.sweep_plot = CurvePlot("F1 against the threshold", "threshold", "F1 (%)")
         self.threshold_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#b00020", width=1, style=Qt.PenStyle.DashLine))
@@ -238,22 +252,22 @@ class PRMPanel(Panel):
         dlay.addWidget(self.disagree)
         results.addWidget(dl)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scrollable(box))
+        split.addWidget(_settings_column(box, controls=self.bench_controls))
         split.addWidget(results)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 930])
         return split
 
-    def run_bench(self) -> str | None:
+    def bench_spec(self) -> JobSpec:
+        """The ``prm.processbench`` spec of its tab (ValueError naming what is missing or bad)."""
         data = self.bench_data.value()
         if not data or not self.bench_prm.value():
-            self.bench_controls.set_error("Choose a PRM and a ProcessBench file first.")
-            return None
-        run_id = self.submit(JobSpec(kind=BENCH, params={"prm": self.bench_prm.value(),
-                                                         "threshold": self.bench_threshold.value()},
-                                     inputs={"data": data}, label=f"ProcessBench {Path(data).name}"))
-        self.bench_controls.track(run_id)
-        return run_id
+            raise ValueError("Choose a PRM and a ProcessBench file first.")
+        params = {**self.bench_form.params().to_dict(), "prm": self.bench_prm.value()}
+        return JobSpec(kind=BENCH, params=params, inputs={"data": data}, label=f"ProcessBench {Path(data).name}")
+
+    def run_bench(self) -> str | None:
+        return self.submit_tracked(self.bench_controls, self.bench_spec)
 
     def show_bench(self, r: dict) -> None:
         rows = [{"subset": k, "error acc": v["acc_error"], "correct acc": v["acc_correct"], "F1": v["f1"],
@@ -297,13 +311,18 @@ class PRMPanel(Panel):
             self.show_steps({**s, "prm": f"{self.bench_prm.value()} (ProcessBench {s['id']})"}, label=s["label"])
 
     # -- runs ------------------------------------------------------------------------------------
-    def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
+    def restore_settings(self, run: RunRecord) -> None:
+        """A run opened from the history puts its settings back into its own tab's form (absent
+        settings were the defaults), and its PRM, data or solution into the pickers."""
         p = run.spec.params
+        given = {k: v for k, v in p.items() if v is not None}
         if run.kind == BENCH:
-            restore_widgets({"prm": self.bench_prm, "threshold": self.bench_threshold}, p)
+            self.bench_form.set_values({**ProcessBenchParams.defaults(), **given})
+            restore_widgets({"prm": self.bench_prm}, p)
             restore_widgets({"data": self.bench_data}, run.spec.inputs)
             return
-        restore_widgets({"prm": self.prm_a, "split": self.split, "threshold": self.threshold, "samples": self.samples}, p)
+        self.score_form.set_values({**PRMScoreParams.defaults(), **given})
+        restore_widgets({"prm": self.prm_a}, p)
         self.compare.setChecked(bool(p.get("prm_b")))
         restore_widgets({"prm_b": self.prm_b}, p)
         items = p.get("items") or []
@@ -311,7 +330,7 @@ class PRMPanel(Panel):
             self.problem.setPlainText(str(items[0].get("problem", "")))
             self.solution.setPlainText(str(items[0].get("solution", "")))
 
-    def show_run(self, run) -> None:  # noqa: ANN001 - RunRecord
+    def show_run(self, run: RunRecord) -> None:
         r = run.result or {}
         if run.kind == SCORE and r.get("records"):
             self.show_steps(r["records"][0])
@@ -320,5 +339,5 @@ class PRMPanel(Panel):
             self.show_bench(r)
             self.tabs.setCurrentIndex(1)
 
-    def on_run_failed(self, run) -> None:  # noqa: ANN001
+    def on_run_failed(self, run: RunRecord) -> None:
         """The run's RunControls already show the reason (or "Cancelled")."""

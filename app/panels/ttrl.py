@@ -1,7 +1,8 @@
 """TTRL panel: train a policy on unlabeled prompts with majority-vote rewards and watch it learn.
 
-Left: the policy, the unlabeled prompts, an optional labelled copy (monitoring only), the
-main settings, Start / Stop / Resume. Right: live curves (evaluation pass@1 and maj@N;
+Left: the policy, the unlabeled prompts, an optional labelled copy (monitoring only), a form
+bound to ``backend.ttrl.config.TTRLConfig`` (the rarer settings under Advanced), the prompt
+settings, and Start / Stop / Resume below them. Right: live curves (evaluation pass@1 and maj@N;
 training majority ratio, reward, label accuracy; loss and KL), the latest step's rollouts
 (one row per prompt; select one to see its samples with votes, rewards and advantages), and
 a comparison of any two TTRL runs of the workspace.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -23,22 +25,28 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.panels.base import Panel, register_panel, restore_widgets, scrollable
-from app.widgets.pickers import ModelPicker, PathPicker
+from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
 from app.widgets.jobs_dock import key_params
+from app.widgets.params_form import ParamsForm
+from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, accuracy_axis
 from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
+from backend.generation.prompting import PromptParams
 from backend.jobs import JobSpec
-from backend.ttrl.config import TTRLConfig
+from backend.ttrl.config import NOT_TTRL, TTRLConfig
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from backend.jobs import JobEvent
+    from backend.workspace import RunRecord
 
 KIND = "ttrl.train"
 EVAL_CURVES = ("eval/pass@1", "eval/maj@N")
@@ -47,15 +55,7 @@ LOSS_CURVES = ("loss", "kl")
 COMPARE_METRICS = EVAL_CURVES + TRAIN_CURVES + ("train_pass@1", "loss", "kl", "no_answer", "response_tokens")
 
 
-def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setToolTip(tip)
-    return s
-
-
-def out_dir_of(run) -> Path:  # noqa: ANN001 - a RunRecord
+def out_dir_of(run: RunRecord) -> Path:
     """The TTRL output folder of a run (given by the user, or inside the run folder)."""
     if run.result and run.result.get("out"):
         return Path(run.result["out"])
@@ -77,7 +77,7 @@ class TTRLPanel(Panel):
     kinds = (KIND,)
     order = 60
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._series: dict[str, list[tuple[float, float]]] = {}
         self._dirty = False
@@ -87,7 +87,7 @@ class TTRLPanel(Panel):
         self._build_setup()
         self._build_views()
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scrollable(self.setup_box))
+        split.addWidget(self._setup_column())
         split.addWidget(self.views)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 900])
@@ -108,24 +108,18 @@ class TTRLPanel(Panel):
         self.labelled = PathPicker("file", "Prompts (*.jsonl *.json)", "optional: labelled copy, monitoring only")
         for picker, key in ((self.prompts, "unlabel"), (self.labelled, "label")):
             found = [p for p in sorted((zoo / "data").glob("*.jsonl"))
-                     if key in p.name and (key == "unlabel" or "unlabel" not in p.name)] if (zoo / "data").is_dir() else []
+                     if key in p.name and (key == "unlabel" or "unlabel" not in p.name)] \
+                if (zoo / "data").is_dir() else []
             if found:
                 picker.set_value(str(found[0]))
-        self.steps = _spin(1, 100000, TTRLConfig.steps, "training steps")
-        self.per_step = _spin(1, 1024, TTRLConfig.prompts_per_step, "prompts sampled per step")
-        self.votes = _spin(2, 1024, TTRLConfig.n_votes, "N: rollouts per prompt that vote on the pseudo-label")
-        self.train_n = _spin(2, 1024, TTRLConfig.n_train, "train on the first this many rollouts of each prompt (reference: N/2)")
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(7)
-        self.lr.setRange(1e-7, 1.0)
-        self.lr.setSingleStep(1e-5)
-        self.lr.setValue(TTRLConfig.lr)
-        self.kl = QDoubleSpinBox()
-        self.kl.setDecimals(4)
-        self.kl.setRange(0, 10)
-        self.kl.setValue(TTRLConfig.kl_coef)
-        self.eval_every = _spin(0, 10000, TTRLConfig.eval_every, "evaluate on the labelled set every this many steps (0 = start/end)")
-        self.eval_n = _spin(1, 256, TTRLConfig.eval_n, "samples per labelled problem for pass@1 and maj@N")
+        # every setting (default, range, tooltip) comes from TTRLConfig; the rarely changed ones are
+        # in its collapsed Advanced group
+        self.form = ParamsForm(TTRLConfig, parent=self)
+        name_zero(self.form, {"max_new_tokens": "auto", "eval_every": "start and end", "eval_limit": "all"})
+        self.steps, self.per_step, self.votes, self.train_n = (
+            self.form.editor(n) for n in ("steps", "prompts_per_step", "n_votes", "n_train"))
+        self.lr, self.kl, self.eval_every, self.eval_n = (
+            self.form.editor(n) for n in ("lr", "kl_coef", "eval_every", "eval_n"))
         self.controls = RunControls(self.context, start_text="Start")
         self.controls.start_requested.connect(self.start)
         self.controls.set_message("Choose a policy and an unlabeled prompt file, then Start.")
@@ -141,24 +135,25 @@ class TTRLPanel(Panel):
         form.addRow("Policy", self.policy)
         form.addRow("Prompts", self.prompts)
         form.addRow("Labels", self.labelled)
-        form.addRow("Steps", self.steps)
-        form.addRow("Prompts / step", self.per_step)
-        form.addRow("Votes N", self.votes)
-        form.addRow("Train on", self.train_n)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("KL coef", self.kl)
-        form.addRow("Eval every", self.eval_every)
-        form.addRow("Eval samples", self.eval_n)
         note = QLabel("Labels, when given, only measure: label accuracy, pass@1, maj@N. They never reach the loss.")
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
-        self.prompt_box = PromptBox(exclude=("delimiter", "stop"))
+        self.prompt_box = PromptBox(exclude=NOT_TTRL)
         box = QVBoxLayout(self.setup_box)
         box.addLayout(form)
+        box.addWidget(self.form)
         box.addWidget(self.prompt_box)
-        box.addWidget(self.controls)
         box.addWidget(note)
         box.addStretch(1)
+
+    def _setup_column(self) -> QWidget:
+        """The settings scroll; Start / Resume / Stop and the status stay in view below them."""
+        column = QWidget()
+        lay = QVBoxLayout(column)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(scrollable(self.setup_box), 1)
+        lay.addWidget(self.controls)
+        return column
 
     def _build_views(self) -> None:
         self.views = QTabWidget()
@@ -229,26 +224,24 @@ class TTRLPanel(Panel):
             plot.set_smoothing(weight)
 
     # -- actions ----------------------------------------------------------------------------
-    def start(self) -> str | None:
+    def spec(self) -> JobSpec:
+        """The JobSpec the current controls describe (raises ValueError naming a bad setting)."""
         policy, prompts, labels = self.policy.value(), self.prompts.value(), self.labelled.value()
         if not policy or not prompts:
-            self.controls.set_error("Choose a policy and an unlabeled prompt file first.")
-            return None
-        if self.train_n.value() > self.votes.value():
-            self.controls.set_error(f"'Train on' ({self.train_n.value()}) cannot exceed 'Votes N' ({self.votes.value()}).")
-            return None
+            raise ValueError("Choose a policy and an unlabeled prompt file first.")
         inputs = {"policy": policy, "prompts": prompts}
         if labels:
             inputs["eval"] = labels
+        params = {**self.form.params().to_dict(), **self.prompt_box.changes()}
+        return JobSpec(KIND, params=params, inputs=inputs, label=f"ttrl {Path(prompts).stem}")
+
+    def start(self) -> str | None:
         try:
-            prompt = self.prompt_box.changes()
+            spec = self.spec()
         except ValueError as exc:
             self.controls.set_error(str(exc))
             return None
-        params = {"steps": self.steps.value(), "prompts_per_step": self.per_step.value(), "n_votes": self.votes.value(),
-                  "n_train": self.train_n.value(), "lr": self.lr.value(), "kl_coef": self.kl.value(),
-                  "eval_every": self.eval_every.value(), "eval_n": self.eval_n.value(), **prompt}
-        return self._submit(JobSpec(KIND, params=params, inputs=inputs, label=f"ttrl {Path(prompts).stem}"), {})
+        return self._submit(spec, {})
 
     def resume(self) -> str | None:
         run = self._last_run
@@ -274,15 +267,25 @@ class TTRLPanel(Panel):
         self.resume_btn.setEnabled(False)
         return self._active
 
-    def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
-        restore_widgets({"steps": self.steps, "prompts_per_step": self.per_step, "n_votes": self.votes,
-                         "n_train": self.train_n, "lr": self.lr, "kl_coef": self.kl, "eval_every": self.eval_every,
-                         "eval_n": self.eval_n}, run.spec.params)
+    def restore_settings(self, run: RunRecord) -> None:
+        """A run opened from the history puts its settings back (absent ones were the defaults; a
+        resumed run's are those of the run it continued, read from its output folder)."""
+        p = dict(run.spec.params)
+        if p.pop("resume", False):
+            from backend.ttrl.checkpoint import read_run_file
+
+            try:
+                stored = read_run_file(out_dir_of(run))
+                p = {**stored.get("config", {}), **(stored.get("prompt_settings") or {}), **p}
+            except (OSError, ValueError):
+                pass  # the folder is gone: only what the spec says
+        self.form.set_values({**TTRLConfig.defaults(), **{k: v for k, v in p.items() if v is not None}})
+        self.prompt_box.set_values({**PromptParams.defaults(), **p})
         restore_widgets({"policy": self.policy, "prompts": self.prompts, "eval": self.labelled}, run.spec.inputs)
         self._last_run = run
 
     # -- live events ------------------------------------------------------------------------
-    def on_event(self, event) -> None:  # noqa: ANN001
+    def on_event(self, event: JobEvent) -> None:
         if event.run_id != self._active:
             return
         d = event.data
@@ -299,7 +302,8 @@ class TTRLPanel(Panel):
         if not self._dirty:
             return
         self._dirty = False
-        for plot, names in ((self.eval_plot, EVAL_CURVES), (self.train_plot, TRAIN_CURVES), (self.loss_plot, LOSS_CURVES)):
+        for plot, names in ((self.eval_plot, EVAL_CURVES), (self.train_plot, TRAIN_CURVES),
+                            (self.loss_plot, LOSS_CURVES)):
             for name in names:
                 pts = [(s, v) for s, v in self._series.get(name, []) if s is not None]
                 if pts:
@@ -328,7 +332,8 @@ class TTRLPanel(Panel):
         sel = self.groups_table.selectionModel().selectedRows() if self.groups_table.selectionModel() else []
         keep = sel[0].row() if sel else 0  # the row the user is reading, in the new step
         self.groups_table.set_rows(rows)
-        self.rollout_title.setText(f"Rollouts of step {data.get('step')}: one row per prompt — select one for its samples")
+        self.rollout_title.setText(f"Rollouts of step {data.get('step')}: one row per prompt — "
+                                   "select one for its samples")
         if rows:
             self.groups_table.selectRow(min(keep, len(rows) - 1))
         # the selection may not change when the rows do, so no signal: show the new samples here
@@ -349,9 +354,8 @@ class TTRLPanel(Panel):
         self.samples_table.set_rows(rows)
 
     # -- finished runs and comparison -------------------------------------------------------
-    def show_run(self, run) -> None:  # noqa: ANN001
+    def show_run(self, run: RunRecord) -> None:
         self._last_run = run
-        self.prompt_box.set_values(dict(getattr(getattr(run, "spec", None), "params", None) or {}))
         out = out_dir_of(run)
         series = read_history(out) or {k: list(v) for k, v in self.context.workspace.metrics(run.id).items()}
         self._series = series
@@ -364,10 +368,11 @@ class TTRLPanel(Panel):
         start, end = res.get("eval_start") or {}, res.get("eval_end") or {}
         msg = f"Run {run.id}: {res.get('steps', '?')} steps; model in {res.get('model', out)}."
         if start and end:
-            msg += f" pass@1 {start['pass@1']:.3f} → {end['pass@1']:.3f}, maj@N {start['maj@N']:.3f} → {end['maj@N']:.3f}."
+            msg += (f" pass@1 {start['pass@1']:.3f} → {end['pass@1']:.3f}, "
+                    f"maj@N {start['maj@N']:.3f} → {end['maj@N']:.3f}.")
         self.controls.report(msg)
 
-    def on_run_failed(self, run) -> None:  # noqa: ANN001
+    def on_run_failed(self, run: RunRecord) -> None:
         self._last_run = run  # Resume continues it from its last checkpoint
 
     def refresh_runs(self) -> None:

@@ -1,7 +1,8 @@
 """Test-time scaling panel: sweep strategies over budgets and see which way of spending compute wins.
 
 Left: policy, PRM (a folder, a zoo model or the exact arithmetic reference scorer), problem
-file, strategies, budgets N and search settings; Run sweep / Stop. Right, three tabs:
+file, strategies, and a form bound to ``backend.tts.params.TTSSweepParams`` (budgets N, search
+settings; the rarer ones under Advanced) and the prompt settings; Run sweep / Stop below them. Right, three tabs:
   * Curves: accuracy against N (log2 axis) and against generated tokens per problem, one curve
     per strategy (greedy is a single point at N = 1);
   * Difficulty: accuracy per Pass@1 bin at a chosen N, and the compute-optimal table (best
@@ -13,19 +14,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QSpinBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -33,27 +32,30 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels._tts_tree import SearchTreeView, chains_as_tree
-from app.panels.base import Panel, register_panel, restore_widgets, scrollable
+from app.panels.base import Panel, name_zero, register_panel, restore_widgets, scrollable
+from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
 from app.widgets.prompt_box import PromptBox
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
+from backend.generation.prompting import PromptParams
 from backend.jobs import JobSpec
+from backend.tts.params import TTSSweepParams
+from backend.tts.types import STRATEGIES
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from backend.workspace import RunRecord
 
 KINDS = ("tts.sweep", "tts.run")
-STRATEGIES = ("greedy", "majority", "bon", "weighted_bon", "beam", "dvts")
+SWEEP_ONLY_ELSEWHERE = ("n", "strategies")    # a sweep's budgets are ns; strategies are the checkboxes
+# where the panel starts instead of the class defaults: a first sweep on a CPU should finish in
+# minutes (the CLI and the job default to N up to 16 on every problem)
+PANEL_START = {"ns": (1, 2, 4, 8), "limit": 12}
 LABELS = {"greedy": "greedy", "majority": "majority vote", "bon": "Best-of-N", "weighted_bon": "weighted BoN",
           "beam": "beam search", "dvts": "DVTS"}
 REFERENCE = "reference:arithmetic"
-
-
-def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setToolTip(tip)
-    return s
 
 
 def read_details(path: str | Path) -> dict[tuple[str, int, int], dict]:
@@ -71,13 +73,18 @@ class TTSPanel(Panel):
     kinds = KINDS
     order = 55
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._active: str | None = None
         self.summary: dict | None = None
         self.details: dict[tuple[str, int, int], dict] = {}
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scrollable(self._build_setup()))
+        column = QWidget()  # the settings scroll; Run sweep / Stop and the status stay in view below them
+        cl = QVBoxLayout(column)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(scrollable(self._build_setup()), 1)
+        cl.addWidget(self.controls)
+        split.addWidget(column)
         split.addWidget(self._build_views())
         split.setStretchFactor(1, 1)
         split.setSizes([330, 1000])
@@ -103,20 +110,15 @@ class TTSPanel(Panel):
             self.checks[s] = QCheckBox(LABELS[s])
             self.checks[s].setChecked(True)
             grid.addWidget(self.checks[s], i // 2, i % 2)
-        self.ns = QLineEdit("1,2,4,8")  # sized for a CPU: a first sweep finishes in minutes
-        self.ns.setToolTip("budgets N (samples / beams), comma-separated")
-        self.width_ = _spin(1, 256, 4, "beam width M: each kept beam is expanded M times; DVTS runs N/M subtrees")
-        self.steps = _spin(1, 64, 8, "most steps of a tree search")
-        self.temp = QDoubleSpinBox()
-        self.temp.setRange(0.0, 3.0)
-        self.temp.setSingleStep(0.1)
-        self.temp.setValue(0.8)
-        self.agg = QComboBox()
-        self.agg.addItems(["last", "min", "prod", "avg"])
-        self.agg.setToolTip("how step scores become one solution score")
-        self.limit = _spin(0, 100000, 12, "use only the first K problems (0 = all); more problems narrow the "
-                                          "confidence intervals but take longer")
-        self.seed = _spin(0, 2**31 - 1, 0, "random seed (runs reproduce exactly)")
+        # every search setting (default, range, tooltip) comes from TTSSweepParams; the budgets first
+        first = ("ns", "thresholds")
+        names = [*first, *(i.name for i in TTSSweepParams.describe() if i.name not in first)]
+        self.form = ParamsForm(TTSSweepParams, fields=names, exclude=SWEEP_ONLY_ELSEWHERE, parent=self)
+        self.form.set_values(PANEL_START)
+        name_zero(self.form, {"max_tokens": "auto", "step_tokens": "auto", "limit": "all"})
+        self.ns, self.width_, self.steps = (self.form.editor(n) for n in ("ns", "beam_width", "max_steps"))
+        self.temp, self.agg, self.limit, self.seed = (self.form.editor(n) for n in ("temperature", "agg", "limit",
+                                                                                      "seed"))
         self.controls = RunControls(self.context, start_text="Run sweep")
         self.controls.start_requested.connect(self.start)
         self.controls.set_message("Choose a policy, a PRM and a problem file, then Run sweep.")
@@ -127,18 +129,11 @@ class TTSPanel(Panel):
         form.addRow("PRM", self.prm)
         form.addRow("Problems", self.data)
         form.addRow("Strategies", grid)
-        form.addRow("Budgets N", self.ns)
-        form.addRow("Beam width M", self.width_)
-        form.addRow("Max steps", self.steps)
-        form.addRow("Temperature", self.temp)
-        form.addRow("Aggregation", self.agg)
-        form.addRow("Problems used", self.limit)
-        form.addRow("Seed", self.seed)
         self.prompt_box = PromptBox()
         lay = QVBoxLayout(box)
         lay.addLayout(form)
+        lay.addWidget(self.form)
         lay.addWidget(self.prompt_box)
-        lay.addWidget(self.controls)
         lay.addStretch(1)
         return box
 
@@ -147,7 +142,8 @@ class TTSPanel(Panel):
         curves = QWidget()
         cl = QVBoxLayout(curves)
         self.acc_plot = CurvePlot("Accuracy vs budget N (log₂ axis)", "N (samples or beams)", "accuracy")
-        self.tok_plot = CurvePlot("Accuracy vs generated tokens per problem (log₂ axis)", "tokens per problem", "accuracy")
+        self.tok_plot = CurvePlot("Accuracy vs generated tokens per problem (log₂ axis)", "tokens per problem",
+                                  "accuracy")
         self.budget_table = DictTable()
         cl.addWidget(self.acc_plot, 3)
         cl.addWidget(self.tok_plot, 3)
@@ -200,61 +196,46 @@ class TTSPanel(Panel):
         strategies = [s for s in STRATEGIES if self.checks[s].isChecked()]
         if not strategies:
             raise ValueError("choose at least one strategy")
-        try:
-            ns = sorted({int(x) for x in self.ns.text().split(",") if x.strip()})
-        except ValueError:
-            raise ValueError(f"budgets N must be comma-separated integers, got {self.ns.text()!r}") from None
-        if not ns or ns[0] < 1:
-            raise ValueError("budgets N must be positive integers")
         if not self.policy.value() or not self.data.value():
             raise ValueError("choose a policy and a problem file")
+        values = {**self.form.values(), "strategies": strategies}
+        settings = TTSSweepParams.from_params(values)     # a bad setting is refused here, naming it
         inputs = {"policy": self.policy.value(), "data": self.data.value()}
         if self.prm.value():
             inputs["prm"] = self.prm.value()
-        params = {"strategies": strategies, "ns": ns, "beam_width": self.width_.value(), "max_steps": self.steps.value(),
-                  "temperature": self.temp.value(), "agg": self.agg.currentText(), "seed": self.seed.value(),
-                  **self.prompt_box.changes()}
-        if self.limit.value():
-            params["limit"] = self.limit.value()
-        return JobSpec("tts.sweep", params=params, inputs=inputs, label=f"tts sweep N≤{ns[-1]}")
+        params = {k: v for k, v in settings.to_dict().items() if k in values}
+        params["ns"] = sorted(set(params["ns"]))
+        params.update(self.prompt_box.changes())
+        return JobSpec("tts.sweep", params=params, inputs=inputs, label=f"tts sweep N≤{params['ns'][-1]}")
 
     def start(self) -> str | None:
-        try:
-            spec = self.spec()
-        except ValueError as exc:
-            self.controls.set_error(str(exc))
-            return None
-        self._active = self.submit(spec)
-        self.controls.track(self._active)  # progress, elapsed, ETA, stop and the failure reason
+        self._active = self.submit_tracked(self.controls, self.spec)  # progress, elapsed, ETA, stop, failures
         return self._active
 
     def stop(self) -> None:
         self.controls.stop()
 
-    def restore_settings(self, run) -> None:  # noqa: ANN001 - a RunRecord opened from the history
-        p = run.spec.params
-        if p.get("strategies"):
+    def restore_settings(self, run: RunRecord) -> None:
+        """A run opened from the history puts its settings back (absent ones were the defaults)."""
+        p = dict(run.spec.params)
+        strategies = p.get("strategies") or ([p["strategy"]] if p.get("strategy") else None)
+        if strategies:                     # a tts.run is one strategy at one N
             for name, box in self.checks.items():
-                box.setChecked(name in p["strategies"])
-        elif p.get("strategy"):  # a tts.run: one strategy at one N
-            for name, box in self.checks.items():
-                box.setChecked(name == p["strategy"])
-        restore_widgets({"ns": self.ns, "beam_width": self.width_, "max_steps": self.steps, "temperature": self.temp,
-                         "agg": self.agg, "seed": self.seed}, p)
+                box.setChecked(name in strategies)
         if p.get("n") is not None and "ns" not in p:
-            self.ns.setText(str(p["n"]))
-        self.limit.setValue(int(p.get("limit") or 0))
+            p["ns"] = [p["n"]]
+        self.form.set_values({**TTSSweepParams.defaults(), **{k: v for k, v in p.items() if v is not None}})
+        self.prompt_box.set_values({**PromptParams.defaults(), **p})
         restore_widgets({"policy": self.policy, "prm": self.prm, "data": self.data}, run.spec.inputs)
 
     # -- drawing ----------------------------------------------------------------------------
-    def show_run(self, run) -> None:  # noqa: ANN001
+    def show_run(self, run: RunRecord) -> None:
         result = run.result or {}
         if run.kind == "tts.run":          # one strategy at one N: show it as a one-point sweep
             result = {"strategies": [result["strategy"]], "ns": [result["n"]], "bins": [], "compute_optimal": [],
                       "problems": [], "details_file": result.get("details_file"),
                       "runs": {result["strategy"]: {str(result["n"]): result}}}
         self.summary = result
-        self.prompt_box.set_values(dict(getattr(getattr(run, "spec", None), "params", None) or {}))
         self.details = read_details(result.get("details_file", ""))
         self._draw_curves()
         ns = [str(n) for n in result.get("ns", [])]

@@ -29,6 +29,9 @@ class PromptBox(QGroupBox):
         self.form.setVisible(False)
         self.toggled.connect(self.form.setVisible)
         self.form.changed.connect(self._retitle)
+        self.setToolTip("How problems are put to the policy: the tokenizer's chat template when it has one, "
+                        "else 'Problem: {problem}'; steps end at \\n\\n for real models, \\n for the demo zoo. "
+                        "Tick to change.")
         self._retitle()
 
     def _retitle(self) -> None:
@@ -36,8 +39,10 @@ class PromptBox(QGroupBox):
             changed = self.changes()
         except ValueError:
             changed = {"?": "invalid"}
-        what = ", ".join(k.replace("_", " ") for k in changed) if changed else \
-            "chat template if the model has one; steps on \\n\\n (zoo: \\n)"
+        # short, so the box does not widen the panel's settings column (its title sets its width)
+        default = "chat template; steps on \\n\\n (zoo \\n)" if "delimiter" in self.form.names() else \
+            "the model's chat template, if any"
+        what = ", ".join(k.replace("_", " ") for k in changed) if changed else default
         self.setTitle(f"Prompt: {what}")
 
     def changes(self) -> dict[str, Any]:

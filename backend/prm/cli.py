@@ -3,7 +3,9 @@
     python main.py prm score --prm DIR --input IN.jsonl --out OUT.jsonl
     python main.py prm processbench --prm DIR --data FILE.jsonl [--threshold T] [--json]
 
-``--prm`` is a model folder or ``zoo:NAME``. Malformed input lines are reported (file:line) on
+``--prm`` is a model folder or ``zoo:NAME``. Every setting option is generated from
+``backend.prm.params`` (``PRMScoreParams``/``ProcessBenchParams``) and each group in ``_GROUPS``
+(a new group is one more line there). Malformed input lines are reported (file:line) on
 stderr and in the JSON result; the other lines are still scored.
 """
 from __future__ import annotations
@@ -12,17 +14,31 @@ import argparse
 from pathlib import Path
 
 from backend.cli.common import add_json_flag, run_job
+from backend.cli.params_args import add_params_arguments, params_from_args
 from backend.jobs import JobSpec
+from backend.prm.params import PRMScoreParams, ProcessBenchParams, parse_params
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+# settings groups besides the command's own class: (class, argument-group title, fields left out)
+_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+
+def _group_classes() -> list[tuple[type, str, tuple[str, ...]]]:
+    import importlib
+
+    out = []
+    for ref, title, exclude in _GROUPS:
+        mod, name = ref.split(":")
+        out.append((getattr(importlib.import_module(mod), name), title, exclude))
+    return out
+
+
+def _common(p: argparse.ArgumentParser, cls: type) -> None:
     p.add_argument("--prm", required=True, help="PRM folder (with benchtop_prm.json) or zoo:NAME")
-    p.add_argument("--preset", help="input format of a PRM folder without benchtop_prm.json: qwen2.5-math-prm, "
-                                    "math-shepherd, genprm or zoo")
-    p.add_argument("--threshold", type=float, default=0.5, help="a step below this is wrong (default 0.5)")
-    p.add_argument("--samples", type=int, help="generative PRMs: judgements averaged per step")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA, else fp32), float32, bfloat16, float16")
+    add_params_arguments(p, cls)
+    for group, title, skip in _group_classes():
+        add_params_arguments(p.add_argument_group(title), group, exclude=skip)
     add_json_flag(p)
 
 
@@ -32,25 +48,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = ps.add_parser("score", help="score every step of each solution in a JSONL file")
     s.add_argument("--input", required=True, help="JSONL: problem + steps (list) or solution (text)")
     s.add_argument("--out", required=True, help="output JSONL (written atomically)")
-    s.add_argument("--split", default="auto", choices=("auto", "blank", "step", "line", "regex"),
-                   help="how to split 'solution' text into steps")
-    s.add_argument("--pattern", help="regex for --split regex")
-    _common(s)
-    s.set_defaults(func=_score)
+    _common(s, PRMScoreParams)
+    s.set_defaults(func=_score, settings=PRMScoreParams)
     b = ps.add_parser("processbench", help="earliest-error F1 per subset and averaged, threshold sweep")
     b.add_argument("--data", required=True, help="ProcessBench JSONL (or JSON array)")
-    b.add_argument("--limit", type=int, help="use only the first K records")
-    _common(b)
-    b.set_defaults(func=_processbench)
+    _common(b, ProcessBenchParams)
+    b.set_defaults(func=_processbench, settings=ProcessBenchParams)
 
 
-def _params(args) -> dict:
-    out = {"prm": args.prm, "threshold": args.threshold, "dtype": args.dtype}
-    if args.samples:
-        out["samples"] = args.samples
-    if args.preset:
-        out["preset"] = args.preset
-    return out
+def _params(args: argparse.Namespace) -> dict:
+    """The options the user gave (every group, flat as the job reads them) and the PRM, validated
+    here so a bad value fails before a run is recorded."""
+    params = params_from_args(args, args.settings)
+    for group, _title, skip in _group_classes():
+        params.update(params_from_args(args, group, exclude=skip))
+    params["prm"] = args.prm
+    parse_params(args.settings, params)
+    return params
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -59,7 +73,7 @@ def _score(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{inp}: no such file")
     if out.resolve() == inp.resolve():
         raise ValueError(f"--out {out} is the input file; choose another path (inputs are never modified)")
-    params = {**_params(args), "out": str(out.resolve()), "split": args.split, "pattern": args.pattern}
+    params = {**_params(args), "out": str(out.resolve())}
     spec = JobSpec(kind="prm.score", params=params, inputs={"input": str(inp.resolve())}, device=args.device,
                    label=f"prm score {inp.name}")
     return run_job(spec, args, summarize=_score_summary)
@@ -77,13 +91,13 @@ def _processbench(args: argparse.Namespace) -> int:
         if not Path(data).is_file():
             raise FileNotFoundError(f"{data}: no such file")
         data = str(Path(data).resolve())
-    params = {**_params(args), **({"limit": args.limit} if args.limit else {})}
+    params = _params(args)
     spec = JobSpec(kind="prm.processbench", params=params, inputs={"data": data}, device=args.device,
                    label=f"ProcessBench {Path(str(data)).name}")
     return run_job(spec, args, summarize=_pb_summary)
 
 
-def _fmt(x) -> str:
+def _fmt(x: float | None) -> str:
     return "  n/a" if x is None else f"{x:5.1f}"
 
 

@@ -96,7 +96,8 @@ class GenerativePRM:
         self.yes_id = tokenizer.encode(descriptor["yes_token"], add_special_tokens=False)[0]
         self.no_id = tokenizer.encode(descriptor["no_token"], add_special_tokens=False)[0]
         if self.yes_id == self.no_id:
-            raise ValueError(f"{name}: {descriptor['yes_token']!r} and {descriptor['no_token']!r} start with the same token")
+            raise ValueError(f"{name}: {descriptor['yes_token']!r} and {descriptor['no_token']!r} start with the "
+                             "same token")
         from backend.generation.prompting import (PromptParams, has_chat_template, pad_id, resolve,
                                                   stop_ids)
 

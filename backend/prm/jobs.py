@@ -1,5 +1,9 @@
 """Jobs ``prm.score`` (score solutions with one PRM, or two to compare) and ``prm.processbench``.
 
+Params: the settings of :class:`~backend.prm.params.PRMScoreParams` or
+:class:`~backend.prm.params.ProcessBenchParams` plus the PRM names (``prm``, ``prm_b``) and the
+data kept in params (``items``, ``out``), split by ``backend.prm.params.parse_params``.
+
 Heavy imports stay inside the functions (job modules are imported when the GUI looks up kinds).
 """
 from __future__ import annotations
@@ -7,15 +11,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typing import Any
+
 from backend.jobs import register_job
+from backend.prm.params import PRMParams, PRMScoreParams, ProcessBenchParams, parse_params
 
 CHUNK = 16
 INLINE_LIMIT = 200  # records kept in the result itself (the panel redraws from it)
 
 
-def _score_all(prm, items, ctx, lo: float, hi: float, label: str) -> tuple[list[list[float]], list]:
+def _score_all(prm: Any, items: list, ctx: Any, lo: float, hi: float, label: str) -> tuple[list[list[float]], list]:
     """Scores (and generative judgements) in chunks, reporting progress and honouring cancel."""
-    scores, judged = [], []
+    scores: list[list[float]] = []
+    judged: list[list[dict] | None] = []
     for s in range(0, len(items), CHUNK):
         ctx.check_cancelled()
         chunk = items[s:s + CHUNK]
@@ -38,27 +46,35 @@ def _summary(scores: list[float], threshold: float) -> dict:
             "aggregates": {a: aggregate(scores, a) for a in AGGREGATIONS} if scores else {}}
 
 
-def _load(spec_prm: str, device: str, params: dict):
+def _load(spec_prm: str, device: str, settings: PRMParams) -> Any:
+    """The PRM with the settings applied (a generative verifier's sampling, the batch size)."""
     from backend.prm import load_prm
 
-    kwargs = {"seed": int(params["seed"])} if "seed" in params else {}
-    prm = load_prm(spec_prm, device, dtype=params.get("dtype", "auto"), preset=params.get("preset"), **kwargs)
-    if getattr(prm, "kind", "") == "generative" and params.get("samples"):
-        prm.desc["samples"] = int(params["samples"])
+    prm = load_prm(spec_prm, device, dtype=settings.dtype, preset=settings.preset_name())
+    if getattr(prm, "kind", "") == "generative":
+        prm.seed, prm.gen_batch = settings.seed, settings.batch_size
+        if settings.samples:
+            prm.desc["samples"] = settings.samples
+        if settings.max_new_tokens:
+            prm.desc["max_new_tokens"] = settings.max_new_tokens
+    else:
+        prm.max_batch = settings.batch_size
     return prm
 
 
 @register_job("prm.score", title="PRM: score solution steps")
-def score_job(spec, ctx) -> dict:
+def score_job(spec: Any, ctx: Any) -> dict:
     """Score every step of each solution (``inputs['input']`` JSONL or ``params['items']``) with
     ``params['prm']`` and optionally ``params['prm_b']`` (side-by-side comparison)."""
     from backend.prm.records import check_solution, read_jsonl
     from backend.workspace.atomic import atomic_write_text
 
-    p = spec.params
-    threshold = float(p.get("threshold", 0.5))
-    split, pattern = p.get("split", "auto"), p.get("pattern")
-    check = lambda o: check_solution(o, split, pattern)  # noqa: E731
+    settings, p = parse_params(PRMScoreParams, spec.params)
+    threshold = settings.threshold
+
+    def check(obj: dict) -> dict:
+        return check_solution(obj, settings.split, settings.pattern or None)
+
     if spec.inputs.get("input"):
         loaded = read_jsonl(spec.inputs["input"], check)
         records, errors = loaded.records, loaded.errors
@@ -80,7 +96,7 @@ def score_job(spec, ctx) -> dict:
     outs = []
     for k, name in enumerate(names):
         ctx.progress(k / len(names), f"loading {name}")
-        prm = _load(name, ctx.device, p)
+        prm = _load(name, ctx.device, settings)
         scores, judged = _score_all(prm, items, ctx, (k + 0.1) / len(names), (k + 1) / len(names), str(name))
         outs.append({"prm": str(name), "kind": prm.kind, "scores": scores, "judged": judged})
         del prm
@@ -109,13 +125,13 @@ def score_job(spec, ctx) -> dict:
 
 
 @register_job("prm.processbench", title="PRM: ProcessBench evaluation")
-def processbench_job(spec, ctx) -> dict:
+def processbench_job(spec: Any, ctx: Any) -> dict:
     """Earliest-error F1 per subset and averaged, at ``params['threshold']``, plus a threshold sweep."""
     from backend.prm.processbench import evaluate, sweep
     from backend.prm.records import check_processbench, read_jsonl
     from backend.workspace.atomic import atomic_write_text
 
-    p = spec.params
+    settings, p = parse_params(ProcessBenchParams, spec.params)
     data = spec.inputs.get("data") or p.get("data")
     if not data:
         raise ValueError("inputs.data: no ProcessBench file given")
@@ -126,13 +142,15 @@ def processbench_job(spec, ctx) -> dict:
     loaded = read_jsonl(data, check_processbench)
     for e in loaded.errors:
         ctx.log(f"skipped {e}")
-    records = loaded.records[: int(p["limit"])] if p.get("limit") else loaded.records
+    records = loaded.records[: settings.limit] if settings.limit else loaded.records
     if not records:
         raise ValueError(f"{data}: no valid ProcessBench records" + (f" ({loaded.errors[0]})" if loaded.errors else ""))
     ctx.progress(0.0, f"loading {p.get('prm')}")
-    prm = _load(p["prm"], ctx.device, p)
+    if not p.get("prm"):
+        raise ValueError("params.prm: no PRM given")
+    prm = _load(p["prm"], ctx.device, settings)
     scores, judged = _score_all(prm, [(r["problem"], r["steps"]) for r in records], ctx, 0.05, 0.95, "ProcessBench")
-    threshold = float(p.get("threshold", 0.5))
+    threshold = settings.threshold
     ev = evaluate(records, scores, threshold)
     sw = sweep(records, scores)
     for s, r, sc, j in zip(ev["samples"], records, scores, judged):

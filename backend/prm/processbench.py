@@ -54,7 +54,8 @@ def evaluate(records: Sequence[dict], scores: Sequence[Sequence[float]], thresho
             "pooled": pooled, "samples": samples}
 
 
-def sweep(records: Sequence[dict], scores: Sequence[Sequence[float]], thresholds: Sequence[float] | None = None) -> dict:
+def sweep(records: Sequence[dict], scores: Sequence[Sequence[float]],
+          thresholds: Sequence[float] | None = None) -> dict:
     """F1 against the threshold: ``rows`` (threshold, average and per-subset F1), the threshold with
     the best average F1, and the best on ``gsm8k`` (the paper's protocol picks it there) if present."""
     if thresholds is None:

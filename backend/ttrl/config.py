@@ -1,4 +1,4 @@
-"""Every TTRL setting in one dataclass, with the reference's defaults and why they differ.
+"""Every TTRL setting in one ``Params`` class, with the reference's defaults and why they differ.
 
 The reference (PRIME-RL/TTRL ``aime.sh``) votes on 64 rollouts, trains on the first 32, uses
 lr 5e-7 with cosine decay for a 1.5B model over 8 A100s. Benchtop's defaults are sized for a
@@ -6,111 +6,101 @@ small model on a laptop CPU (fewer votes, larger learning rate); the shape of th
 is the same. Steps and learning rate are the ones that visibly work on the demo zoo's policy
 (200 steps at 5e-5: pass@1 0.246 -> 0.391 in about 3 minutes; 2e-5 barely moved in 60 steps;
 docs/ttrl.md); a large model wants the reference's much smaller rate.
+
+The class is read by the job (``parse_params``), the CLI (generated ``--options``) and the TTRL
+panel (a bound form). The prompt settings are a separate group
+(:class:`~backend.generation.prompting.PromptParams`) in the same flat params; a run file written
+before the split (prompt keys inside ``config``) is read by :func:`parse_params` too.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
+
+from backend.generation.prompting import PromptParams
+from backend.params import Params, param, split_params
+
+NOT_TTRL = ("delimiter", "stop")   # prompt settings TTRL has no use for: it rewards whole answers
 
 
 @dataclass
-class TTRLConfig:
-    """Settings of one TTRL run; ``validate()`` raises ValueError naming the bad field."""
+class TTRLConfig(Params):
+    """Settings of one TTRL run; ``validate()`` raises ValueError naming the bad setting."""
 
-    steps: int = 200
-    prompts_per_step: int = 8
-    n_votes: int = 16            # rollouts per prompt used for the majority vote
-    n_train: int = 16            # first n_train of them are trained on (reference: 64 -> 32)
-    temperature: float = 1.0     # rollout temperature (reference 1.0, top_p 1.0)
-    top_p: float = 1.0
-    max_new_tokens: int = 0      # 0 = the policy's default: 2048 for real models, 96 for the demo zoo
-    # prompt (backend.generation.prompting): chat template by default, {problem} substituted
-    prompt_template: str = ""
-    system_prompt: str = ""
-    chat_template: bool = True
-    # GRPO
-    lr: float = 5e-5
-    weight_decay: float = 0.01
-    betas: tuple[float, float] = (0.9, 0.999)
-    grad_clip: float = 1.0
-    lr_schedule: str = "constant"   # "constant" or "cosine" (reference: cosine)
-    warmup_steps: int = 0
-    clip_ratio: float = 0.2
-    clip_ratio_c: float = 3.0       # dual-clip bound for negative advantages
-    kl_coef: float = 0.001          # low-variance KL loss to the frozen reference (0 = no ref model)
-    adv_eps: float = 1e-6
-    ppo_epochs: int = 1
-    mini_batches: int = 1           # optimizer updates per step (per epoch)
-    # evaluation (monitoring only; needs a labelled file)
-    eval_every: int = 20
-    eval_n: int = 16                # samples per eval problem: pass@1 = mean, maj@N = vote
-    eval_temperature: float = 0.6   # reference validation: T=0.6, top_p 0.95
-    eval_top_p: float = 0.95
-    eval_limit: int = 0             # 0 = every labelled problem
-    # bookkeeping
-    seed: int = 0
-    checkpoint_every: int = 10
-    keep_checkpoints: int = 2
-    dtype: str = "float32"
+    label = "TTRL"
+    steps: int = param(200, title="Steps", min=1, help="number of training steps")
+    prompts_per_step: int = param(8, title="Prompts / step", min=1, help="prompts sampled per step")
+    n_votes: int = param(16, title="Votes N", min=2,
+                         help="N: rollouts per prompt that vote on the pseudo-label (reference: 64)")
+    n_train: int = param(16, title="Train on", min=2,
+                         help="train on the first this many rollouts of each prompt (reference: N/2; GRPO needs 2)")
+    lr: float = param(5e-5, title="Learning rate", min=0.0, min_exclusive=True, log=True,
+                      help="learning rate (reference: 5e-7 for a 1.5B model)")
+    kl_coef: float = param(0.001, title="KL coef", min=0.0, max=10.0, step=0.001, decimals=4,
+                           help="weight of the low-variance KL loss to the initial model (0 = no reference model)")
+    temperature: float = param(1.0, title="Temperature", min=0.0, min_exclusive=True, max=5.0, step=0.1, decimals=2,
+                               help="rollout temperature (rollouts must be sampled: > 0)")
+    max_new_tokens: int = param(0, title="Answer tokens", min=0,
+                                help="longest response (0: 2048 for real models, 96 for the demo zoo)")
+    eval_every: int = param(20, title="Eval every", min=0,
+                            help="evaluate on the labelled set every this many steps (0 = only at start and end)")
+    eval_n: int = param(16, title="Eval samples", min=1, help="samples per labelled problem for pass@1 and maj@N")
+    seed: int = param(0, title="Seed", min=0, help="random seed (sampling and prompt order depend only on it "
+                                                    "and the step)")
+    # -- rollouts and evaluation (advanced)
+    top_p: float = param(1.0, title="Top-p", min=0.0, min_exclusive=True, max=1.0, step=0.05, decimals=2,
+                         advanced=True, help="rollout nucleus mass (reference 1.0)")
+    eval_temperature: float = param(0.6, title="Eval temperature", min=0.0, max=5.0, step=0.1, decimals=2,
+                                    advanced=True, help="evaluation temperature (0 = greedy; reference 0.6)")
+    eval_top_p: float = param(0.95, title="Eval top-p", min=0.0, min_exclusive=True, max=1.0, step=0.05,
+                              decimals=2, advanced=True, help="evaluation nucleus mass (reference 0.95)")
+    eval_limit: int = param(0, title="Eval problems", min=0, advanced=True,
+                            help="evaluate on the first K labelled problems (0 = every one)")
+    # -- GRPO (advanced)
+    lr_schedule: str = param("constant", title="LR schedule", choices=("constant", "cosine"), advanced=True,
+                             help="learning-rate schedule after warm-up (reference: cosine)")
+    warmup_steps: int = param(0, title="Warm-up steps", min=0, advanced=True, help="linear warm-up steps")
+    weight_decay: float = param(0.01, title="Weight decay", min=0.0, max=1.0, step=0.01, decimals=4,
+                                advanced=True, help="AdamW weight decay")
+    betas: tuple[float, ...] = param((0.9, 0.999), title="Adam betas", min=0.0, max=1.0, advanced=True,
+                                     help="AdamW (beta1, beta2), comma-separated")
+    grad_clip: float = param(1.0, title="Gradient clip", min=0.0, min_exclusive=True, step=0.1, decimals=2,
+                             advanced=True, help="gradient norm clip")
+    clip_ratio: float = param(0.2, title="Clip ratio", min=0.0, max=1.0, step=0.05, decimals=3, advanced=True,
+                              help="PPO clip ratio, in [0, 1)")
+    clip_ratio_c: float = param(3.0, title="Dual-clip bound", min=1.0, min_exclusive=True, step=0.5, decimals=2,
+                                advanced=True, help="dual-clip bound for negative advantages (> 1)")
+    adv_eps: float = param(1e-6, title="Advantage eps", min=0.0, min_exclusive=True, log=True, advanced=True,
+                           help="added to the group's reward std before dividing")
+    ppo_epochs: int = param(1, title="PPO epochs", min=1, advanced=True, help="passes over each step's rollouts")
+    mini_batches: int = param(1, title="Mini-batches", min=1, advanced=True,
+                              help="optimizer updates per step and epoch (must divide prompts/step x train on)")
+    # -- bookkeeping (advanced)
+    checkpoint_every: int = param(10, title="Checkpoint every", min=1, advanced=True,
+                                  help="write a checkpoint every this many steps")
+    keep_checkpoints: int = param(2, title="Checkpoints kept", min=1, advanced=True,
+                                  help="newest checkpoints kept on disk")
+    dtype: str = param("float32", title="Precision", choices=("float32", "bfloat16", "float16"), advanced=True,
+                       help="training precision of the policy")
 
-    def validate(self) -> "TTRLConfig":
-        def need(cond: bool, field: str, why: str) -> None:
-            if not cond:
-                raise ValueError(f"TTRL setting {field}={getattr(self, field)!r}: {why}")
+    def check(self) -> None:
+        if self.n_train > self.n_votes:
+            self.fail("n_train", f"cannot exceed Votes N ({self.n_votes})")
+        if self.clip_ratio >= 1:
+            self.fail("clip_ratio", "must be in [0, 1)")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            self.fail("betas", "give two numbers in [0, 1), e.g. 0.9,0.999")
+        if (self.prompts_per_step * self.n_train) % self.mini_batches:
+            self.fail("mini_batches", f"must divide prompts per step x train on "
+                                      f"({self.prompts_per_step * self.n_train})")
 
-        need(self.max_new_tokens >= 0, "max_new_tokens", "must be >= 0 (0 = the model's default)")
-        for name in ("steps", "prompts_per_step", "n_votes", "n_train", "eval_n",
-                     "ppo_epochs", "mini_batches", "checkpoint_every", "keep_checkpoints"):
-            need(int(getattr(self, name)) >= 1, name, "must be at least 1")
-        need(self.n_train <= self.n_votes, "n_train", f"cannot exceed n_votes ({self.n_votes})")
-        need(self.n_train >= 2, "n_train", "GRPO needs at least 2 rollouts per group")
-        need(self.temperature > 0, "temperature", "rollouts must be sampled (temperature > 0)")
-        need(0 < self.top_p <= 1 and 0 < self.eval_top_p <= 1, "top_p", "top_p must be in (0, 1]")
-        need(self.eval_temperature >= 0, "eval_temperature", "must be >= 0 (0 = greedy)")
-        need(self.lr > 0, "lr", "must be positive")
-        need(self.lr_schedule in ("constant", "cosine"), "lr_schedule", "use 'constant' or 'cosine'")
-        need(0 <= self.clip_ratio < 1, "clip_ratio", "must be in [0, 1)")
-        need(self.clip_ratio_c > 1, "clip_ratio_c", "dual-clip bound must be > 1")
-        need(self.kl_coef >= 0, "kl_coef", "must be >= 0")
-        need(self.eval_every >= 0 and self.eval_limit >= 0, "eval_every", "must be >= 0")
-        need(not self.prompt_template or "{problem}" in self.prompt_template, "prompt_template",
-             "must contain {problem}")
-        need(self.dtype in ("float32", "bfloat16", "float16"), "dtype", "use float32, bfloat16 or float16")
-        need((self.prompts_per_step * self.n_train) % self.mini_batches == 0, "mini_batches",
-             "must divide prompts_per_step * n_train")
-        return self
 
-    def prompt_params(self):  # noqa: ANN201 - PromptParams, imported lazily
-        """The prompt settings as :class:`~backend.generation.prompting.PromptParams`."""
-        from backend.generation.prompting import PromptParams
-
-        return PromptParams(chat_template=bool(self.chat_template), system_prompt=self.system_prompt,
-                            prompt_template=self.prompt_template).validate()
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["betas"] = list(self.betas)
-        return d
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "TTRLConfig":
-        """Build from a JobSpec's params: unknown keys are an error (a typo must not be ignored)."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise ValueError(f"unknown TTRL setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-        values: dict[str, Any] = {}
-        for key, value in params.items():
-            default = getattr(cls, key, None)
-            if key == "betas":
-                value = tuple(float(v) for v in value)
-            elif isinstance(default, bool):
-                if isinstance(value, str):
-                    value = value.strip().lower() in ("1", "true", "yes", "on")
-                value = bool(value)
-            elif isinstance(default, int):
-                value = int(value)
-            elif isinstance(default, float):
-                value = float(value)
-            values[key] = value
-        return cls(**values).validate()
+def parse_params(params: dict[str, Any] | None) -> tuple[TTRLConfig, PromptParams]:
+    """A TTRL job's flat params (or an old run file's ``config``, which held the prompt settings
+    too) as (its settings, the prompt settings): the one place they are split."""
+    bad = [k for k in NOT_TTRL if (params or {}).get(k) not in (None, PromptParams().to_dict()[k])]
+    if bad:
+        raise ValueError(f"TTRL setting {bad[0]}: TTRL rewards whole answers; it neither splits steps nor cuts "
+                         "at strings")
+    settings, prompt = split_params(params, TTRLConfig, PromptParams)
+    return cast(TTRLConfig, settings), cast(PromptParams, prompt)

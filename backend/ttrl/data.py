@@ -77,7 +77,7 @@ def _field(path: Path, line: int, rec: object, keys: tuple[str, ...], what: str)
 def load_prompts(path: str | Path) -> list[Prompt]:
     """The training prompts of ``path`` (problem text only; any answers are discarded)."""
     path = Path(path)
-    prompts = []
+    prompts: list[Prompt] = []
     for line, rec in _records(path):
         problem = _field(path, line, rec, _PROBLEM_KEYS, "problem")
         if problem is None:
@@ -91,7 +91,7 @@ def load_prompts(path: str | Path) -> list[Prompt]:
 def load_labelled(path: str | Path) -> list[LabelledProblem]:
     """The labelled monitoring problems of ``path``; every record needs an answer."""
     path = Path(path)
-    out = []
+    out: list[LabelledProblem] = []
     for line, rec in _records(path):
         problem = _field(path, line, rec, _PROBLEM_KEYS, "problem")
         answer = _field(path, line, rec, _ANSWER_KEYS, "answer")

@@ -2,8 +2,10 @@
 
 Inputs: ``policy`` (model folder or ``zoo:NAME``), ``prompts`` (unlabeled file), optional
 ``eval`` (labelled file, monitoring only), optional ``out`` (output folder; default
-``<run_dir>/ttrl``). Params: any :class:`~backend.ttrl.config.TTRLConfig` field, plus
-``resume`` (continue the run in ``out`` from its latest checkpoint).
+``<run_dir>/ttrl``). Params: any :class:`~backend.ttrl.config.TTRLConfig` or
+:class:`~backend.generation.prompting.PromptParams` setting (flat; split by
+``backend.ttrl.config.parse_params``), plus ``resume`` (continue the run in ``out`` from its
+latest checkpoint).
 
 Live output: metrics per step through ``ctx.metric`` (series in the workspace), and each
 step's rollouts as the artifact ``rollouts`` (a JSON file: per prompt the label, majority
@@ -12,13 +14,14 @@ ratio and every sample's text, answer, votes, reward and advantage) for the pane
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from backend.jobs.registry import register_job
 
 
 @register_job("ttrl.train", title="TTRL: RL on unlabeled prompts")
-def train_job(spec, ctx) -> dict:
-    from backend.ttrl.config import TTRLConfig
+def train_job(spec: Any, ctx: Any) -> dict:
+    from backend.ttrl.config import TTRLConfig, parse_params
     from backend.ttrl.trainer import train
 
     params = dict(spec.params)
@@ -34,6 +37,6 @@ def train_job(spec, ctx) -> dict:
     for key in ("policy", "prompts"):
         if not inputs.get(key):
             raise ValueError(f"ttrl.train needs the input '{key}'")
-    cfg = TTRLConfig.from_params(params)
-    return train(inputs["policy"], inputs["prompts"], out, cfg, eval_path=inputs.get("eval"),
+    cfg, prompt = parse_params(params)
+    return train(inputs["policy"], inputs["prompts"], out, cfg, prompt=prompt, eval_path=inputs.get("eval"),
                  device=ctx.device, ctx=ctx)

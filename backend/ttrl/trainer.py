@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from backend.generation.export import source_dtype
+from backend.generation.prompting import PromptParams
 from backend.jobs.context import JobCancelled
 from backend.ttrl import checkpoint as ck
-from backend.ttrl.config import TTRLConfig
+from backend.ttrl.config import TTRLConfig, parse_params
 from backend.ttrl.data import LabelledProblem, load_labelled, load_prompts, step_indices
 from backend.workspace.atomic import atomic_write_json, atomic_write_text
 
@@ -76,11 +77,11 @@ def _load(path: Path, dtype: str, device: str):
 class Prompting:
     """The run's prompts, stop ids and answer length for this tokenizer (``backend.generation.prompting``)."""
 
-    def __init__(self, tok, model, cfg: TTRLConfig) -> None:  # noqa: ANN001 - HF objects
+    def __init__(self, tok: Any, model: Any, cfg: TTRLConfig, prompt: PromptParams | None = None) -> None:
         from backend.generation.prompting import has_chat_template, resolve, stop_ids
 
         self.tok = tok
-        self.rp = resolve(tok, cfg.prompt_params(), cfg.max_new_tokens)
+        self.rp = resolve(tok, (prompt or PromptParams()).validate(), cfg.max_new_tokens)
         self.max_new_tokens = self.rp.max_tokens
         self.eos_ids = stop_ids(tok, getattr(model, "generation_config", None), has_chat_template(tok))
         self._cache: dict[str, str] = {}
@@ -104,33 +105,42 @@ def _seed(*parts: int) -> int:
     return value
 
 
-def _prepare_out(out: Path, resume: bool, info: dict[str, Any], cfg: TTRLConfig) -> tuple[TTRLConfig, dict[str, Any]]:
+def _prepare_out(out: Path, resume: bool, info: dict[str, Any], cfg: TTRLConfig,
+                 prompt: PromptParams) -> tuple[TTRLConfig, PromptParams, dict[str, Any]]:
     if resume:
         stored = ck.read_run_file(out)
-        params = dict(stored["config"])
+        # a run file written before the prompt settings had their own group keeps them in "config"
+        params = {**stored["config"], **(stored.get("prompt_settings") or {})}
         params["steps"] = cfg.steps  # a resumed run may be extended; everything else is kept
-        return TTRLConfig.from_params(params), stored
+        try:
+            cfg, prompt = parse_params(params)
+        except ValueError as exc:
+            raise ValueError(f"{out / ck.RUN_FILE}: {exc}") from None
+        return cfg, prompt, stored
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"output folder {out} is not empty; choose another, or resume the run in it")
     out.mkdir(parents=True, exist_ok=True)
     ck.write_run_file(out, info)
-    return cfg, info
+    return cfg, prompt, info
 
 
-def train(policy: str | Path, prompts_path: str | Path, out: str | Path, cfg: TTRLConfig | None = None, *,
-          eval_path: str | Path | None = None, device: str = "cpu", resume: bool = False,
-          ctx: Any = None) -> dict[str, Any]:
-    """Run (or resume) TTRL; returns a JSON-able summary. Writes only inside ``out``."""
+def train(policy: str | Path | None, prompts_path: str | Path | None, out: str | Path, cfg: TTRLConfig | None = None,
+          *, prompt: PromptParams | None = None, eval_path: str | Path | None = None, device: str = "cpu",
+          resume: bool = False, ctx: Any = None) -> dict[str, Any]:
+    """Run (or resume) TTRL; returns a JSON-able summary. Writes only inside ``out``. A resumed run
+    takes its settings (all but ``cfg.steps``) and files from the run file in ``out``."""
     import torch
 
     from backend.ttrl import grpo, sampler, voting
 
     ctx = ctx or NullContext()
     cfg = (cfg or TTRLConfig()).validate()
+    prompt = (prompt or PromptParams()).validate()
     out = Path(out)
-    info = {"policy": str(policy), "prompts": str(prompts_path), "eval": str(eval_path) if eval_path else None,
-            "config": cfg.to_dict(), "created": time.time()}
-    cfg, info = _prepare_out(out, resume, info, cfg)
+    info: dict[str, Any] = {"policy": str(policy), "prompts": str(prompts_path),
+                            "eval": str(eval_path) if eval_path else None,
+                            "config": cfg.to_dict(), "prompt_settings": prompt.to_dict(), "created": time.time()}
+    cfg, prompt, info = _prepare_out(out, resume, info, cfg, prompt)
     policy_path = resolve_policy(info["policy"])
     prompts = load_prompts(info["prompts"])
     labelled: list[LabelledProblem] = load_labelled(info["eval"]) if info.get("eval") else []
@@ -140,7 +150,7 @@ def train(policy: str | Path, prompts_path: str | Path, out: str | Path, cfg: TT
 
     latest = ck.latest_checkpoint(out) if resume else None
     model, tok = _load(latest[1] if latest else policy_path, cfg.dtype, device)
-    prompting = Prompting(tok, model, cfg)
+    prompting = Prompting(tok, model, cfg, prompt)
     ref = _load(policy_path, cfg.dtype, device)[0] if cfg.kl_coef > 0 else None
     if ref is not None:
         ref.requires_grad_(False)
@@ -234,8 +244,8 @@ def build_batch(roll, advantages):
     return TrainBatch(roll.sequences, roll.prompt_mask, roll.response_mask, advantages.float())
 
 
-def evaluate_policy(model, tok, problems: list[LabelledProblem], cfg: TTRLConfig, device: str = "cpu",
-                    should_stop=None, chunk: int = 8, prompting: "Prompting | None" = None) -> dict[str, float]:
+def evaluate_policy(model: Any, tok: Any, problems: list[LabelledProblem], cfg: TTRLConfig, device: str = "cpu",
+                    should_stop: Any = None, chunk: int = 8, prompting: Prompting | None = None) -> dict[str, float]:
     """pass@1 (mean accuracy of ``eval_n`` samples) and maj@N on labelled problems.
 
     Uses a generator seeded by the run's seed alone, so every evaluation of a run draws the

@@ -2,71 +2,62 @@
 
     python main.py tts run   --policy DIR --prm DIR --data FILE --strategy beam --n 16 --out OUT
     python main.py tts sweep --policy DIR --prm DIR --data FILE --ns 1,2,4,8,16 --out OUT --json
+
+Every setting option is generated from ``backend.tts.params`` (``TTSRunParams``/``TTSSweepParams``)
+and each group in ``_GROUPS`` (the prompt settings); a new group is one more line there.
 """
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from backend.cli.common import add_json_flag, run_job
 
-_STRATS = ("greedy", "majority", "bon", "weighted_bon", "beam", "dvts")
-_OPTIONAL = {
-    "beam_width": (int, "beam width M: expansions per kept beam (beam), subtree width (DVTS)"),
-    "max_steps": (int, "most steps of a tree search"),
-    "temperature": (float, "sampling temperature"),
-    "top_p": (float, "nucleus sampling mass"),
-    "max_tokens": (int, "most tokens of a whole answer (default: 2048 real models, 96 demo zoo)"),
-    "step_tokens": (int, "most tokens of one step in tree search (default: 512 real models, 32 demo zoo)"),
-    "agg": (str, "step-score aggregation: last, min, prod, avg"),
-    "seed": (int, "random seed"),
-    "batch_size": (int, "rows per policy forward batch"),
-    "limit": (int, "use only the first K problems"),
-}
+# settings groups besides the command's own class: (class, argument-group title, fields left out)
+_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("backend.generation.prompting:PromptParams", "prompt (chat template, system prompt, steps)", ()),
+)
+_RENAME = {"share_prefix": "--prefix-sharing"}   # the historical --no-prefix-sharing
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+def _group_classes() -> list[tuple[type, str, tuple[str, ...]]]:
+    import importlib
+
+    out = []
+    for ref, title, exclude in _GROUPS:
+        mod, name = ref.split(":")
+        out.append((getattr(importlib.import_module(mod), name), title, exclude))
+    return out
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, cls: type, exclude: tuple[str, ...] = ()) -> None:
+    from backend.cli.params_args import add_params_arguments
+
     p.add_argument("--policy", required=True, help="policy model folder or zoo:NAME")
     p.add_argument("--prm", help="PRM folder, zoo:NAME or reference:arithmetic (needed by bon, "
                                  "weighted_bon, beam, dvts)")
     p.add_argument("--data", required=True, help="problems: .jsonl (or .json array) with problem, answer, level")
     p.add_argument("--out", required=True, help="output folder (must not exist)")
-    p.add_argument("--prm-preset", help="input format of a PRM folder without benchtop_prm.json "
-                                        "(qwen2.5-math-prm, math-shepherd, genprm, zoo)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA, else fp32), float32, bfloat16, float16")
-    p.add_argument("--no-prefix-sharing", action="store_true", help="prefill every row separately")
-    for name, (typ, help_) in _OPTIONAL.items():
-        p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, help=help_)
-    from backend.cli.params_args import add_params_arguments
-    from backend.generation.prompting import PromptParams
-
-    add_params_arguments(p.add_argument_group("prompt (chat template, system prompt, steps)"), PromptParams)
+    add_params_arguments(p, cls, exclude=exclude, rename=_RENAME)
+    for group, title, skip in _group_classes():
+        add_params_arguments(p.add_argument_group(title), group, exclude=skip)
     add_json_flag(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from backend.tts.params import TTSRunParams, TTSSweepParams
+
     p = sub.add_parser("tts", help="test-time scaling: Best-of-N, beam search, DVTS, majority vote",
                        description="Spend inference compute with a policy and a process reward model.")
     ts = p.add_subparsers(dest="tts_command", required=True, metavar="{run,sweep}")
     r = ts.add_parser("run", help="one strategy at one budget N")
-    r.add_argument("--strategy", default="beam", choices=_STRATS)
-    r.add_argument("--n", type=int, default=4, help="budget: number of samples / beams")
-    _common(r)
-    r.set_defaults(func=_run)
+    _common(r, TTSRunParams)
+    r.set_defaults(func=_run, settings=TTSRunParams)
     s = ts.add_parser("sweep", help="strategies x budgets, curves and the compute-optimal table")
-    s.add_argument("--strategies", default=",".join(_STRATS), help="comma-separated strategies")
-    s.add_argument("--ns", type=_int_list, default=[1, 2, 4, 8, 16], help="budgets, e.g. 1,2,4,8,16")
-    s.add_argument("--thresholds", default="0.1,0.5", help="Pass@1 bin edges (hard < a <= medium < b <= easy)")
-    _common(s)
-    s.set_defaults(func=_sweep)
+    _common(s, TTSSweepParams, exclude=("n",))   # a sweep's budgets are --ns
+    s.set_defaults(func=_sweep, settings=TTSSweepParams)
 
 
 def _inputs(args: argparse.Namespace) -> dict:
@@ -84,25 +75,25 @@ def _inputs(args: argparse.Namespace) -> dict:
     return inputs
 
 
-def _check_prm(strategies: list[str], args: argparse.Namespace) -> None:
-    needs = [s for s in strategies if s in ("bon", "weighted_bon", "beam", "dvts")]
+def _check_prm(strategies: tuple[str, ...], args: argparse.Namespace) -> None:
+    from backend.tts.types import NEEDS_PRM
+
+    needs = [s for s in strategies if s in NEEDS_PRM]
     if needs and not args.prm:
         raise ValueError(f"strategy {needs[0]} needs a PRM: pass --prm DIR, zoo:NAME or reference:arithmetic")
 
 
-def _params(args: argparse.Namespace) -> dict:
+def _params(args: argparse.Namespace) -> tuple[dict, Any]:
+    """The options the user gave (every group, flat as the job reads them) and the command's
+    settings, validated here so a bad value fails before a run is recorded."""
     from backend.cli.params_args import params_from_args
-    from backend.generation.prompting import PromptParams
+    from backend.tts.params import parse_params
 
-    params = {k: getattr(args, k) for k in _OPTIONAL if getattr(args, k) is not None}
-    params.update(params_from_args(args, PromptParams))
-    PromptParams.from_params(params_from_args(args, PromptParams))   # a bad template fails before a run
-    params["dtype"] = args.dtype
-    if args.prm_preset:
-        params["prm_preset"] = args.prm_preset
-    if args.no_prefix_sharing:
-        params["share_prefix"] = False
-    return params
+    params = params_from_args(args, args.settings)
+    for group, _title, skip in _group_classes():
+        params.update(params_from_args(args, group, exclude=skip))
+    settings, _prompt = parse_params(args.settings, params)
+    return params, settings
 
 
 def _fmt(result: dict) -> str:
@@ -116,9 +107,10 @@ def _fmt(result: dict) -> str:
 def _run(args: argparse.Namespace) -> int:
     from backend.jobs import JobSpec
 
-    _check_prm([args.strategy], args)
-    params = {**_params(args), "strategy": args.strategy, "n": args.n}
-    spec = JobSpec("tts.run", params=params, inputs=_inputs(args), device=args.device, label=f"tts {args.strategy}")
+    params, settings = _params(args)
+    _check_prm((settings.strategy,), args)
+    spec = JobSpec("tts.run", params=params, inputs=_inputs(args), device=args.device,
+                   label=f"tts {settings.strategy}")
     return run_job(spec, args, summarize=_fmt)
 
 
@@ -137,15 +129,7 @@ def _sweep_fmt(result: dict) -> str:
 def _sweep(args: argparse.Namespace) -> int:
     from backend.jobs import JobSpec
 
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    bad = [s for s in strategies if s not in _STRATS]
-    if bad:
-        raise ValueError(f"unknown strategy {bad[0]!r}; known: {', '.join(_STRATS)}")
-    _check_prm(strategies, args)
-    try:
-        thresholds = [float(x) for x in args.thresholds.split(",") if x.strip()]
-    except ValueError:
-        raise ValueError(f"--thresholds: expected comma-separated numbers, got {args.thresholds!r}") from None
-    params = {**_params(args), "strategies": strategies, "ns": args.ns, "thresholds": thresholds}
+    params, settings = _params(args)
+    _check_prm(settings.strategies, args)
     spec = JobSpec("tts.sweep", params=params, inputs=_inputs(args), device=args.device, label="tts sweep")
     return run_job(spec, args, summarize=_sweep_fmt)

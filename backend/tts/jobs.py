@@ -2,9 +2,9 @@
 
 Inputs: ``policy`` (model folder or ``zoo:NAME``), ``prm`` (PRM folder, ``zoo:NAME``,
 ``reference:arithmetic`` or absent), ``data`` (problem file), optional ``out`` (a new folder;
-default ``<run_dir>/tts``). Params: any :class:`~backend.tts.types.TTSConfig` field plus
-``strategy`` (run) or ``strategies``/``ns``/``thresholds`` (sweep), ``limit`` (first K problems)
-and ``dtype``.
+default ``<run_dir>/tts``). Params: the settings of :class:`~backend.tts.params.TTSRunParams` or
+:class:`~backend.tts.params.TTSSweepParams` and those of
+:class:`~backend.generation.prompting.PromptParams`, flat (split by ``parse_params``).
 
 Outputs (written atomically into ``out``): ``result.json`` or ``sweep.json`` (the summary, also
 the job's result) and ``details.jsonl`` (one line per strategy, N and problem: candidates with
@@ -15,35 +15,35 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from backend.jobs.registry import register_job
+from backend.tts.params import TTSParams
 
-_JOB_KEYS = ("strategy", "strategies", "ns", "thresholds", "limit", "dtype", "prm_preset")
 
-
-def _setup(spec, ctx):  # noqa: ANN001
+def _setup(spec: Any, ctx: Any, cls: type[TTSParams]) -> tuple[Any, list, Path, Any]:
     from backend.generation.policy import Policy
     from backend.tts.data import load_problems
+    from backend.tts.params import parse_params
     from backend.tts.scoring import load_scorer
     from backend.tts.strategies import Searcher
-    from backend.tts.types import TTSConfig
 
     for key in ("policy", "data"):
         if not spec.inputs.get(key):
             raise ValueError(f"{spec.kind} needs the input '{key}'")
-    params = dict(spec.params)
-    cfg = TTSConfig.from_params({k: v for k, v in params.items() if k not in _JOB_KEYS})
+    settings, prompt = parse_params(cls, spec.params)
     out = Path(spec.inputs.get("out") or ctx.run_dir / "tts")
     if out.exists() and spec.inputs.get("out"):
         raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
-    problems = load_problems(spec.inputs["data"], limit=params.get("limit"))
+    problems = load_problems(spec.inputs["data"], limit=settings.limit or None)
     ctx.progress(0.0, "loading the policy")
-    policy = Policy.load(spec.inputs["policy"], ctx.device, params.get("dtype", "auto"))
-    scorer = load_scorer(spec.inputs.get("prm"), ctx.device, preset=params.get("prm_preset"))
-    return Searcher(policy, scorer, cfg, should_stop=ctx.check_cancelled), problems, out, params
+    policy = Policy.load(spec.inputs["policy"], ctx.device, settings.dtype)
+    scorer = load_scorer(spec.inputs.get("prm"), ctx.device, preset=settings.preset())
+    searcher = Searcher(policy, scorer, settings, should_stop=ctx.check_cancelled, prompt=prompt)
+    return searcher, problems, out, settings
 
 
-def _write(out: Path, name: str, summary: dict, results) -> dict:  # noqa: ANN001
+def _write(out: Path, name: str, summary: dict, results: list) -> dict:
     from backend.workspace.atomic import atomic_dir
 
     with atomic_dir(out, overwrite=False) as tmp:
@@ -54,28 +54,29 @@ def _write(out: Path, name: str, summary: dict, results) -> dict:  # noqa: ANN00
     return {"out": str(out), "summary_file": str(out / name), "details_file": str(out / "details.jsonl")}
 
 
-def _prompt_record(searcher, problems) -> dict:  # noqa: ANN001
+def _prompt_record(searcher: Any, problems: list) -> dict:
     """The resolved prompt settings and the first problem's prompt as the policy saw it."""
     return {**searcher.rp.to_dict(), "example": searcher.prompt(problems[0]) if problems else ""}
 
 
-def _timing(searcher, t0: float) -> dict:  # noqa: ANN001
+def _timing(searcher: Any, t0: float) -> dict:
     st = searcher.policy.stats
     return {"seconds": round(time.perf_counter() - t0, 3), "prm_seconds": round(searcher.prm_seconds, 3),
             "generation": st.to_dict()}
 
 
 @register_job("tts.run", title="Test-time scaling: one strategy")
-def run_job(spec, ctx) -> dict:
+def run_job(spec: Any, ctx: Any) -> dict:
     """Run one strategy at budget ``n`` on every problem."""
+    from backend.tts.params import TTSRunParams
     from backend.tts.sweep import _summary
 
-    searcher, problems, out, params = _setup(spec, ctx)
-    strategy = params.get("strategy", "beam")
+    searcher, problems, out, settings = _setup(spec, ctx, TTSRunParams)
+    strategy = settings.strategy
     t0 = time.perf_counter()
     results = searcher.run(strategy, problems, progress=lambda f, m: ctx.progress(f, m))
-    summary = {"strategy": strategy, "n": searcher.cfg.n, **_summary(results),
-               "config": searcher.cfg.to_dict(), "prompt": _prompt_record(searcher, problems), "problems": len(problems),
+    summary = {"strategy": strategy, "n": searcher.cfg.n, **_summary(results), "config": settings.search_dict(),
+               "prompt": _prompt_record(searcher, problems), "problems": len(problems),
                "answers": [r.answer for r in results], "correct": [r.correct for r in results]}
     summary["timing"] = _timing(searcher, t0)
     summary.update(_write(out, "result.json", summary, results))
@@ -87,16 +88,14 @@ def run_job(spec, ctx) -> dict:
 
 
 @register_job("tts.sweep", title="Test-time scaling: budget sweep")
-def sweep_job(spec, ctx) -> dict:
+def sweep_job(spec: Any, ctx: Any) -> dict:
     """Every strategy at every budget N; curves, per-difficulty accuracy, compute-optimal table."""
-    from backend.tts.sweep import DEFAULT_THRESHOLDS, run_sweep
-    from backend.tts.types import STRATEGIES
+    from backend.tts.params import TTSSweepParams
+    from backend.tts.sweep import run_sweep
 
-    searcher, problems, out, params = _setup(spec, ctx)
-    strategies = params.get("strategies") or list(STRATEGIES)
-    ns = params.get("ns") or [1, 2, 4, 8, 16]
+    searcher, problems, out, settings = _setup(spec, ctx, TTSSweepParams)
     t0 = time.perf_counter()
-    summary, results = run_sweep(searcher, problems, strategies, ns, params.get("thresholds") or DEFAULT_THRESHOLDS,
+    summary, results = run_sweep(searcher, problems, settings.strategies, settings.ns, settings.thresholds,
                                  progress=lambda f, m: ctx.progress(f, m))
     for s, by_n in summary["runs"].items():
         for n, e in by_n.items():

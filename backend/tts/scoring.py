@@ -145,7 +145,8 @@ class PRMAdapter:
     def __call__(self, items: Sequence[tuple[str, list[str]]]) -> list[list[float]]:
         plans, batch = [], []
         for problem, lines in items:
-            steps, index = [], []
+            steps: list[str] = []
+            index: list[int] = []
             for line in lines:
                 if _ANSWER_LINE.match(line) and steps:
                     index.append(len(steps) - 1)          # inherits the last step's score
@@ -181,7 +182,7 @@ class PRMAdapter:
         if want:
             keys = list(want)
             got = self.prm.score_batch([(p, list(s)) for p, s in keys], start=[want[k] for k in keys])
-            for (problem, steps), start, scores in zip(keys, (want[k] for k in keys), got):
+            for (problem, key), start, scores in zip(keys, (want[k] for k in keys), got):
                 for j, score in enumerate(scores, start):
-                    self._memo.setdefault((problem, steps[:j + 1]), float(score))
+                    self._memo.setdefault((problem, key[:j + 1]), float(score))
         return [[self._memo[(problem, tuple(steps[:j + 1]))] for j in range(len(steps))] for problem, steps in batch]

@@ -15,12 +15,14 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from backend.generation.policy import Policy, SamplingParams
+from backend.generation.prompting import PromptParams, resolve
 from backend.generation.sampling import derive_seed
 from backend.tts.data import Problem
+from backend.tts.params import TTSParams
 from backend.tts.scoring import StepScorer, aggregate, split_steps
 from backend.tts.selection import extract, finish, is_correct, select
 from backend.tts.tree import tree_search
-from backend.tts.types import NEEDS_PRM, Budget, Candidate, ProblemResult, TTSConfig
+from backend.tts.types import NEEDS_PRM, Budget, Candidate, ProblemResult
 
 __all__ = ["Searcher", "extract", "finish", "is_correct", "select"]  # the selection rules, re-exported
 
@@ -30,14 +32,13 @@ Progress = Callable[[float, str], None]
 class Searcher:
     """Runs strategies with one policy and (optionally) one step scorer."""
 
-    def __init__(self, policy: Policy, scorer: StepScorer | None, config: TTSConfig,
-                 should_stop: Callable[[], None] | None = None) -> None:
-        from backend.generation.prompting import resolve
-
+    def __init__(self, policy: Policy, scorer: StepScorer | None, config: TTSParams,
+                 should_stop: Callable[[], None] | None = None, prompt: PromptParams | None = None) -> None:
         config.validate()
         self.policy, self.scorer, self.cfg = policy, scorer, config
         # the concrete prompt, delimiter, stops and token limits for this policy (recorded in runs)
-        self.rp = resolve(policy.tokenizer, config.prompt_params(), config.max_tokens, config.step_tokens)
+        self.rp = resolve(policy.tokenizer, (prompt or PromptParams()).validate(), config.max_tokens,
+                          config.step_tokens)
         self._prompts: dict[str, str] = {}
         self.should_stop = should_stop
         self.prm_seconds = 0.0
@@ -128,7 +129,7 @@ class Searcher:
                 res = []
                 for i, (p, g) in enumerate(zip(problems, groups)):
                     b = Budget(sum(c.tokens for c in g[:n]), n)
-                    if s in NEEDS_PRM:
+                    if s in NEEDS_PRM and costs is not None:
                         for cost in costs[i][:n]:
                             b = b.add(cost)
                     sub = [Candidate(**c.to_dict()) for c in g[:n]]

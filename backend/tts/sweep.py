@@ -23,7 +23,8 @@ from backend.tts.types import NEEDS_PRM, SAMPLED, STRATEGIES, ProblemResult
 DEFAULT_THRESHOLDS = (0.1, 0.5)   # hard < 10 % <= medium < 50 % <= easy (paper's bins, as recalled)
 
 
-def difficulty_bins(pass1: Sequence[float], thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> tuple[list[str], list[str]]:
+def difficulty_bins(pass1: Sequence[float],
+                    thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> tuple[list[str], list[str]]:
     """(bin names from hardest to easiest, bin name of each problem) for absolute Pass@1 thresholds."""
     t = sorted(float(x) for x in thresholds)
     edges = [0.0, *t, 1.0]
@@ -89,8 +90,10 @@ def run_sweep(searcher: Searcher, problems: list[Problem], strategies: Sequence[
             for n in ns:
                 searcher.cfg.n = n
                 start, width = done_units, n / max(ns)
-                runs[s][n] = searcher.run(s, problems, lambda f, m, a=start, w=width:
-                                          report((a + f * w) / total_units, m))
+                def step_progress(f: float, m: str, a: float = start, w: float = width) -> None:
+                    report((a + f * w) / total_units, m)
+
+                runs[s][n] = searcher.run(s, problems, step_progress)
                 done_units += width
     finally:
         searcher.cfg.n = base_n
@@ -114,7 +117,7 @@ def run_sweep(searcher: Searcher, problems: list[Problem], strategies: Sequence[
         "thresholds": list(thresholds),
         "runs": summary_runs,
         "compute_optimal": compute_optimal(summary_runs, names, ns),
-        "config": searcher.cfg.to_dict(),
+        "config": searcher.cfg.search_dict(),
         "difficulty_note": "bins use Pass@1 measured on these problems' own samples (oracle difficulty)",
     }
     report(1.0, "sweep done")

@@ -19,14 +19,15 @@ def _record(ws, spec: JobSpec, status: str = "succeeded"):
 def test_opening_a_ttrl_run_restores_its_learning_rate_and_inputs(main_window, qtbot):
     ws = main_window.context.workspace
     panel = main_window.show_panel("ttrl")
-    panel.lr.setValue(2e-4)
+    panel.form.set_values({"lr": 2e-4, "clip_ratio": 0.3})   # clip_ratio: an Advanced setting
     panel.steps.setValue(7)
     spec = JobSpec("ttrl.train", params={"steps": 3, "lr": 5e-5, "n_votes": 6, "n_train": 3},
                    inputs={"policy": "zoo:arith-policy", "prompts": "/data/p.jsonl"}, label="ttrl p")
     rid = _record(ws, spec, status="failed")  # failed runs restore too (and show their error)
     main_window.open_run(rid)
     assert main_window.current_panel() is panel
-    assert abs(panel.lr.value() - 5e-5) < 1e-12
+    assert abs(panel.form.values()["lr"] - 5e-5) < 1e-12
+    assert panel.form.values()["clip_ratio"] == 0.2          # not in the run's params: its default
     assert panel.steps.value() == 3 and panel.votes.value() == 6 and panel.train_n.value() == 3
     assert panel.prompts.value() == "/data/p.jsonl"
 
@@ -40,9 +41,30 @@ def test_opening_a_tts_run_restores_strategies_and_budgets(main_window, qtbot, m
                    inputs={"policy": "zoo:arith-policy", "data": "/data/x.jsonl"})
     main_window.open_run(_record(ws, spec))
     assert [s for s, box in panel.checks.items() if box.isChecked()] == ["bon", "beam"]
-    assert panel.ns.text() == "1,4" and panel.width_.value() == 2 and panel.agg.currentText() == "min"
+    assert panel.form.values()["ns"] == [1, 4] and panel.width_.value() == 2 and panel.agg.currentText() == "min"
     assert panel.limit.value() == 7 and panel.seed.value() == 3 and panel.data.value() == "/data/x.jsonl"
     assert panel.spec().params["ns"] == [1, 4]  # what Start would send again
+
+
+def test_opening_prm_runs_restores_each_tabs_form(main_window, qtbot, monkeypatch):
+    ws = main_window.context.workspace
+    panel = main_window.show_panel("prm")
+    monkeypatch.setattr(panel, "show_run", lambda run: None)
+    bench = JobSpec("prm.processbench", params={"prm": "zoo:arith-genprm", "threshold": 0.3, "limit": 40,
+                                                "preset": "genprm", "samples": 4},
+                    inputs={"data": "/data/pb.jsonl"})
+    main_window.open_run(_record(ws, bench))
+    got = panel.bench_form.values()
+    assert (got["threshold"], got["limit"], got["preset"], got["samples"]) == (0.3, 40, "genprm", 4)
+    assert panel.bench_prm.value() == "zoo:arith-genprm" and panel.bench_data.value() == "/data/pb.jsonl"
+    assert panel.score_form.values()["threshold"] == 0.5    # the other tab's form is left alone
+    assert panel.bench_spec().params["limit"] == 40          # what Evaluate would send again
+    score = JobSpec("prm.score", params={"prm": "zoo:arith-prm", "split": "line", "threshold": 0.7,
+                                         "items": [{"problem": "2+3", "solution": "2+3=5"}]})
+    main_window.open_run(_record(ws, score))
+    got = panel.score_form.values()
+    assert (got["split"], got["threshold"], got["samples"]) == ("line", 0.7, 0)
+    assert panel.problem.toPlainText() == "2+3" and panel.prm_a.value() == "zoo:arith-prm"
 
 
 @dataclass

@@ -82,13 +82,13 @@ def test_chat_policy_scores_the_same_through_cli_and_api(chat):
     from backend.generation.policy import Policy
     from backend.tts.data import load_problems
     from backend.tts.strategies import Searcher
-    from backend.tts.types import TTSConfig
+    from backend.tts.params import TTSParams
 
     root, policy, data = chat
     pol = Policy.load(policy, "cpu", "float32")
     im_end = pol.tokenizer.convert_tokens_to_ids("<|im_end|>")
     assert im_end in pol.eos_ids                   # from generation_config; the tokenizer's eos differs
-    searcher = Searcher(pol, None, TTSConfig(n=1))
+    searcher = Searcher(pol, None, TTSParams(n=1))
     api = searcher.run("greedy", load_problems(data))
     assert [r.correct for r in api] == [True] * len(TRAIN_PAIRS)
     for r in api:                                   # stopped at <|im_end|>; steps split on the blank line

@@ -131,6 +131,34 @@ def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(policy, files,
     assert sorted({m["step"] for m in metrics}) == [1, 2, 3, 4]
 
 
+def test_a_run_file_from_before_the_prompt_group_still_resumes(policy, files, tmp_path):
+    """Run files written before TTRLConfig became a Params class kept the prompt settings inside
+    "config" (and no "prompt_settings"); such a run resumes with those settings, exactly."""
+    from backend.generation.prompting import PromptParams
+    from backend.ttrl.checkpoint import RUN_FILE
+
+    prompts, _ = files
+    cfg, prompt = small_cfg(steps=3, eval_every=0), PromptParams(system_prompt="Answer with a number.")
+    full = train(policy, prompts, tmp_path / "full", cfg, prompt=prompt)
+    with pytest.raises(JobCancelled):
+        train(policy, prompts, tmp_path / "part", dataclasses.replace(cfg), prompt=prompt, ctx=StopAfter(2))
+    run_file = tmp_path / "part" / RUN_FILE
+    stored = json.loads(run_file.read_text())
+    new = stored.pop("prompt_settings")
+    stored["config"].update(prompt_template=new["prompt_template"], system_prompt=new["system_prompt"],
+                            chat_template=new["chat_template"])          # the old layout
+    run_file.write_text(json.dumps(stored))
+    resumed = train(None, None, tmp_path / "part", TTRLConfig(steps=3), resume=True)
+    assert resumed["resumed_from"] == 2 and resumed["steps"] == 3
+    a, b = params_of(full["model"]), params_of(resumed["model"])
+    assert all(torch.equal(a[k], b[k]) for k in a)   # same settings, system prompt included
+    # and a run file naming a setting that no longer exists is refused with the file's name
+    stored["config"]["stepz"] = 1
+    run_file.write_text(json.dumps(stored))
+    with pytest.raises(ValueError, match="ttrl_run.json.*stepz"):
+        train(None, None, tmp_path / "part", TTRLConfig(steps=4), resume=True)
+
+
 def test_ground_truth_does_not_reach_the_loss(policy, files, tmp_path):
     prompts, labelled = files
     before = prompts.read_bytes(), labelled.read_bytes()

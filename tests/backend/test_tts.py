@@ -14,7 +14,7 @@ def searcher_factory(tmp_path_factory):
     from backend.ttrl.tiny import build_tiny_policy
     from backend.tts.scoring import ArithmeticReferenceScorer
     from backend.tts.strategies import Searcher
-    from backend.tts.types import TTSConfig
+    from backend.tts.params import TTSParams
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matrices: extra threads only contend on a shared CPU
@@ -22,7 +22,7 @@ def searcher_factory(tmp_path_factory):
 
     def make(**kw):
         base = dict(n=4, beam_width=2, max_steps=3, temperature=1.2, max_tokens=20, step_tokens=8, seed=7)
-        return Searcher(Policy.load(folder, "cpu", "float32"), ArithmeticReferenceScorer(), TTSConfig(**{**base, **kw}))
+        return Searcher(Policy.load(folder, "cpu", "float32"), ArithmeticReferenceScorer(), TTSParams(**{**base, **kw}))
 
     yield make
     torch.set_num_threads(threads)
