@@ -175,6 +175,9 @@ class CompressionPanel(Panel):
         right_split.addWidget(plots)
         right_split.addWidget(self.tabs)
         right_split.setSizes([330, 330])
+        right_split.setStretchFactor(0, 3)          # a short window keeps room for the curves
+        right_split.setStretchFactor(1, 2)
+        self.heatmap.setMinimumHeight(140)
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.addWidget(self.summary)
@@ -336,7 +339,7 @@ class CompressionPanel(Panel):
                 self.acc_plot.plotItem.legend.removeItem(name)
         acc = r.get("accuracy")
         # the run's own point, so a run without the sweep (the CLI's `compress`) is not an empty plot
-        own = f"{METHODS.get(r['method'], r['method'])} (this run)"
+        own = "this run"   # its method and budget are in the summary above the plots
         own_bpp = r["sizes"]["payload_bpp"]
         self.err_plot.set_curve(own, [own_bpp], [r["rel_err"]], symbol="star")
         if acc and acc.get("compressed") is not None:

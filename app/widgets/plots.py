@@ -182,6 +182,10 @@ class CurvePlot(FittingTitle, _ExportCorner, pg.PlotWidget):
             self._curves[name].setData(x, shown)
         else:
             self._curves[name] = self.plot(x, shown, name=name, **kwargs)
+            item = self.getPlotItem()
+            place_legend(item, self.width())   # more names may need more columns
+            if self.isVisible():                 # and a plot never narrower than its legend: re-fit
+                item.setGeometry(QRectF(0, 0, self.width(), self.height()))
         self._update_faint(name, color)
         if n is not None:
             self._set_interval(name, x, y, n, color)
