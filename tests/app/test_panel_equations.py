@@ -78,7 +78,6 @@ def test_panel_second_order_selection_and_restore(qtbot, app_context, tmp_path):
 
 def test_equations_are_typeset_in_the_theme_text_colour(qapp):
     """Transparent background, the given text colour: no white block in the dark theme."""
-    from PySide6.QtGui import QColor
 
     from app.panels.equations import latex_pixmap
 
