@@ -365,8 +365,9 @@ class EquationsPanel(Panel):
             import pyqtgraph as pg
 
             self.extrap_plot.addItem(pg.InfiniteLine(float(t[n_train - 1]), angle=90, label="end of training",
-                                                     pen=pg.mkPen("#dddd55", width=2, style=Qt.PenStyle.DashLine),
-                                                     labelOpts={"position": 0.95, "color": "#dddd55"}))
+                                                     pen=pg.mkPen("#888", width=2, style=Qt.PenStyle.DashLine),
+                                                     labelOpts={"position": 0.95, "color": "#888"}))
+            # mid grey: readable on both themes (the pale yellow vanished on the light one)
 
     def _show_round(self, row: int) -> None:
         if not self.transcript or row < 0 or row >= len(self.transcript["rounds"]):
