@@ -175,9 +175,9 @@ class CompressionPanel(Panel):
         right_split.addWidget(plots)
         right_split.addWidget(self.tabs)
         right_split.setSizes([330, 330])
-        right_split.setStretchFactor(0, 3)          # a short window keeps room for the curves
-        right_split.setStretchFactor(1, 2)
-        self.heatmap.setMinimumHeight(140)
+        right_split.setStretchFactor(0, 1)          # a short window keeps room for the curves
+        right_split.setStretchFactor(1, 1)
+        self.heatmap.setMinimumHeight(170)
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.addWidget(self.summary)
