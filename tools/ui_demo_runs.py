@@ -188,7 +188,7 @@ def _retrieval(ws: Path, out: Path, data: Path) -> list[str]:
 
 NO_ZOO = ("equations", "positions", "bnn", "retrieval")   # steps that need no zoo (can run while it is built)
 STEPS: dict[str, Callable[[Path, Path, Path], list[str]]] = {
-    "tts": _tts, "ttrl": _ttrl, "prm": _prm, "merging": _merging, "compression": _compression,
+    "prm": _prm, "merging": _merging, "compression": _compression, "tts": _tts, "ttrl": _ttrl,   # quickest first
     "equations": _equations, "positions": _positions, "bnn": _bnn, "retrieval": _retrieval,
 }
 
