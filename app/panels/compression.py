@@ -271,6 +271,9 @@ class CompressionPanel(Panel):
             return
         self._run = run
         r = run.result
+        for picker, key in ((self.base, "base"), (self.ft, "ft")):   # the models of the run shown
+            if run.spec.inputs.get(key):
+                picker.set_value(str(run.spec.inputs[key]))
         try:  # a run opened from the history puts its settings back in the forms
             p = CompressParams.from_record(run.spec.params)
             for f in self.forms:
