@@ -18,9 +18,16 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from backend.generation.policy import Policy
+    from backend.generation.prompting import ResolvedPrompt
+    from backend.tts.data import Problem
+    from backend.tts.params import TTSParams
 
 
 def default_data() -> str:
@@ -30,14 +37,14 @@ def default_data() -> str:
     return str(zoo_data_path("problems_eval"))
 
 
-def _resolved(policy, cfg):  # noqa: ANN001, ANN202
+def _resolved(policy: Policy, cfg: TTSParams) -> ResolvedPrompt:
     """The prompt settings a Searcher would use for this policy and config."""
     from backend.generation.prompting import PromptParams, resolve
 
     return resolve(policy.tokenizer, PromptParams(), cfg.max_tokens, cfg.step_tokens)
 
 
-def throughput(policy, problems, cfg, rows: int = 32) -> dict:  # noqa: ANN001
+def throughput(policy: Policy, problems: list[Problem], cfg: TTSParams, rows: int = 32) -> dict:
     """Tokens/s sampling ``rows`` whole answers in one batch vs one row per call (same seeds)."""
     from backend.generation.policy import SamplingParams
     from backend.generation.prompting import build_prompt
@@ -59,7 +66,8 @@ def throughput(policy, problems, cfg, rows: int = 32) -> dict:  # noqa: ANN001
             "ratio": (t2 - t1) / (t1 - t0), "identical_outputs": same}
 
 
-def prefix_sharing(policy, problems, cfg, per_prompt: int = 16, n_prompts: int = 8) -> dict:  # noqa: ANN001
+def prefix_sharing(policy: Policy, problems: list[Problem], cfg: TTSParams, per_prompt: int = 16,
+                   n_prompts: int = 8) -> dict:
     """Time for ``n_prompts`` x ``per_prompt`` step-wise samples (the shape of one beam-search
     iteration) with and without prefilling each shared prompt once."""
     from backend.generation.policy import SamplingParams

@@ -6,12 +6,16 @@ path; default ``<run_dir>/replay.html``), ``images`` (embed|copy|none).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.jobs.registry import register_job
 
+if TYPE_CHECKING:
+    from backend.jobs import JobContext, JobSpec
+
 
 @register_job("replay.export", title="Agent replay: export HTML report")
-def export_job(spec, ctx) -> dict:
+def export_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.agents.aggregate import aggregate
     from backend.agents.params import ReplayExportParams
     from backend.agents.reader import open_run

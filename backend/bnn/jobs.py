@@ -9,12 +9,16 @@ Live output through ``ctx.metric``: ``train_loss`` per iteration; ``epoch_loss``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.jobs.registry import register_job
 
+if TYPE_CHECKING:
+    from backend.jobs import JobContext, JobSpec
+
 
 @register_job("bnn.train", title="Binary network: STE vs learned gradients")
-def train_job(spec, ctx) -> dict:
+def train_job(spec: JobSpec, ctx: JobContext) -> dict:
     import torch
 
     from backend.bnn.params import BnnTrainParams

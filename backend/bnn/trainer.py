@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -22,6 +22,9 @@ from backend.bnn.data import Dataset, prepare
 from backend.bnn.methods import GradientMethod
 from backend.bnn.params import BnnTrainParams
 from backend.workspace.atomic import atomic_write_bytes, atomic_write_json
+
+if TYPE_CHECKING:
+    from backend.jobs import JobContext
 
 METRIC_INTERVAL_S = 0.1
 
@@ -82,7 +85,8 @@ def model_tensors(model: BinaryNet) -> dict[str, torch.Tensor]:
     return out
 
 
-def train(data: str, p: BnnTrainParams, out: str | Path | None = None, ctx=None) -> dict[str, Any]:
+def train(data: str, p: BnnTrainParams, out: str | Path | None = None,
+          ctx: JobContext | None = None) -> dict[str, Any]:
     """One full run; ``ctx`` (a JobContext) gets progress, metrics and cancellation checks."""
     t_start = time.perf_counter()
     ds = prepare(data, p.seed, p.test_fraction)

@@ -6,8 +6,12 @@ accuracy at ~1 bit (research note §2.4), so every claim here is also checked on
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 
 def load_examples(path: str | Path, limit: int | None = None) -> list[dict]:
@@ -22,7 +26,8 @@ def load_examples(path: str | Path, limit: int | None = None) -> list[dict]:
     return rows[:limit] if limit else rows
 
 
-def load_model(model_dir: str | Path, state_dict: dict[str, torch.Tensor] | None = None, device: str = "cpu"):
+def load_model(model_dir: str | Path, state_dict: dict[str, torch.Tensor] | None = None,
+               device: str = "cpu") -> PreTrainedModel:
     """The model at ``model_dir`` (architecture + config), optionally with ``state_dict`` loaded in."""
     from transformers import AutoModelForCausalLM
 
@@ -37,7 +42,7 @@ def load_model(model_dir: str | Path, state_dict: dict[str, torch.Tensor] | None
     return model.to(device).eval()
 
 
-def task_stats(model, tokenizer_dir: str | Path, examples: list[dict], max_new_tokens: int = 0,
+def task_stats(model: PreTrainedModel, tokenizer_dir: str | Path, examples: list[dict], max_new_tokens: int = 0,
                prompt: dict | None = None) -> dict:
     """Accuracy, n, correct and 95% interval of greedy answers graded by the shared evaluator
     (``backend.generation.evaluate``): the tokenizer's chat template when it has one, the final
@@ -53,7 +58,7 @@ def task_stats(model, tokenizer_dir: str | Path, examples: list[dict], max_new_t
         return evaluate_model(model, tok, examples, spec, max_tokens=max_new_tokens)
 
 
-def task_accuracy(model, tokenizer_dir: str | Path, examples: list[dict], max_new_tokens: int = 0,
+def task_accuracy(model: PreTrainedModel, tokenizer_dir: str | Path, examples: list[dict], max_new_tokens: int = 0,
                   prompt: dict | None = None) -> float:
     """Share of examples answered correctly (:func:`task_stats`)."""
     if not examples:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.compression.params import CompressParams
 from backend.jobs import register_job
+
+if TYPE_CHECKING:
+    from backend.jobs import JobContext, JobSpec
 
 
 def find_eval(ft_dir: Path) -> Path | None:
@@ -17,7 +20,7 @@ def find_eval(ft_dir: Path) -> Path | None:
     return finetune_data(ft_dir, "eval")
 
 
-def _save_bitmaps(ctx, bitmaps: dict) -> str | None:
+def _save_bitmaps(ctx: JobContext, bitmaps: dict) -> str | None:
     import numpy as np
 
     from backend.workspace.atomic import atomic_write_bytes
@@ -32,7 +35,7 @@ def _save_bitmaps(ctx, bitmaps: dict) -> str | None:
 
 
 @register_job("compression.compress", title="Compress a fine-tune's delta")
-def compress_job(spec, ctx) -> dict:
+def compress_job(spec: JobSpec, ctx: JobContext) -> dict:
     """inputs: base, ft (folders or zoo: names), optional out, eval (JSONL), calibration (text for
     scale distillation); params: ``backend.compression.params.CompressParams`` (the sweep is
     rate–distortion; its Delta-DCT and BitDelta points are distilled too when this run is)."""
@@ -50,8 +53,8 @@ def compress_job(spec, ctx) -> dict:
     sweep: dict[str, list] = {"methods": list(p.sweep_methods), "bits": list(p.sweep_bits)}
     n_sweep = len(sweep["methods"]) * len(sweep["bits"])
     span = 1.0 / (1 + n_sweep + (1 if do_eval else 0))
-    kw = dict(settings=p.settings(), which=p.which, exclude=p.exclude or None,
-              device=ctx.device, cancel=ctx.check_cancelled)
+    kw: dict[str, Any] = dict(settings=p.settings(), which=p.which, exclude=p.exclude or None,
+                              device=ctx.device, cancel=ctx.check_cancelled)
     calibration = spec.inputs.get("calibration")
     distill = {**p.distill(), "file": calibration} if calibration else None
     ctx.log(f"compressing {ft} against {base} with {method} at {bits} bits/param"
@@ -117,7 +120,7 @@ def compress_job(spec, ctx) -> dict:
 
 
 @register_job("compression.decompress", title="Decompress a delta artifact")
-def decompress_job(spec, ctx) -> dict:
+def decompress_job(spec: JobSpec, ctx: JobContext) -> dict:
     """inputs: art, base (folder or zoo: name), optional out (default: the run folder's ``model``)."""
     from backend.compression.apply import decompress
 

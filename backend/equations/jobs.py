@@ -7,17 +7,21 @@ Every output goes into one folder written atomically (``params.out`` or ``<run>/
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from backend.jobs import register_job
 
+if TYPE_CHECKING:
+    from backend.jobs import JobContext, JobSpec
 
-def _out_dir(spec, ctx) -> Path:
+
+def _out_dir(spec: JobSpec, ctx: JobContext) -> Path:
     return Path(spec.params.get("out") or spec.inputs.get("out") or ctx.path("equations"))
 
 
-def _load(spec, ctx):
+def _load(spec: JobSpec, ctx: JobContext) -> tuple:
     """The trajectory to fit: a data file, or a built-in system simulated now; coordinates
     found first for high-dimensional data. Returns (t, x, names, truth, info, frames)."""
     from backend.equations import coords, data, systems
@@ -73,7 +77,7 @@ def _write_common(out: Path, fit, frames) -> dict:
 
 
 @register_job("equations.fit", title="Equation discovery: sparse regression fit")
-def fit_job(spec, ctx) -> dict:
+def fit_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.equations.model import FitSettings, fit_system
     from backend.workspace.atomic import atomic_dir, atomic_write_json
 
@@ -107,7 +111,7 @@ def fit_job(spec, ctx) -> dict:
 
 
 @register_job("equations.discover", title="Equation discovery: proposer loop")
-def discover_job(spec, ctx) -> dict:
+def discover_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.equations.loop import discover
     from backend.equations.model import FitSettings
     from backend.equations.proposers import make_proposer
@@ -144,7 +148,7 @@ def discover_job(spec, ctx) -> dict:
 
 
 @register_job("equations.system", title="Equation discovery: simulate a built-in system")
-def system_job(spec, ctx) -> dict:
+def system_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.equations import data, systems
     from backend.workspace.atomic import atomic_write_bytes, atomic_write_text
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from backend.equations import catalogue, conditioning, prompts, selection
 from backend.equations.library import Library, parse_term
 from backend.equations.model import FitSettings, fit_system
-from backend.equations.proposers import ProposalRequest
+from backend.equations.proposers import ProposalRequest, Proposer
 from backend.workspace.atomic import atomic_write_json
 
 TRUTH_METRICS = ("coef_rel_error", "coef_max_rel_error_true_terms", "support_correct", "false_terms", "missed_terms")
@@ -110,7 +110,7 @@ def _breaks_conditioning(fit, custom: list[str], term: str) -> str:
     return ""
 
 
-def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer, out: Path,
+def discover(t: np.ndarray, x: np.ndarray, names: list[str], proposer: Proposer, out: Path,
              settings: FitSettings | None = None, rounds: int = 4, sparsity_weight: float = 0.002,
              truth: dict | None = None, catalogue_terms: list[str] | None = None,
              progress: Callable[[float, str], None] | None = None,

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 SYSTEM_PROMPT = (
     "You are helping discover the governing differential equations of a dynamical system from data. "
@@ -89,6 +89,14 @@ def parse_reply(text: str) -> Proposal:
     adds = [s.strip() for line in text.splitlines() if line.upper().startswith("ADD:")
             for s in line[4:].split(",") if s.strip()]
     return Proposal(adds, [], "no JSON object in the reply" if not adds else "", text)
+
+
+class Proposer(Protocol):
+    """What the discovery loop needs of a proposer (the three below, or a test's stand-in)."""
+
+    name: str
+
+    def propose(self, req: ProposalRequest) -> Proposal: ...
 
 
 class ResidualProposer:

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from backend.jobs.registry import register_job
 
+if TYPE_CHECKING:
+    from backend.jobs import JobContext, JobSpec
+
 
 @register_job("demo.count", title="Count steps (demo)")
-def count_job(spec, ctx) -> dict:
+def count_job(spec: JobSpec, ctx: JobContext) -> dict:
     """Counts to ``steps`` with a pause per step; exercises progress, metrics and cancel."""
     steps = int(spec.params.get("steps", 10))
     delay = float(spec.params.get("delay", 0.01))
@@ -25,7 +29,7 @@ def count_job(spec, ctx) -> dict:
 
 
 @register_job("demo.matmul", title="Matrix products (CPU load)")
-def matmul_job(spec, ctx) -> dict:
+def matmul_job(spec: JobSpec, ctx: JobContext) -> dict:
     """Repeated torch matrix products: a real CPU-heavy job for the responsiveness benchmark."""
     import torch
 
@@ -46,7 +50,7 @@ def matmul_job(spec, ctx) -> dict:
 
 
 @register_job("demo.resolve", title="Resolve a model name")
-def resolve_job(spec, ctx) -> dict:
+def resolve_job(spec: JobSpec, ctx: JobContext) -> dict:
     """Where ``params.model`` (``zoo:NAME`` or a folder) resolves for this run, through
     ``ctx.resolve_model`` and through the shared resolver called with no context, as code deep
     inside a job calls it: both must find the run's workspace, also in an ``isolate=True`` child."""

@@ -13,9 +13,13 @@ from __future__ import annotations
 import cmath
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from backend.mathgrade.normalize import matching_brace
 from backend.mathgrade.numbers import Number, close_decimal, parse_number
+
+if TYPE_CHECKING:
+    import sympy
 
 MAX_EXPONENT_DIGITS = 3        # exponent literals up to 999
 MAX_SCI_EXPONENT_DIGITS = 3    # 1e308 is read; 1e1000 is refused
@@ -104,7 +108,7 @@ def refusal(py: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def to_sympy(s: str):
+def to_sympy(s: str) -> sympy.Expr | None:
     """Parse a normalised answer into a sympy expression, or None (unparseable or refused)."""
     py = latex_to_python(s)
     if py is None or not py.strip() or refusal(py) is not None:
@@ -147,7 +151,7 @@ def _value(expr, subs=None) -> complex | None:
     return v if cmath.isfinite(v) else None
 
 
-def expressions_equal(a, b, da: Number | None, db: Number | None) -> bool:
+def expressions_equal(a: sympy.Expr, b: sympy.Expr, da: Number | None, db: Number | None) -> bool:
     """Same constant (1e-12 relative) or same function of the same variables at five points."""
     fa = sorted(str(x) for x in a.free_symbols)
     fb = sorted(str(x) for x in b.free_symbols)

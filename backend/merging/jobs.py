@@ -5,6 +5,7 @@ inputs resolve in the run's workspace. Heavy imports stay inside the functions."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.jobs import register_job
 from backend.merging.params import (
@@ -16,9 +17,12 @@ from backend.merging.params import (
     TSwitchParams,
 )
 
+if TYPE_CHECKING:
+    from backend.jobs import JobContext, JobSpec
+
 
 @register_job("merging.merge", title="Merge models")
-def merge_job(spec, ctx) -> dict:
+def merge_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.merging.config import parse_config
     from backend.merging.merge import run_merge
 
@@ -36,7 +40,7 @@ def merge_job(spec, ctx) -> dict:
 
 
 @register_job("merging.tswitch", title="Build T-Switch switches")
-def tswitch_job(spec, ctx) -> dict:
+def tswitch_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.merging.tswitch import build_tswitch
 
     p = TSwitchParams.from_params(spec.params)
@@ -54,7 +58,7 @@ def tswitch_job(spec, ctx) -> dict:
 
 
 @register_job("merging.eval", title="Per-task accuracy")
-def eval_job(spec, ctx) -> dict:
+def eval_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.merging.evaluation import task_files, task_stats
 
     p = MergeEvalParams.from_params({k: v for k, v in spec.params.items() if k != "prompt"})
@@ -74,7 +78,7 @@ def eval_job(spec, ctx) -> dict:
 
 
 @register_job("merging.tswitch_apply", title="Build a model from T-Switch switches")
-def tswitch_apply_job(spec, ctx) -> dict:
+def tswitch_apply_job(spec: JobSpec, ctx: JobContext) -> dict:
     """inputs: base, tswitch (folder), out; params: weights {task: w}."""
     from backend.merging.tswitch import apply_tswitch
     from backend.models.zoo import resolve_model as resolve
@@ -87,7 +91,7 @@ def tswitch_apply_job(spec, ctx) -> dict:
 
 
 @register_job("merging.study", title="Merge and compare")
-def study_job(spec, ctx) -> dict:
+def study_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.merging.study import run_study
 
     p = MergeStudyParams.from_record(spec.params)
@@ -103,7 +107,7 @@ def study_job(spec, ctx) -> dict:
 
 
 @register_job("merging.autoswitch", title="Auto-Switch a prompt")
-def autoswitch_job(spec, ctx) -> dict:
+def autoswitch_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.merging.study import autoswitch_answer
 
     p = AutoSwitchParams.from_params(spec.params)

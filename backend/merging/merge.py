@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
@@ -21,6 +21,9 @@ from backend.merging.streaming import (
     read,
     untie_config,
 )
+
+if TYPE_CHECKING:
+    from backend.models.tensors import TensorEntry
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -39,7 +42,7 @@ class _Lazy(Sequence):
         return _finite(read(self.entries[i]), self.entries[i])
 
 
-def _finite(t: torch.Tensor, entry) -> torch.Tensor:
+def _finite(t: torch.Tensor, entry: TensorEntry) -> torch.Tensor:
     """The tensor, or ValueError naming its file when it holds NaN or Inf (TIES would drop them unseen)."""
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
         bad = int((~torch.isfinite(t)).sum())

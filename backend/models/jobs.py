@@ -6,12 +6,16 @@ default ``<workspace>/zoo/<profile>``, the workspace being the one that holds th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.jobs.registry import register_job
 
+if TYPE_CHECKING:
+    from backend.jobs import JobContext, JobSpec
+
 
 @register_job("zoo.build", title="Build the demo zoo")
-def build_job(spec, ctx) -> dict:
+def build_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.models.params import ZooBuildParams
     from backend.models.zoo import build_zoo, zoo_root
 

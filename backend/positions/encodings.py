@@ -81,7 +81,7 @@ class Rotary(NoPositions):
         ang = torch.cat((ang, ang), dim=-1)[:, None]                       # (B, 1, T, h)
         return ang.cos() * self.scaling, ang.sin() * self.scaling
 
-    def rotate(self, q, k, positions):
+    def rotate(self, q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         cos, sin = self.tables(positions)
         return _apply(q, cos.to(q.dtype), sin.to(q.dtype)), _apply(k, cos.to(k.dtype), sin.to(k.dtype))
 
@@ -139,7 +139,7 @@ class Fourier(Rotary):
         cos, sin = torch.cat((cos, cos), dim=-1), torch.cat((sin, sin), dim=-1)   # (B, Hkv, T, h)
         return cos * self.scaling, sin * self.scaling
 
-    def rotate(self, q, k, positions):
+    def rotate(self, q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         cos, sin = self.tables(positions)
         groups = q.shape[1] // cos.shape[1]       # GQA: a KV head's coefficients serve its query group
         qcos = cos.repeat_interleave(groups, dim=1) if groups > 1 else cos

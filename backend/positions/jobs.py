@@ -9,8 +9,12 @@ same text afterwards, so the panel gets loss and length curves from one run).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.jobs.registry import register_job
+
+if TYPE_CHECKING:
+    from backend.jobs import JobContext, JobSpec
 
 
 def _need(inputs: dict, *keys: str) -> None:
@@ -20,7 +24,7 @@ def _need(inputs: dict, *keys: str) -> None:
 
 
 @register_job("fope.train", title="FoPE lab: train a tiny LM with one position embedding")
-def train_job(spec, ctx) -> dict:
+def train_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.positions.settings import FopeEvalParams, FopeTrainParams
     from backend.positions.train import train
 
@@ -44,7 +48,7 @@ def train_job(spec, ctx) -> dict:
 
 
 @register_job("fope.eval", title="FoPE lab: perplexity and recall per length")
-def eval_job(spec, ctx) -> dict:
+def eval_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.positions.evaluate import evaluate
     from backend.positions.settings import FopeEvalParams
     from backend.positions.train import cpu_threads
@@ -57,7 +61,7 @@ def eval_job(spec, ctx) -> dict:
 
 
 @register_job("fope.convert", title="FoPE lab: add FoPE to an HF model")
-def convert_job(spec, ctx) -> dict:
+def convert_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.positions.model import convert
     from backend.positions.settings import FopeConvertParams
 

@@ -15,18 +15,24 @@ from __future__ import annotations
 
 import copy
 import random
+from typing import TYPE_CHECKING
 
-from backend.retrieval.beir import Query
+from backend.retrieval.beir import Doc, Query
 from backend.retrieval.search import beam_search
 
+if TYPE_CHECKING:
+    from backend.jobs import JobContext
+    from backend.retrieval.index import Index
 
-def is_preferred(doc, query: Query, relevant: set[str], mode: str) -> bool:
+
+def is_preferred(doc: Doc, query: Query, relevant: set[str], mode: str) -> bool:
     gold = doc.id in relevant
     ans = any(a.lower() in f"{doc.title} {doc.text}".lower() for a in query.answers)
     return {"gold": gold, "answer": ans, "gold_or_answer": gold or ans}[mode]
 
 
-def feedback_pairs(index, queries: list[Query], qrels: dict, beams: int, mode: str, ctx=None) -> tuple[list, dict]:
+def feedback_pairs(index: Index, queries: list[Query], qrels: dict, beams: int, mode: str,
+                   ctx: JobContext | None = None) -> tuple[list, dict]:
     """``[(prompt_ids, preferred_tokens, rejected_tokens)]`` and counts of what the feedback saw."""
     from backend.retrieval import model as M
 
@@ -37,7 +43,8 @@ def feedback_pairs(index, queries: list[Query], qrels: dict, beams: int, mode: s
         relevant = {d for d, s in qrels.get(q.id, {}).items() if s > 0}
         prompt = M.prompt_ids(index.tok, q.text, index.max_query_tokens)
         hits = beam_search(index.model, index.tok, prompt, index.trie, beams).hits
-        labels = [is_preferred(docs[h.doc_id], q, relevant, mode) for h in hits]
+        # constrained beams always name a document; an invalid one would count as not preferred
+        labels = [h.doc_id is not None and is_preferred(docs[h.doc_id], q, relevant, mode) for h in hits]
         stats["queries"] += 1
         stats["top1_preferred"] += int(bool(labels) and labels[0])
         if True in labels:
@@ -78,7 +85,7 @@ def _seq_logp(model, batch: list[tuple[list[int], list[int]]], pad: int):
 
 
 def dpo_train(model, tok, pairs: list, beta: float, steps: int, lr: float, batch: int, seed: int = 0,
-              ctx=None) -> list[dict]:
+              ctx: JobContext | None = None) -> list[dict]:
     """Train ``model`` in place with DPO against a frozen copy of itself; returns the curve per step."""
     import torch
     import torch.nn.functional as F

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.retrieval import model as M
 from backend.retrieval.beir import Query, check_qrels, load_qrels, load_queries
@@ -17,6 +18,10 @@ from backend.retrieval.params import EvalParams
 from backend.retrieval.reader import closed_book, correct, read
 from backend.retrieval.search import beam_search
 
+if TYPE_CHECKING:
+    from backend.jobs import JobContext
+    from backend.retrieval.index import Index
+
 SYSTEMS = ("constrained", "unconstrained", "bm25", "calibrated")
 
 
@@ -25,8 +30,9 @@ def judged(queries: list[Query], qrels: dict, limit: int = 0) -> list[Query]:
     return out[:limit] if limit else out
 
 
-def run_generative(index, queries: list[Query], qrels: dict, beams: int, constrained: bool,
-                   ctx=None, label: str = "", frac: tuple[float, float] = (0.0, 1.0)) -> list[dict]:
+def run_generative(index: Index, queries: list[Query], qrels: dict, beams: int, constrained: bool,
+                   ctx: JobContext | None = None, label: str = "",
+                   frac: tuple[float, float] = (0.0, 1.0)) -> list[dict]:
     """One row per query: ranked doc ids (None = invalid output), scores, seconds."""
     rows = []
     for n, q in enumerate(queries):
@@ -54,7 +60,7 @@ def run_bm25(bm25: BM25, queries: list[Query], qrels: dict, k: int) -> list[dict
     return rows
 
 
-def answer_accuracy(index, queries: list[Query], rows: dict[str, list[dict]], k: int) -> dict:
+def answer_accuracy(index: Index, queries: list[Query], rows: dict[str, list[dict]], k: int) -> dict:
     """Reader accuracy per context source, on queries that carry answers."""
     docs = {d.id: d for d in index.docs}
     asked = [(i, q) for i, q in enumerate(queries) if q.answers]
@@ -81,7 +87,8 @@ def training_set(queries_path: Path, qrels_path: Path, train_queries: str | None
     return load_queries(Path(train_queries) if train_queries else queries_path), load_qrels(tq), tq
 
 
-def evaluate(index, queries_path: str | Path, qrels_path: str | Path, p: EvalParams, ctx=None,
+def evaluate(index: Index, queries_path: str | Path, qrels_path: str | Path, p: EvalParams,
+             ctx: JobContext | None = None,
              train_queries: str | None = None, train_qrels: str | None = None) -> dict:
     """All systems on the judged queries; see the module docstring."""
     from backend.retrieval.dpo import dpo_train, feedback_pairs

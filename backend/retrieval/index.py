@@ -18,12 +18,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.retrieval import model as M
 from backend.retrieval.beir import Doc, load_corpus
 from backend.retrieval.params import IndexParams
 from backend.retrieval.trie import Trie
 from backend.workspace.atomic import atomic_write_json
+
+if TYPE_CHECKING:
+    from backend.jobs import JobContext
 
 _SENT = re.compile(r"(?<=[.!?])\s+")
 
@@ -95,7 +99,8 @@ def target_loss(model, ids, mask, labels):
     return model(input_ids=ids, attention_mask=mask, labels=labels).loss
 
 
-def build_index(corpus: str | Path, out: str | Path, p: IndexParams, ctx=None, device: str = "cpu") -> dict:
+def build_index(corpus: str | Path, out: str | Path, p: IndexParams, ctx: JobContext | None = None,
+                device: str = "cpu") -> dict:
     """Train and write the index folder; returns a summary (docs, steps, final loss, seconds)."""
     import torch
 

@@ -10,18 +10,22 @@ and the beam trace (per step: each beam's prefix and the tokens the trie allowed
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from backend.jobs.registry import register_job
 
+if TYPE_CHECKING:
+    from backend.jobs import JobContext, JobSpec
 
-def _need(spec, *keys: str) -> None:
+
+def _need(spec: JobSpec, *keys: str) -> None:
     for key in keys:
         if not spec.inputs.get(key):
             raise ValueError(f"{spec.kind} needs the input '{key}'")
 
 
 @register_job("retrieval.index", title="Generative retrieval: index a corpus")
-def index_job(spec, ctx) -> dict:
+def index_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.retrieval.index import build_index
     from backend.retrieval.params import IndexParams
 
@@ -33,7 +37,7 @@ def index_job(spec, ctx) -> dict:
 
 
 @register_job("retrieval.eval", title="Generative retrieval: evaluate vs BM25")
-def eval_job(spec, ctx) -> dict:
+def eval_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.retrieval.evaluate import evaluate
     from backend.retrieval.index import load_index
     from backend.retrieval.params import EvalParams
@@ -60,7 +64,7 @@ def eval_job(spec, ctx) -> dict:
 
 
 @register_job("retrieval.search", title="Generative retrieval: one query")
-def search_job(spec, ctx) -> dict:
+def search_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.retrieval.bm25 import BM25
     from backend.retrieval.index import load_index
     from backend.retrieval.model import prompt_ids

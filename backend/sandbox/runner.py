@@ -33,6 +33,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from backend.sandbox import layout, seccomp
 from backend.sandbox.zygote import Zygote
@@ -73,7 +74,7 @@ class SandboxResult:
         return asdict(self)
 
 
-def _positive(name: str, value, integer: bool = False, most: float = 2.0 ** 40) -> float:
+def _positive(name: str, value: Any, integer: bool = False, most: float = 2.0 ** 40) -> float:
     """Reject what would silently weaken a limit: zero, negative, NaN, infinity, non-numbers, and
     values too large for the kernel's rlimit fields. ``value`` may be text (the CLI's)."""
     kind = "whole number" if integer else "number"
@@ -88,8 +89,8 @@ def _positive(name: str, value, integer: bool = False, most: float = 2.0 ** 40) 
     return v
 
 
-def validate_limits(timeout, memory_mb, max_output_bytes=1, cpu_seconds=None, file_mb=1, nproc=1,
-                    work_mb=1) -> None:
+def validate_limits(timeout: object, memory_mb: object, max_output_bytes: object = 1, cpu_seconds: object = None,
+                    file_mb: object = 1, nproc: object = 1, work_mb: object = 1) -> None:
     """Raise ValueError (one line, naming the option) for any limit that is not positive and finite."""
     _positive("timeout", timeout, most=7 * 86400)
     _positive("memory_mb", memory_mb, integer=True)
