@@ -69,6 +69,21 @@ class LengthPlot(CurvePlot):
             self._extra.append(line)
             ticks.add(train_len)
         self.getAxis("bottom").setTicks([[(math.log2(n), str(n)) for n in sorted(ticks)]])
+        if self._logy:
+            values = [v for d in data.values() for m, sd in zip(d[1], d[2]) for v in (m - sd, m + sd) if v > 0]
+            self.getAxis("left").setTicks(_log_ticks(min(values), max(values)) if values else None)
+
+
+def _log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]] | None:
+    """Labelled ticks for a log10 axis spanning less than a decade (pyqtgraph labels only powers of
+    ten there, so a perplexity axis from 13 to 16 showed no numbers); None (automatic) otherwise."""
+    if hi / lo >= 10:
+        return None
+    raw = (hi - lo) / 4 or abs(hi) / 10 or 1.0
+    step = min((m * 10 ** math.floor(math.log10(raw)) for m in (1, 2, 5, 10)), key=lambda s: abs(s - raw))
+    first = math.floor(lo / step) * step
+    ticks = [first + k * step for k in range(int((hi - first) / step) + 2)]
+    return [[(math.log10(t), f"{t:g}") for t in ticks if t > 0]]
 
 
 class SpectrumView(QWidget):

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from app.panels.base import Panel, register_panel
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import PathPicker
-from app.widgets.plots import CurvePlot, series_color
+from app.widgets.plots import CurvePlot, FittingTitle, series_color
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.bnn.data import BUILTIN
@@ -57,7 +57,7 @@ def _color(method: str) -> str:
     return series_color(METHODS.index(method) if method in METHODS else len(METHODS))
 
 
-class AccuracyBars(pg.PlotWidget):
+class AccuracyBars(FittingTitle, pg.PlotWidget):
     """Mean final test accuracy per method with a ±1 std whisker and every seed as a dot."""
 
     def __init__(self, parent: QWidget | None = None) -> None:

@@ -175,6 +175,9 @@ class CompressionPanel(Panel):
         right_split.addWidget(plots)
         right_split.addWidget(self.tabs)
         right_split.setSizes([330, 330])
+        right_split.setStretchFactor(0, 1)          # a short window keeps room for the curves
+        right_split.setStretchFactor(1, 1)
+        self.heatmap.setMinimumHeight(170)
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.addWidget(self.summary)
@@ -268,6 +271,9 @@ class CompressionPanel(Panel):
             return
         self._run = run
         r = run.result
+        for picker, key in ((self.base, "base"), (self.ft, "ft")):   # the models of the run shown
+            if run.spec.inputs.get(key):
+                picker.set_value(str(run.spec.inputs[key]))
         try:  # a run opened from the history puts its settings back in the forms
             p = CompressParams.from_record(run.spec.params)
             for f in self.forms:
@@ -335,6 +341,13 @@ class CompressionPanel(Panel):
                 # one lists only the reference lines, so it hides no data
                 self.acc_plot.plotItem.legend.removeItem(name)
         acc = r.get("accuracy")
+        # the run's own point, so a run without the sweep (the CLI's `compress`) is not an empty plot
+        own = "this run"   # its method and budget are in the summary above the plots
+        own_bpp = r["sizes"]["payload_bpp"]
+        self.err_plot.set_curve(own, [own_bpp], [r["rel_err"]], symbol="star")
+        if acc and acc.get("compressed") is not None:
+            self.acc_plot.set_curve(own, [own_bpp], [acc["compressed"]], symbol="star")
+            self.acc_plot.plotItem.legend.removeItem(own)
         if acc:
             xs = [min(p["payload_bpp"] for p in rows), max(p["payload_bpp"] for p in rows)] if rows else [0, r["bits"]]
             self.acc_plot.set_curve(f"fine-tune ({acc['finetuned']:.2f})", xs, [acc["finetuned"]] * 2, symbol=None,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QPalette, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -52,17 +52,19 @@ DEFAULT_LIBRARY = {"pendulum": "poly1+trig1", "pendulum_video": "poly1+trig1",
                    "lotka_volterra": "poly2", "sir": "poly2"}
 
 
-def latex_pixmap(lines: list[str], fontsize: int = 15) -> QPixmap:
-    """Typeset ``$...$`` lines with matplotlib mathtext (Agg) into a pixmap."""
+def latex_pixmap(lines: list[str], fontsize: int = 15, color: str = "black") -> QPixmap:
+    """Typeset ``$...$`` lines with matplotlib mathtext (Agg) into a pixmap: ``color`` text on a
+    transparent background, so it sits on the theme's own background."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 0.55 * max(1, len(lines)) + 0.2))
     FigureCanvasAgg(fig)
     for i, line in enumerate(lines):
-        fig.text(0.01, 1 - (i + 0.75) / max(1, len(lines)), f"${line}$", fontsize=fontsize, va="center")
+        fig.text(0.01, 1 - (i + 0.75) / max(1, len(lines)), f"${line}$", fontsize=fontsize, va="center",
+                 color=color)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", facecolor="white")
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", transparent=True)
     pix = QPixmap()
     pix.loadFromData(buf.getvalue(), "PNG")
     return pix
@@ -182,7 +184,8 @@ class EquationsPanel(Panel):
         el = QVBoxLayout(eq)
         self.eq_label = QLabel("No model yet.")
         self.eq_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.eq_label.setStyleSheet("background: white; padding: 8px;")
+        self.eq_label.setStyleSheet("background: palette(base); padding: 8px;")
+        self._latex: list[str] = []
         self.notes_label = QLabel("")
         self.notes_label.setWordWrap(True)
         self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -275,6 +278,18 @@ class EquationsPanel(Panel):
             self.data.set_value(run.spec.inputs["data"])
 
     # -- drawing ----------------------------------------------------------------------------
+    def _draw_latex(self) -> None:
+        if self._latex:
+            from PySide6.QtWidgets import QApplication
+
+            color = QApplication.palette().color(QPalette.ColorRole.Text).name()   # the theme's, just switched
+            self.eq_label.setPixmap(latex_pixmap(self._latex, color=color))
+
+    def changeEvent(self, event: QEvent) -> None:  # Qt override: the theme switch re-typesets in its colours
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and getattr(self, "_latex", None):
+            self._draw_latex()
+
     def show_run(self, run: RunRecord) -> None:
         self.loop_btn.setEnabled(not self.controls.busy)
         res = run.result or {}
@@ -285,7 +300,8 @@ class EquationsPanel(Panel):
         score = (f"extrapolation rel. L2 {m['extrapolation_rel_l2']:.3g}" if "extrapolation_rel_l2" in m
                  else f"held-out rel. error {m.get('heldout_rel_error', float('nan')):.3g}")
         self.controls.report(f"{m.get('n_terms', '?')} terms; {score}; formulation {res.get('formulation', '?')}")
-        self.eq_label.setPixmap(latex_pixmap(res.get("latex", [])))
+        self._latex = list(res.get("latex", []))
+        self._draw_latex()
         notes = res.get("notes") or []
         self.notes_label.setText("\n".join(f"• {n}" for n in notes))
         self._draw_selection(res.get("selection"))
@@ -349,8 +365,9 @@ class EquationsPanel(Panel):
             import pyqtgraph as pg
 
             self.extrap_plot.addItem(pg.InfiniteLine(float(t[n_train - 1]), angle=90, label="end of training",
-                                                     pen=pg.mkPen("#dddd55", width=2, style=Qt.PenStyle.DashLine),
-                                                     labelOpts={"position": 0.95, "color": "#dddd55"}))
+                                                     pen=pg.mkPen("#888", width=2, style=Qt.PenStyle.DashLine),
+                                                     labelOpts={"position": 0.95, "color": "#888"}))
+            # mid grey: readable on both themes (the pale yellow vanished on the light one)
 
     def _show_round(self, row: int) -> None:
         if not self.transcript or row < 0 or row >= len(self.transcript["rounds"]):

@@ -317,6 +317,10 @@ class MergingPanel(Panel):
             self._method_changed()
         except ValueError:
             pass  # a record from an older version with settings this form no longer has
+        if run.spec.inputs.get("base"):    # and its models: the list beside the chart is what was merged
+            self.base.set_value(str(run.spec.inputs["base"]))
+            self.fts.clear()
+            self.fts.addItems([str(m) for m in (run.spec.inputs.get("finetunes") or {}).values()])
         tasks = r.get("tasks") or []
         acc = r.get("accuracy") or {}
         rows = []

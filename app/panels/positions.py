@@ -232,16 +232,52 @@ class PositionsPanel(Panel):
         self._redraw_results()
 
     def show_run(self, run: RunRecord, redraw: bool = True) -> None:
+        if run.kind == "fope.eval" and run.result:
+            self._show_eval(run, redraw)
+            return
         if run.kind != "fope.train" or not run.result:
             return
         result = run.result
         if run.id not in self.labels:         # opened from the history: show it with its settings
             self.form.set_values({k: v for k, v in run.spec.params.items() if k not in ("pos", "seed", "eval_lengths")})
+            self._restore_text(run.spec.inputs.get("text"))
             self.labels[run.id] = f"{result['pos']} s{result['seed']}"
             series = self.context.workspace.metrics(run.id).get("loss", [])
             self.losses[run.id] = [(s or 0, v) for s, v in series]
             self._dirty = True
-        self.results[run.id] = result
+        earlier = self.results.get(run.id, {}).get("eval")
+        self.results[run.id] = {**result, "eval": earlier} if earlier and not result.get("eval") else result
+        if redraw:
+            self._redraw_results()
+
+    def _restore_text(self, path: str | None) -> None:
+        """Point the text source at a run's text: a built-in sample of this workspace or a file."""
+        if not path:
+            return
+        p = Path(path)
+        builtin = p.parent == self.context.workspace.root / "texts" and self.source.findData(p.stem) >= 0
+        self.source.setCurrentIndex(self.source.findData(p.stem if builtin else "file"))
+        if not builtin:
+            self.text_file.set_value(str(p))
+
+    def _show_eval(self, run: RunRecord, redraw: bool) -> None:
+        """A separate ``fope eval`` (the CLI's way) joins the training run of the model it measured,
+        so the length plots and the table show it as if the panel had evaluated after training."""
+        model = Path(str(run.spec.inputs.get("model") or run.result.get("model", ""))).resolve()
+        rid = next((k for k, r in self.results.items() if Path(r["model"]).resolve() == model), None)
+        if rid is None:
+            train = next((r for r in self.context.workspace.list_runs(kind="fope.train", limit=500)
+                          if r.status == "succeeded" and r.result
+                          and Path(r.result.get("model", "")).resolve() == model), None)
+            if train is None:
+                self.controls.report(f"{model.name}: no training run of this model in the workspace to compare with.")
+                return
+            self.show_run(train, redraw=False)
+            rid = train.id
+        self.results[rid] = {**self.results[rid], "eval": run.result}
+        if run.spec.params.get("lengths"):
+            lengths = run.spec.params["lengths"]
+            self.lengths.setText(lengths if isinstance(lengths, str) else ",".join(str(n) for n in lengths))
         if redraw:
             self._redraw_results()
 

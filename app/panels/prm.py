@@ -295,6 +295,7 @@ class PRMPanel(Panel):
         self.sweep_plot.set_curve("average", xs, [row["average_f1"] or 0 for row in sw])
         for name in r["subsets"]:
             self.sweep_plot.set_curve(name, xs, [row["subsets"].get(name) or 0 for row in sw], symbol=None, dashed=True)
+        self.sweep_plot.setYRange(0, 100, padding=0.02)   # F1 in percent: never below 0 (all-zero curves too)
         self.threshold_line.setValue(r["threshold"])
         self._bench_samples = []
         path = Path(r.get("samples_file", ""))

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from app.panels.base import Panel, register_panel
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import PathPicker
-from app.widgets.plots import CurvePlot, GroupedBarChart
+from app.widgets.plots import CurvePlot, GroupedBarChart, accuracy_axis
 from app.widgets.run_controls import RunControls
 from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
@@ -173,7 +173,9 @@ class RetrievalPanel(Panel):
         self.tabs.addTab(metrics, "Metrics")
         # Calibration
         calib = QWidget()
-        self.dpo_plot = CurvePlot("DPO on relevance-feedback pairs", "step", "")
+        # loss and pair accuracy live on 0-1, the reward margin grows to ~10: two axes, not one
+        self.dpo_plot = CurvePlot("DPO loss and pair accuracy", "step", "")
+        self.margin_plot = CurvePlot("DPO reward margin", "step", "chosen − rejected")
         self.before_after = GroupedBarChart()
         self.before_after.setTitle("Before / after calibration (test queries)")
         self.calib_note = QLabel("Evaluate with 'Calibrate' ticked to see DPO curves.")
@@ -181,7 +183,10 @@ class RetrievalPanel(Panel):
         lay = QVBoxLayout(calib)
         lay.addWidget(self.calib_note)
         row = QHBoxLayout()
-        row.addWidget(self.dpo_plot, 3)
+        curves = QVBoxLayout()
+        curves.addWidget(self.dpo_plot)
+        curves.addWidget(self.margin_plot)
+        row.addLayout(curves, 3)
         row.addWidget(self.before_after, 2)
         lay.addLayout(row, 1)
         self.tabs.addTab(calib, "Calibration")
@@ -313,11 +318,14 @@ class RetrievalPanel(Panel):
             curve = calib["curve"]
             steps = [r["step"] for r in curve]
             self.dpo_plot.clear_curves()
-            for key in ("loss", "reward_margin", "pair_accuracy"):
+            self.margin_plot.clear_curves()
+            for key in ("loss", "pair_accuracy"):
                 self.dpo_plot.set_curve(key.replace("_", " "), steps, [r[key] for r in curve], symbol=None)
+            self.margin_plot.set_curve("reward margin", steps, [r["reward_margin"] for r in curve], symbol=None)
             cats = ["recall@1", "recall@10", "mrr"]
             self.before_after.set_data(cats, {"before": [result["constrained"][c] for c in cats],
                                               "after": [result["calibrated"][c] for c in cats]})
+            accuracy_axis(self.before_after, what="recall / MRR")   # the app's one convention: 0-1
             fb = calib["feedback"]
             self.calib_note.setText(
                 f"Feedback on {fb['queries']} training queries: top-1 preferred on {fb['top1_preferred']}, "

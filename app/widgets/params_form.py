@@ -88,8 +88,17 @@ class ParamsForm(QWidget):
             box_layout = QVBoxLayout(self.advanced_box)
             box_layout.setContentsMargins(4, 4, 4, 4)
             box_layout.addWidget(holder)
-            holder.setVisible(False)
-            self.advanced_box.toggled.connect(holder.setVisible)
+            box = self.advanced_box
+
+            def show_advanced(on: bool) -> None:
+                """Closed, the group is its check box alone: no empty frame under it."""
+                holder.setVisible(on)
+                box_layout.setContentsMargins(*((4, 4, 4, 4) if on else (0, 0, 0, 0)))
+                box.setFlat(not on)
+                box.setMaximumHeight(16777215 if on else box.fontMetrics().height() + 6)
+
+            show_advanced(False)
+            self.advanced_box.toggled.connect(show_advanced)
             outer.addWidget(self.advanced_box)
         self._wheel_guard = _WheelGuard(self)
         for info in infos:

@@ -99,13 +99,17 @@ def place_legend(plot_item: pg.PlotItem, width: int) -> None:
     if not isinstance(legend, SideLegend):
         return
     below = width < 560
-    columns = 2 if below and width >= 420 else 1
+    # two columns under the data when they fit the width: one column of many names would take
+    # the height of a short plot (the compression plots at 1280x720 kept no room for curves)
+    columns = 2 if below and (width >= 420 or len(legend.items) > 3) else 1
+    if columns == 2 and _columns_width(legend, 2) > width - 16:
+        columns = 1
     if below == legend.below and columns == legend.columnCount:
         return
     if below != legend.below:
         plot_item.layout.removeItem(legend)
-        if below:
-            plot_item.layout.addItem(legend, 4, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
+        if below:   # under the axis too: the whole width of the plot
+            plot_item.layout.addItem(legend, 4, 0, 1, 2, alignment=Qt.AlignmentFlag.AlignHCenter)
         else:
             plot_item.layout.addItem(legend, 2, 3, alignment=Qt.AlignmentFlag.AlignTop)
         legend.below = below
@@ -113,13 +117,32 @@ def place_legend(plot_item: pg.PlotItem, width: int) -> None:
     legend.updateSize()
 
 
-def elided_title(title: str, width: int) -> str:
-    """``title`` cut with an ellipsis to what fits ``width`` pixels.
+def _columns_width(legend: SideLegend, columns: int) -> float:
+    """The width ``legend`` takes laid out in ``columns`` columns (its widest name per column)."""
+    widths = [20 + label.item.boundingRect().width() + 6 for _sample, label in legend.items]
+    return sum(max(widths[c::columns] or [0.0]) for c in range(columns)) + 8   # filled row by row
 
-    About 10 px a character: a title label never shrinks below its text.
-    """
-    room = max(8, (width - 30) // 10)
-    return title if len(title) <= room else title[: room - 1].rstrip() + "…"
+
+def elided_title(title: str, width: int) -> str:
+    """``title`` cut with an ellipsis to ``width`` pixels, measured in the title's font (pyqtgraph's
+    11 pt): a title label never shrinks below its text, so a longer title widens the plot past its
+    widget and cuts off the right side of the data."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    font = QFont()
+    font.setPointSizeF(11)
+    return QFontMetrics(font).elidedText(title, Qt.TextElideMode.ElideRight, max(40, int(width)))
+
+
+def title_room(plot_item: pg.PlotItem, width: int) -> int:
+    """The pixels a title has over the data column of ``plot_item`` in a widget ``width`` wide:
+    less the left axis and a legend beside the data."""
+    axis = plot_item.getAxis("left")
+    used = (int(axis.width()) if axis.isVisible() else 0) + 24
+    legend = getattr(plot_item, "legend", None)
+    if isinstance(legend, SideLegend) and not legend.below:
+        used += int(legend.minimumWidth())
+    return width - used
 
 
 # -- hover readout ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QWidget
 
@@ -24,6 +25,7 @@ from app.widgets.plot_tools import (
     place_corner,
     place_legend,
     safe_name,
+    title_room,
     wilson_interval,
 )
 
@@ -114,7 +116,35 @@ class _ExportCorner:
                 place_legend(item, self.width())
 
 
-class CurvePlot(_ExportCorner, pg.PlotWidget):
+class FittingTitle:
+    """Mixin for a ``pg.PlotWidget``: its title is elided to the width over the data (full text in
+    the tooltip), so a long title never widens the plot past its widget and cuts off the data's
+    right side; the export file name follows the full title."""
+
+    def setTitle(self, title: str | None = None) -> None:
+        self._full_title = title or ""
+        item = self.getPlotItem()
+        item.setTitle(elided_title(self._full_title, title_room(item, self.width())) if title else None)
+        item.titleLabel.item.setToolTip(self._full_title)
+        self._export_name = safe_name(self._full_title)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001 - a QResizeEvent
+        super().resizeEvent(event)            # first the legend's place (beside or under the data)
+        item = self.getPlotItem()
+        if item is None:                      # None once the widget is closed
+            return
+        title = self.__dict__.get("_full_title")
+        if title:
+            shown = elided_title(title, title_room(item, self.width()))
+            if shown != item.titleLabel.text:
+                item.setTitle(shown)
+        # lay the plot out again: pyqtgraph sized it before the legend moved under the data and
+        # the title was shortened, and a plot never shrinks below its parts, so it would stay
+        # wider than the widget with the right of the data cut off
+        item.setGeometry(QRectF(0, 0, self.width(), self.height()))
+
+
+class CurvePlot(FittingTitle, _ExportCorner, pg.PlotWidget):
     """Named curves with a legend; ``set_curve`` adds or replaces one (cheap enough for live data)."""
 
     def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", logx: bool = False,
@@ -137,20 +167,6 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         self.setMinimumHeight(150)
         self._init_export(title)
 
-    def setTitle(self, title: str) -> None:  # keeps the export file name in step; elides in narrow plots
-        self._full_title = title or ""
-        self.getPlotItem().setTitle(elided_title(self._full_title, self.width()) if title else None)
-        self.getPlotItem().titleLabel.item.setToolTip(title)
-        self._export_name = safe_name(title)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        title = self.__dict__.get("_full_title")
-        if title and self.getPlotItem() is not None:
-            shown = elided_title(title, self.width())
-            if shown != self.getPlotItem().titleLabel.text:
-                self.getPlotItem().setTitle(shown)
-
     def set_curve(self, name: str, x: Sequence[float], y: Sequence[float], symbol: str | None = "o",
                   dashed: bool = False, n: int | Sequence[int] | None = None) -> pg.PlotDataItem:
         """Add or replace a curve. ``n`` (accuracies only): the number of trials behind each y, drawn
@@ -166,6 +182,10 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
             self._curves[name].setData(x, shown)
         else:
             self._curves[name] = self.plot(x, shown, name=name, **kwargs)
+            item = self.getPlotItem()
+            place_legend(item, self.width())   # more names may need more columns
+            if self.isVisible():                 # and a plot never narrower than its legend: re-fit
+                item.setGeometry(QRectF(0, 0, self.width(), self.height()))
         self._update_faint(name, color)
         if n is not None:
             self._set_interval(name, x, y, n, color)
@@ -220,7 +240,7 @@ class CurvePlot(_ExportCorner, pg.PlotWidget):
         return list(self._curves)
 
 
-class GroupedBarChart(_ExportCorner, pg.PlotWidget):
+class GroupedBarChart(FittingTitle, _ExportCorner, pg.PlotWidget):
     """Bars grouped by category (x) with one colour per series, e.g. accuracy per task per model."""
 
     def __init__(self, title: str = "", ylabel: str = "", parent: QWidget | None = None) -> None:

@@ -35,12 +35,20 @@ def test_panel_compresses_draws_and_exports(qtbot, app_context, pair, tmp_path):
     run = app_context.workspace.get_run(run_id)
     assert run.status == "succeeded", run.error
     qtbot.waitUntil(lambda: panel._run is not None, timeout=10_000)
-    assert set(panel.err_plot.curve_names()) == {"Delta-DCT", "BitDelta", "DARE", "Magnitude pruning", "Low-rank (SVD)"}
+    assert set(panel.err_plot.curve_names()) == {"Delta-DCT", "BitDelta", "DARE", "Magnitude pruning", "Low-rank (SVD)",
+                                                 "this run"}
     assert panel.points.rowCount() == 1 + 5 * 4 - 1          # no BitDelta below 1 bit
     assert panel.tensor.count() == 1 + len(run.result["tensors"]) and panel.heatmap.image.image is not None
     panel.tensor.setCurrentIndex(2)                                  # one tensor's patch grid
     assert "patch" in panel.heatmap.plot.titleLabel.text
     assert "bits/param" in panel.summary.text()
+    # a run without the sweep (the CLI's `compress`) still shows its own point, not an empty plot
+    panel.curves.setChecked(False)
+    single = panel.start()
+    qtbot.waitUntil(lambda: app_context.workspace.get_run(single).status in ("succeeded", "failed"), timeout=60_000)
+    qtbot.waitUntil(lambda: panel.start_btn.isEnabled(), timeout=10_000)
+    panel.show_run(app_context.workspace.get_run(single))
+    assert panel.err_plot.curve_names() == ["this run"]
     out = panel.export_artifact(str(tmp_path / "copy"))
     assert (out / "delta.safetensors").is_file()
     dec = panel.export_model(str(tmp_path / "model"))

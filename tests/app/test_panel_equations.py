@@ -74,3 +74,15 @@ def test_panel_second_order_selection_and_restore(qtbot, app_context, tmp_path):
     assert panel.form.values()["order"] == 2 and panel.form.values()["degrees"] is True
     assert panel.library.text() == "poly1+trig1"
     assert panel.form.editor("train_fraction").minimum() == 0.1   # limits come from FitSettings
+
+
+def test_equations_are_typeset_in_the_theme_text_colour(qapp):
+    """Transparent background, the given text colour: no white block in the dark theme."""
+
+    from app.panels.equations import latex_pixmap
+
+    img = latex_pixmap([r"\dot{x} = -x"], color="#ffffff").toImage()
+    assert img.hasAlphaChannel() and img.pixelColor(0, 0).alpha() == 0
+    inked = [img.pixelColor(x, y) for x in range(img.width()) for y in range(img.height())
+             if img.pixelColor(x, y).alpha() > 200]
+    assert inked and all(c.lightness() > 200 for c in inked)

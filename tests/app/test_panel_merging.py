@@ -56,6 +56,12 @@ def test_panel_tswitch_ties_autoswitch_and_yaml(qtbot, app_context, tiny_zoo, tm
     _wait(qtbot, app_context, run_id)
     qtbot.waitUntil(lambda: panel._run is not None and panel._run.id == run_id, timeout=10_000)
     assert panel.acc_table.cell_text(panel.acc_table.rowCount() - 1, 0) == "merged (ties)"
+    # opened from the history in a fresh panel, the form lists the models that were merged
+    other = MergingPanel(app_context)
+    qtbot.addWidget(other)
+    other.show_run(app_context.workspace.get_run(run_id))
+    assert other.base.value() == str(tiny_zoo / "arith-base")
+    assert other.finetunes() == [str(tiny_zoo / f"arith-ft-{t}") for t in ("add", "sub", "upper")]
     out = panel.export_to(str(tmp_path / "copy"))
     assert (out / "config.json").is_file()
     bad = tmp_path / "bad.yml"

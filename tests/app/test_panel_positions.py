@@ -43,3 +43,43 @@ def test_panel_trains_side_by_side_and_draws(qtbot, app_context, tmp_path):
     for cb in panel.variant_boxes.values():
         cb.setChecked(False)
     assert panel.start() == [] and "check at least one variant" in panel.controls.status.text()
+
+
+def test_cli_eval_run_joins_its_training_run(qtbot, app_context, tmp_path):
+    """`fope train` then `fope eval` (the CLI's two runs): opening them draws the length curves."""
+    from app.panels.positions import PositionsPanel
+    from backend.jobs import JobSpec
+
+    text = tmp_path / "t.txt"
+    text.write_text("Sphinx of black quartz, judge my vow. How vexingly quick daft zebras jump!\n" * 60)
+    model = tmp_path / "m"
+    train = JobSpec("fope.train", params={"pos": "rope", "steps": 2, "batch": 4, "d_model": 16, "heads": 2,
+                                          "layers": 1, "train_len": 32}, inputs={"text": str(text), "out": str(model)},
+                    device="cpu")
+    t = app_context.runner.submit(train)
+    t.wait()
+    e = app_context.runner.submit(JobSpec("fope.eval", params={"lengths": [32, 64], "windows": 2, "trials": 2},
+                                          inputs={"model": str(model), "text": str(text)}, device="cpu"))
+    e.wait()
+    assert (t.status, e.status) == ("succeeded", "succeeded"), (t.error, e.error)
+    panel = PositionsPanel(app_context)
+    qtbot.addWidget(panel)
+    panel.show_run(app_context.workspace.get_run(e.run_id))      # the eval alone: its training run is found
+    assert panel.ppl_plot.curve_names() == ["rope (n=1)"]
+    assert panel.table.rowCount() == 1
+    assert panel.source.currentData() == "file" and panel.text_file.value() == str(text)
+    assert panel.lengths.text() == "32,64"
+    panel.show_run(app_context.workspace.get_run(t.run_id))      # opening the training run keeps the eval
+    assert panel.ppl_plot.curve_names() == ["rope (n=1)"]
+
+
+def test_perplexity_axis_is_labelled_within_one_decade():
+    """pyqtgraph labels only powers of ten on a log axis: 13.9-15.6 needs its own ticks."""
+    import math
+
+    from app.panels._positions_views import _log_ticks
+
+    ticks = _log_ticks(13.9, 15.6)[0]
+    inside = [label for pos, label in ticks if math.log10(13.9) <= pos <= math.log10(15.6)]
+    assert len(inside) >= 3 and "15" in inside
+    assert _log_ticks(2.0, 300.0) is None            # a wide range keeps pyqtgraph's decade ticks

@@ -57,7 +57,8 @@ def test_panel_indexes_searches_and_evaluates(qtbot, app_context, qapp):
     systems = [panel.metrics_table.cell_text(r, 0) for r in range(4)]
     assert systems == ["constrained", "unconstrained", "bm25", "calibrated"]
     assert panel.metrics_table.cell_text(0, 4) == "0"          # invalid rate of constrained decoding
-    assert len(panel.dpo_plot.curve_names()) == 3 and "preference pairs" in panel.calib_note.text()
+    assert panel.dpo_plot.curve_names() == ["loss", "pair accuracy"] and "preference pairs" in panel.calib_note.text()
+    assert panel.margin_plot.curve_names() == ["reward margin"]          # its own axis: it grows to ~10
 
     shots = os.environ.get("RETRIEVAL_SHOTS")
     if shots:

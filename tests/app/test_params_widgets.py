@@ -109,3 +109,19 @@ def test_wheel_over_an_unfocused_editor_does_not_change_it(qtbot):
                          Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
         QApplication.sendEvent(ed, ev)
     assert combo.currentData() == "ties" and spin.value() == 10
+
+
+def test_closed_advanced_group_is_its_check_box_alone(qtbot):
+    """Closed, no empty frame under "Advanced"; opened, its fields show in full."""
+    from app.widgets.params_form import ParamsForm
+
+    form = ParamsForm(FormDemo)
+    qtbot.addWidget(form)
+    form.show()
+    box = form.advanced_box
+    assert box is not None and not box.isChecked()
+    closed = box.height()
+    assert closed <= box.fontMetrics().height() + 6 and not form.editor("seed").isVisible()
+    box.setChecked(True)
+    qtbot.waitUntil(lambda: form.editor("seed").isVisible())
+    assert box.maximumHeight() > 10_000

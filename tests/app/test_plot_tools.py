@@ -111,3 +111,20 @@ def test_table_exports_csv_and_json_and_copies_tsv(qtbot, tmp_path, qapp):
     lines = qapp.clipboard().text().splitlines()
     assert lines[0] == "model\tacc\tnote" and lines[2].startswith("merged\t0.9")
     assert t.columnWidth(0) >= t.fontMetrics().horizontalAdvance("merged")
+
+
+@pytest.mark.parametrize("cls", [CurvePlot, GroupedBarChart])
+def test_a_long_title_is_elided_and_never_widens_the_plot_past_its_widget(qtbot, cls):
+    title = "Weights whose sign flipped during binary fine-tuning (mean over seeds)"
+    p = cls(title)
+    if cls is CurvePlot:
+        p.set_curve("FSG (fast + slow)", [1, 2, 3, 4], [3.2, 3.5, 3.5, 3.4])
+    p = _shown(qtbot, p, 357, 180)
+    p.resize(360, 180)                               # a resize after the first layout too
+    qtbot.wait(50)
+    item = p.getPlotItem()
+    assert item.titleLabel.text.endswith("…") and item.titleLabel.item.toolTip() == title
+    assert item.geometry().width() <= p.width() + 0.5   # the data's right side is not cut off
+    p.resize(1400, 400)
+    qtbot.wait(50)
+    assert item.titleLabel.text == title
