@@ -141,7 +141,7 @@ class TTRLPanel(Panel):
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
         self.prompt_box = PromptBox(exclude=NOT_TTRL)
-        self.compute = ComputeBox("evaluation")   # shards the periodic evaluation
+        self.compute = ComputeBox("sampling")   # shards rollouts and the periodic evaluation
         box = QVBoxLayout(self.setup_box)
         box.addLayout(form)
         box.addWidget(self.form)

@@ -14,7 +14,7 @@ from backend.ttrl.config import NOT_TTRL
 # settings groups besides TTRLConfig: (class, argument-group title, fields left out)
 _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("backend.generation.prompting:PromptParams", "prompt (chat template, system prompt)", NOT_TTRL),
-    ("backend.scale.params:ExecutorParams", "executor (where the periodic evaluation's shards run; docs/scale.md)",
+    ("backend.scale.params:ExecutorParams", "executor (where the rollout and evaluation shards run; docs/scale.md)",
      ()),
 )
 

@@ -57,6 +57,10 @@ class TTRLConfig(Params):
                               decimals=2, advanced=True, help="evaluation nucleus mass (reference 0.95)")
     eval_limit: int = param(0, title="Eval problems", min=0, advanced=True,
                             help="evaluate on the first K labelled problems (0 = every one)")
+    rollout_batch: int = param(8, title="Rollout batch", min=1, advanced=True,
+                               help="prompts sampled together (x Votes N rows); each batch has its own random "
+                                    "stream and is the unit a shard takes, so the samples depend on this, not "
+                                    "on where they run; smaller bounds generation memory")
     # -- GRPO (advanced)
     lr_schedule: str = param("constant", title="LR schedule", choices=("constant", "cosine"), advanced=True,
                              help="learning-rate schedule after warm-up (reference: cosine)")

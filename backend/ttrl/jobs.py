@@ -4,8 +4,9 @@ Inputs: ``policy`` (model folder or ``zoo:NAME``), ``prompts`` (unlabeled file),
 ``eval`` (labelled file, monitoring only), optional ``out`` (output folder; default
 ``<run_dir>/ttrl``). Params: any :class:`~backend.ttrl.config.TTRLConfig`,
 :class:`~backend.generation.prompting.PromptParams` or :class:`~backend.scale.params.ExecutorParams`
-setting (flat; split by ``backend.ttrl.config.parse_job_params``; the executor shards the periodic
-evaluation), plus ``resume`` (continue the run in ``out`` from its latest checkpoint).
+setting (flat; split by ``backend.ttrl.config.parse_job_params``; the executor shards the rollouts
+and the periodic evaluation; the update stays in this process), plus ``resume`` (continue the run
+in ``out`` from its latest checkpoint).
 
 Live output: metrics per step through ``ctx.metric`` (series in the workspace), and each
 step's rollouts as the artifact ``rollouts`` (a JSON file: per prompt the label, majority

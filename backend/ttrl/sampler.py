@@ -40,6 +40,28 @@ class Rollouts:
                         [self.texts[i] for i in rows], self.group_size)
 
 
+def concat(parts: list[Rollouts], pad_id: int) -> Rollouts:
+    """One batch of several sampled batches (in order): prompts left-padded and responses
+    right-padded to the widest part with ``pad_id`` under zero masks, so every row keeps its
+    tokens, positions and masks. A single part is returned as it is."""
+    if len(parts) == 1:
+        return parts[0]
+    if len({r.group_size for r in parts}) != 1:
+        raise ValueError("cannot join rollouts of different group sizes")
+    width = max(r.prompt_len for r in parts)
+    length = max(int(r.response_mask.shape[1]) for r in parts)
+    seqs, pmasks, rmasks = [], [], []
+    for r in parts:
+        rows, p, t = r.sequences.shape[0], r.prompt_len, int(r.response_mask.shape[1])
+        left = torch.full((rows, width - p), pad_id, dtype=r.sequences.dtype)
+        right = torch.full((rows, length - t), pad_id, dtype=r.sequences.dtype)
+        seqs.append(torch.cat([left, r.sequences[:, :p], r.sequences[:, p:], right], dim=1))
+        pmasks.append(torch.cat([torch.zeros(rows, width - p, dtype=r.prompt_mask.dtype), r.prompt_mask], dim=1))
+        rmasks.append(torch.cat([r.response_mask, torch.zeros(rows, length - t, dtype=r.response_mask.dtype)], dim=1))
+    return Rollouts(torch.cat(seqs), torch.cat(pmasks), torch.cat(rmasks), [x for r in parts for x in r.texts],
+                    parts[0].group_size)
+
+
 def _filter_top_p(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     if top_p >= 1.0:
         return probs

@@ -4,7 +4,8 @@ Per step (``step`` counts completed updates; metrics of step s describe the upda
 made it s):
 
 1. draw ``prompts_per_step`` prompts (seeded shuffle per epoch, a function of the step);
-2. sample ``n_votes`` rollouts per prompt with a generator seeded by (seed, step);
+2. sample ``n_votes`` rollouts per prompt, ``rollout_batch`` prompts a batch, each batch with a
+   generator seeded by (seed, step, batch) (``rollout_batches``; the executor's shards);
 3. pseudo-label each prompt by majority vote, reward rollouts equivalent to the label;
 4. keep the first ``n_train`` rollouts of each prompt, normalise their rewards per group;
 5. one GRPO update (``ppo_epochs`` x ``mini_batches`` optimizer steps).
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.generation.export import source_dtype
-from backend.generation.prompting import PromptParams
+from backend.generation.prompting import PromptParams, pad_id
 from backend.jobs.context import JobCancelled
 from backend.scale.params import ExecutorParams
 from backend.ttrl import checkpoint as ck
@@ -113,6 +114,8 @@ def _prepare_out(out: Path, resume: bool, info: dict[str, Any], cfg: TTRLConfig,
         # a run file written before the prompt settings had their own group keeps them in "config"
         params = {**stored["config"], **(stored.get("prompt_settings") or {})}
         params["steps"] = cfg.steps  # a resumed run may be extended; everything else is kept
+        # a run from before rollout batches sampled each step as one batch: keep that on resume
+        params.setdefault("rollout_batch", params.get("prompts_per_step", TTRLConfig().prompts_per_step))
         try:
             cfg, prompt = parse_params(params)
         except ValueError as exc:
@@ -168,11 +171,12 @@ def train(policy: str | Path | None, prompts_path: str | Path | None, out: str |
         history.append({"step": step, "name": name, "value": float(value)})
 
     ran_on = executor.describe_run(1) if executor is not None else {"executor": "local", "shards": 1}
+    sharded = executor is not None and (executor.executor == "ray" or executor.shards > 1)
 
     def evaluate(step: int) -> dict[str, float]:
         if not eval_set or step in {h["step"] for h in history if h["name"] == "eval/pass@1"}:
             return {}
-        if executor is not None and (executor.executor == "ray" or executor.shards > 1):
+        if sharded:
             from backend.ttrl.sharded import evaluate_sharded
 
             res, ran_on["shards"] = evaluate_sharded(model, policy_path, eval_set, cfg, prompt, device, executor,
@@ -195,11 +199,14 @@ def train(policy: str | Path | None, prompts_path: str | Path | None, out: str |
             ctx.progress(step / cfg.steps, f"step {step + 1}/{cfg.steps}: sampling")
             idx = step_indices(len(prompts), step, cfg.prompts_per_step, cfg.seed)
             problems = [prompts[i].problem for i in idx]
-            gen = torch.Generator().manual_seed(_seed(cfg.seed, step, 1))
-            roll = sampler.sample(model, tok, prompting.prompts(problems), cfg.n_votes,
-                                  max_new_tokens=prompting.max_new_tokens, temperature=cfg.temperature,
-                                  top_p=cfg.top_p, generator=gen, device=device, should_stop=ctx.check_cancelled,
-                                  eos_ids=prompting.eos_ids)
+            if sharded:
+                from backend.ttrl.sharded import rollouts_sharded
+
+                parts, ran_on["shards"] = rollouts_sharded(model, policy_path, problems, step, cfg, prompt, device,
+                                                           executor, ctx)
+            else:
+                parts = rollout_batches(model, tok, problems, step, 0, cfg, prompting, device, ctx.check_cancelled)
+            roll = sampler.concat(parts, pad_id(tok, prompting.eos_ids))
             n = cfg.n_votes
             votes = [voting.vote_group(roll.texts[g * n:(g + 1) * n]) for g in range(len(problems))]
             keep = [g * n + j for g in range(len(problems)) for j in range(cfg.n_train)]
@@ -252,6 +259,28 @@ def build_batch(roll, advantages):
     from backend.ttrl.grpo import TrainBatch
 
     return TrainBatch(roll.sequences, roll.prompt_mask, roll.response_mask, advantages.float())
+
+
+def rollout_batches(model, tok, problems: list[str], step: int, first: int, cfg: TTRLConfig,
+                    prompting: "Prompting", device: str = "cpu", should_stop=None) -> list[Any]:
+    """The step's rollouts of ``problems`` (positions ``first``... of the step's prompts, a multiple
+    of ``cfg.rollout_batch``), one sampled batch per ``rollout_batch`` prompts. Batch ``c`` of step
+    ``s`` draws from a generator seeded by (run seed, s, c) alone, so a batch's samples are the same
+    wherever it runs; batch 0 keeps the seed a whole step had before batches existed, so a run with
+    ``prompts_per_step <= rollout_batch`` samples exactly what it did."""
+    import torch
+
+    from backend.ttrl import sampler
+
+    parts = []
+    for i in range(0, len(problems), cfg.rollout_batch):
+        c = (first + i) // cfg.rollout_batch
+        gen = torch.Generator().manual_seed(_seed(cfg.seed, step, 1) if c == 0 else _seed(cfg.seed, step, 1, c))
+        parts.append(sampler.sample(model, tok, prompting.prompts(problems[i:i + cfg.rollout_batch]), cfg.n_votes,
+                                    max_new_tokens=prompting.max_new_tokens, temperature=cfg.temperature,
+                                    top_p=cfg.top_p, generator=gen, device=device, should_stop=should_stop,
+                                    eos_ids=prompting.eos_ids))
+    return parts
 
 
 EVAL_CHUNK = 8   # problems per evaluation batch; each chunk has its own generator (shardable)

@@ -102,4 +102,12 @@ def ttrl_cfg():  # noqa: ANN201 - TTRLConfig
     from backend.ttrl.config import TTRLConfig
 
     return TTRLConfig(steps=1, prompts_per_step=2, n_votes=4, n_train=2, max_new_tokens=8, lr=1e-3, eval_every=1,
-                      eval_n=2, checkpoint_every=10, seed=5)
+                      eval_n=2, checkpoint_every=10, seed=5, rollout_batch=1)   # 2 rollout batches a step
+
+
+def ttrl_rollouts(out) -> list:  # noqa: ANN001 - a run folder
+    """Every step's rollout texts of a TTRL run, in order."""
+    import json
+
+    return [[s["text"] for g in json.loads(f.read_text())["groups"] for s in g["samples"]]
+            for f in sorted((out / "rollouts").glob("step-*.json"))]

@@ -1,6 +1,7 @@
 """Shard planning and the local executor (no Ray needed), and the refusal when Ray is missing."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -116,20 +117,24 @@ def test_merge_eval_shards_match_one_run(models, tmp_path):
     assert one["stats"] == three["stats"] and one["stats"]["arith"]["n"] == 70
 
 
-def test_ttrl_sharded_eval_matches_one_run(models, tmp_path):
+def test_ttrl_sharded_rollouts_and_eval_match_one_run(models, tmp_path):
+    """Rollout batches (2 a step) and evaluation chunks in 2 shards: the same samples, loss and figures."""
     from backend.scale import ExecutorParams
     from backend.ttrl.trainer import NullContext, train
-    from tests.backend._scale_helpers import ttrl_cfg, ttrl_files
+    from tests.backend._scale_helpers import ttrl_cfg, ttrl_files, ttrl_rollouts
 
     _, policy, _, _, _ = models
     prompts, labelled = ttrl_files(tmp_path)
     one, three = NullContext(), NullContext()
-    r1 = train(policy, prompts, tmp_path / "one", ttrl_cfg(), eval_path=labelled, ctx=one)
-    r3 = train(policy, prompts, tmp_path / "three", ttrl_cfg(), eval_path=labelled, ctx=three,
+    cfg = dataclasses.replace(ttrl_cfg(), steps=2)      # the second step's rollouts use updated weights
+    r1 = train(policy, prompts, tmp_path / "one", cfg, eval_path=labelled, ctx=one)
+    r3 = train(policy, prompts, tmp_path / "three", cfg, eval_path=labelled, ctx=three,
                executor=ExecutorParams(shards=2))
     assert (r1["shards"], r3["shards"]) == (1, 2)
-    assert one.metrics["eval/pass@1"] == three.metrics["eval/pass@1"] and len(one.metrics["eval/pass@1"]) == 2
+    assert one.metrics["eval/pass@1"] == three.metrics["eval/pass@1"] and len(one.metrics["eval/pass@1"]) == 3
     assert one.metrics["eval/maj@N"] == three.metrics["eval/maj@N"]
+    assert one.metrics["loss"] == three.metrics["loss"]
+    assert ttrl_rollouts(tmp_path / "one") == ttrl_rollouts(tmp_path / "three") != []
 
 
 def test_ray_address_without_ray_executor_is_refused(tmp_path, capsys):

@@ -130,11 +130,11 @@ def test_isolated_job_uses_ray_too(local_ray, models, tmp_path):
     assert (h.result["executor"], h.result["shards"]) == ("ray", 2) and len(h.result["samples"]) == 20
 
 
-def test_ttrl_eval_on_ray_equals_local(local_ray, models, tmp_path):
-    """TTRL's evaluation with the policy's weights shipped to Ray workers after each update."""
+def test_ttrl_rollouts_and_eval_on_ray_equal_local(local_ray, models, tmp_path):
+    """TTRL's rollouts and evaluation with the policy's weights shipped to Ray workers each step."""
     from backend.scale import ExecutorParams
     from backend.ttrl.trainer import NullContext, train
-    from tests.backend._scale_helpers import ttrl_cfg, ttrl_files
+    from tests.backend._scale_helpers import ttrl_cfg, ttrl_files, ttrl_rollouts
 
     _, policy, _, _, _ = models
     prompts, labelled = ttrl_files(tmp_path)
@@ -145,3 +145,4 @@ def test_ttrl_eval_on_ray_equals_local(local_ray, models, tmp_path):
     assert (r["executor"], r["shards"]) == ("ray", 2)
     assert here.metrics["eval/pass@1"] == there.metrics["eval/pass@1"]
     assert here.metrics["eval/maj@N"] == there.metrics["eval/maj@N"] and here.metrics["loss"] == there.metrics["loss"]
+    assert ttrl_rollouts(tmp_path / "local") == ttrl_rollouts(tmp_path / "ray") != []

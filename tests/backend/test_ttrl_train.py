@@ -188,3 +188,57 @@ def test_refuses_a_used_output_folder_and_bad_policy(policy, files, tmp_path):
         train(tmp_path, prompts, tmp_path / "o2", small_cfg(steps=1))
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         train(None, None, tmp_path / "o3", small_cfg(steps=1), resume=True)
+
+
+def test_rollout_batches_keep_the_one_batch_seed_and_join_exactly(policy):
+    """Batch 0 of a step draws what the whole step drew before rollout batches (seed (run, step));
+    later batches have their own streams; joined batches keep every row's tokens and masks."""
+    from backend.generation.prompting import pad_id
+    from backend.ttrl.trainer import Prompting, _seed, rollout_batches
+
+    model, tok = load(policy)
+    cfg = small_cfg(n_votes=3, n_train=2, rollout_batch=2)
+    prompting = Prompting(tok, model, cfg)
+    problems = ["1+2", "100*30", "7"]
+    parts = rollout_batches(model, tok, problems, 4, 0, cfg, prompting)
+    assert [len(p.texts) for p in parts] == [6, 3]
+    whole = sampler.sample(model, tok, prompting.prompts(problems[:2]), 3, max_new_tokens=prompting.max_new_tokens,
+                           temperature=1.0, generator=torch.Generator().manual_seed(_seed(5, 4, 1)),
+                           eos_ids=prompting.eos_ids)
+    assert parts[0].texts == whole.texts and torch.equal(parts[0].sequences, whole.sequences)
+    # the second batch is the same whether sampled after the first or on its own (another shard)
+    alone = rollout_batches(model, tok, problems[2:], 4, 2, cfg, prompting)
+    assert alone[0].texts == parts[1].texts and torch.equal(alone[0].sequences, parts[1].sequences)
+
+    joined = sampler.concat(parts, pad_id(tok, prompting.eos_ids))
+    assert joined.texts == parts[0].texts + parts[1].texts and joined.group_size == 3
+    for r, (part, row) in enumerate([(p, i) for p in parts for i in range(len(p.texts))]):
+        pm, rm = part.prompt_mask[row].bool(), part.response_mask[row].bool()
+        prompt_of = part.sequences[row, :part.prompt_len]
+        resp_of = part.sequences[row, part.prompt_len:]
+        assert torch.equal(joined.sequences[r, :joined.prompt_len][joined.prompt_mask[r].bool()], prompt_of[pm])
+        assert torch.equal(joined.sequences[r, joined.prompt_len:][joined.response_mask[r].bool()], resp_of[rm])
+    # log-probabilities of a batch's responses are the same inside the joined batch
+    lp_part = grpo.token_logprobs(model, parts[1].sequences, parts[1].prompt_mask, parts[1].response_mask)
+    lp_joined = grpo.token_logprobs(model, joined.sequences[6:], joined.prompt_mask[6:], joined.response_mask[6:])
+    m = parts[1].response_mask.bool()
+    width = m.shape[1]
+    assert torch.allclose(lp_part[m], lp_joined[:, :width][m], atol=1e-5)
+
+
+def test_a_run_file_from_before_rollout_batches_resumes_as_one_batch(policy, files, tmp_path):
+    """A run recorded without ``rollout_batch`` sampled each step as one batch; resuming it keeps that."""
+    from backend.ttrl.checkpoint import RUN_FILE
+
+    prompts, _ = files
+    cfg = small_cfg(steps=3, eval_every=0, prompts_per_step=3, rollout_batch=3)
+    full = train(policy, prompts, tmp_path / "full", cfg)
+    with pytest.raises(JobCancelled):
+        train(policy, prompts, tmp_path / "part", dataclasses.replace(cfg), ctx=StopAfter(2))
+    run_file = tmp_path / "part" / RUN_FILE
+    stored = json.loads(run_file.read_text())
+    del stored["config"]["rollout_batch"]        # the old layout
+    run_file.write_text(json.dumps(stored))
+    resumed = train(None, None, tmp_path / "part", TTRLConfig(steps=3), resume=True)
+    a, b = params_of(full["model"]), params_of(resumed["model"])
+    assert all(torch.equal(a[k], b[k]) for k in a)
