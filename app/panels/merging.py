@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.base import Panel, register_panel
+from app.widgets.compute_box import ComputeBox
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker
 from app.widgets.plots import GroupedBarChart, Heatmap, accuracy_axis
@@ -41,6 +42,7 @@ from app.widgets.tables import DictTable
 from backend.jobs import JobSpec
 from backend.merging.params import TSWITCH, AutoSwitchParams, MergeStudyParams
 from backend.merging.registry import METHODS as TABLE
+from backend.scale.params import executor_params
 
 STUDY, AUTO = "merging.study", "merging.autoswitch"
 METHODS = {TSWITCH: "T-Switch (binarized switches)", **{m.name: m.title for m in TABLE.values()}}
@@ -108,10 +110,12 @@ class MergingPanel(Panel):
         form.addRow("Fine-tunes", self.fts)
         method = QGroupBox("Method")
         QVBoxLayout(method).addWidget(self.form)
+        self.compute = ComputeBox("evaluation")   # shards the evaluations of base, fine-tunes and result
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.addWidget(models)
         lv.addWidget(method)
+        lv.addWidget(self.compute)
         lv.addWidget(self.controls)
         row = QHBoxLayout()
         for b in (self.open_yaml, self.save_yaml):
@@ -198,7 +202,8 @@ class MergingPanel(Panel):
         for f in self.finetunes():
             fts[_task_of(f)] = f
         p = self.settings()
-        return JobSpec(STUDY, params=p.to_dict(), inputs={"base": self.base.value(), "finetunes": fts},
+        return JobSpec(STUDY, params={**p.to_dict(), **self.compute.changes()},
+                       inputs={"base": self.base.value(), "finetunes": fts},
                        label=f"{p.method} of {len(fts)} fine-tunes")
 
     def config_dict(self) -> dict:
@@ -313,7 +318,9 @@ class MergingPanel(Panel):
         self._run = run
         r = run.result
         try:  # a run opened from the history puts its settings back in the form
-            self.form.set_values(MergeStudyParams.from_record(run.spec.params).to_dict())
+            ex, rest = executor_params(dict(run.spec.params))
+            self.form.set_values(MergeStudyParams.from_record(rest).to_dict())
+            self.compute.set_values(ex.to_dict())
             self._method_changed()
         except ValueError:
             pass  # a record from an older version with settings this form no longer has

@@ -104,12 +104,15 @@ def tswitch_apply_job(spec: JobSpec, ctx: JobContext) -> dict:
 @register_job("merging.study", title="Merge and compare")
 def study_job(spec: JobSpec, ctx: JobContext) -> dict:
     from backend.merging.study import run_study
+    from backend.scale.params import executor_params
 
-    p = MergeStudyParams.from_record(spec.params)
+    ex, rest = executor_params(dict(spec.params))
+    p = MergeStudyParams.from_record(rest)
     out = Path(spec.inputs.get("out") or ctx.path("result"))
-    res = run_study(spec.inputs["base"], dict(spec.inputs["finetunes"]), p.method, p.method_params(), out,
-                    progress=ctx.progress, cancel=ctx.check_cancelled, limit=p.limit,
-                    extra_evals=spec.inputs.get("evals"))
+    res = run_study(str(ctx.resolve_model(spec.inputs["base"])),
+                    {t: str(ctx.resolve_model(f)) for t, f in dict(spec.inputs["finetunes"]).items()},
+                    p.method, p.method_params(), out, progress=ctx.progress, cancel=ctx.check_cancelled,
+                    limit=p.limit, extra_evals=spec.inputs.get("evals"), executor=ex, device=ctx.device)
     ctx.artifact("tswitch" if p.method == TSWITCH else "model", out)
     for label, accs in res["accuracy"].items():
         if accs:

@@ -8,6 +8,8 @@ from typing import Callable
 
 import torch
 
+from backend.scale.params import ExecutorParams
+
 
 def eval_files(fts: dict[str, Path], extra: dict[str, str] | None = None) -> dict[str, Path]:
     """Task eval sets: the zoo's ``task_<t>_eval.jsonl`` beside ``arith-ft-<t>``, plus ``extra``."""
@@ -72,11 +74,15 @@ def layer_stats(base: Path, fts: dict[str, Path], densities: dict[str, dict[str,
 
 def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Path,
               progress: Callable[[float, str], None] | None = None, cancel: Callable[[], None] | None = None,
-              limit: int | None = None, extra_evals: dict[str, str] | None = None) -> dict:
-    from backend.compression.evaluate import load_examples, load_model, task_accuracy
+              limit: int | None = None, extra_evals: dict[str, str] | None = None,
+              executor: ExecutorParams | None = None, device: str = "cpu") -> dict:
+    """Merge (or build T-Switch switches), then evaluate the base, each fine-tune and the result
+    on every task; ``executor`` spreads the evaluations over shards (``study_eval``)."""
+    from backend.compression.evaluate import load_examples
     from backend.merging.config import parse_config
     from backend.merging.merge import run_merge
-    from backend.merging.tswitch import build_tswitch, compose_state
+    from backend.merging.study_eval import evaluate_study, study_evaluations
+    from backend.merging.tswitch import build_tswitch
     from backend.models.tensors import resolve_model as resolve
 
     prog = progress or (lambda f, m: None)
@@ -120,31 +126,36 @@ def run_study(base: str, fts: dict[str, str], method: str, params: dict, out: Pa
     acc: dict[str, dict[str, float]] = {}
     if files:
         examples = {t: load_examples(p, limit) for t, p in files.items()}
-        models = {"base": base_dir, **{f"ft-{t}": p for t, p in ft_dirs.items()}}
-        steps = len(models) + (len(ft_dirs) if method == "tswitch" else 1)
-        done = 0
-        for label, folder in models.items():
-            if cancel:
-                cancel()
-            m = load_model(folder)
-            acc[label] = {t: task_accuracy(m, folder, ex) for t, ex in examples.items()}
-            done += 1
-            prog(0.35 + 0.6 * done / steps, f"evaluated {label}")
-        if method == "tswitch":
-            row = {}
-            for t in ft_dirs:
-                if t in examples:
-                    m = load_model(base_dir, state_dict=compose_state(base_dir, out, {t: 1.0}))
-                    row[t] = task_accuracy(m, base_dir, examples[t])
-                done += 1
-                prog(0.35 + 0.6 * done / steps, f"evaluated T-Switch for {t}")
-            acc["T-Switch (oracle task)"] = row
-        else:
-            m = load_model(out)
-            acc[f"merged ({method})"] = {t: task_accuracy(m, out, ex) for t, ex in examples.items()}
+        evals = study_evaluations(base_dir, ft_dirs, method, out, list(examples))
+        acc, shards = evaluate_study(evals, examples, executor, _StudyCtx(prog, cancel), device)
+        if executor is not None:
+            result.update(executor.describe_run(shards))
     result["accuracy"] = acc
     prog(1.0, "done")
     return result
+
+
+class _StudyCtx:
+    """What the executor needs of a job context, over the study's progress and cancel callbacks
+    (``cancel`` raises when the user stopped): the evaluations fill 35-95 % of the progress."""
+
+    def __init__(self, progress: Callable[[float, str], None], cancel: Callable[[], None] | None) -> None:
+        self._progress, self._cancel = progress, cancel
+
+    @property
+    def cancelled(self) -> bool:
+        try:
+            self.check_cancelled()
+        except Exception:  # noqa: BLE001 - whatever the callback raises means "stop"
+            return True
+        return False
+
+    def check_cancelled(self) -> None:
+        if self._cancel is not None:
+            self._cancel()
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self._progress(0.35 + 0.6 * fraction, message)
 
 
 def autoswitch_answer(base: str, tswitch_dir: str, prompt: str, k: int = 10, hard: bool = False,

@@ -52,8 +52,10 @@ def test_panel_tswitch_ties_autoswitch_and_yaml(qtbot, app_context, tiny_zoo, tm
     panel.method.setCurrentIndex(0)
     panel.load_config(str(yml))
     assert panel.method.currentData() == "ties" and panel.density.value() == pytest.approx(0.5)
+    panel.compute.set_values({"shards": 2})                 # the evaluations in two shards
     run_id = panel.start()
-    _wait(qtbot, app_context, run_id)
+    run = _wait(qtbot, app_context, run_id)
+    assert (run.result["executor"], run.result["shards"]) == ("local", 2)
     qtbot.waitUntil(lambda: panel._run is not None and panel._run.id == run_id, timeout=10_000)
     assert panel.acc_table.cell_text(panel.acc_table.rowCount() - 1, 0) == "merged (ties)"
     # opened from the history in a fresh panel, the form lists the models that were merged
@@ -62,6 +64,7 @@ def test_panel_tswitch_ties_autoswitch_and_yaml(qtbot, app_context, tiny_zoo, tm
     other.show_run(app_context.workspace.get_run(run_id))
     assert other.base.value() == str(tiny_zoo / "arith-base")
     assert other.finetunes() == [str(tiny_zoo / f"arith-ft-{t}") for t in ("add", "sub", "upper")]
+    assert other.compute.changes() == {"shards": 2} and other.method.currentData() == "ties"
     out = panel.export_to(str(tmp_path / "copy"))
     assert (out / "config.json").is_file()
     bad = tmp_path / "bad.yml"

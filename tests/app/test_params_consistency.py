@@ -88,6 +88,7 @@ CASES = [
     Case("backend.scale.params:ExecutorParams", ("tts", "run"), None),
     Case("backend.scale.params:ExecutorParams", ("prm", "processbench"), "app.panels.prm:PRMPanel"),
     Case("backend.scale.params:ExecutorParams", ("merge-eval",), None),
+    Case("backend.scale.params:ExecutorParams", None, "app.panels.merging:MergingPanel"),   # merging.study
     Case("backend.scale.params:ExecutorParams", ("ttrl", "train"), "app.panels.ttrl:TTRLPanel"),
     Case("backend.bnn.params:BnnTrainParams", ("bnn", "train"), "app.panels.bnn:BnnPanel",
          gui_skip={"method": "the panel's method checkboxes (several at once)",

@@ -145,3 +145,30 @@ def test_ray_address_without_ray_executor_is_refused(tmp_path, capsys):
     rc = main(["--workspace", str(tmp_path / "ws"), "prm", "processbench", "--prm", str(tmp_path), "--data",
                str(data), "--ray-address", "auto"])
     assert rc == 2 and capsys.readouterr().err.strip() == "error: --ray-address auto needs --executor ray"
+
+
+@pytest.mark.parametrize("method,params", [("ties", {"density": 0.5}), ("tswitch", {"drop": 0.6})])
+def test_merge_study_shards_match_one_run(tiny_zoo, tmp_path, method, params):
+    """The merging panel's study: base, fine-tunes and result (or T-Switch's composed models) in
+    3 shards give the per-task accuracies of the one-shard run. The tiny zoo answers nothing right,
+    so an extra task asks for the base's own greedy answers on every third row: the base scores
+    exactly 14/40 there, whatever the shards."""
+    from backend.compression.evaluate import load_examples, load_model
+    from backend.generation.evaluate import evaluate_model
+    from backend.merging.study import run_study
+    from transformers import AutoTokenizer
+
+    base = tiny_zoo / "arith-base"
+    rows = [r for t in ("add", "sub", "mul") for r in load_examples(tiny_zoo / "data" / f"task_{t}_eval.jsonl")][:40]
+    assert len(rows) == 40                                 # two evaluation batches: 32 + 8
+    said = evaluate_model(load_model(base), AutoTokenizer.from_pretrained(base), rows, keep_outputs=True)["outputs"]
+    echo = tmp_path / "echo.jsonl"
+    echo.write_text("".join(json.dumps({**r, "answer": o["answer"] if i % 3 == 0 else "x"}) + "\n"
+                            for i, (r, o) in enumerate(zip(rows, said))))
+    fts = {"add": str(tiny_zoo / "arith-ft-add"), "sub": str(tiny_zoo / "arith-ft-sub")}
+    runs = [run_study(str(base), fts, method, params, tmp_path / f"o{k}", limit=40, extra_evals={"echo": str(echo)},
+                      executor=ExecutorParams(shards=k)) for k in (1, 3)]
+    assert [r["shards"] for r in runs] == [1, 3]
+    assert runs[0]["accuracy"] == runs[1]["accuracy"]
+    assert list(runs[0]["accuracy"])[:3] == ["base", "ft-add", "ft-sub"] and len(runs[0]["accuracy"]) == 4
+    assert runs[0]["accuracy"]["base"]["echo"] == 14 / 40

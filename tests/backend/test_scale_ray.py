@@ -146,3 +146,16 @@ def test_ttrl_rollouts_and_eval_on_ray_equal_local(local_ray, models, tmp_path):
     assert here.metrics["eval/pass@1"] == there.metrics["eval/pass@1"]
     assert here.metrics["eval/maj@N"] == there.metrics["eval/maj@N"] and here.metrics["loss"] == there.metrics["loss"]
     assert ttrl_rollouts(tmp_path / "local") == ttrl_rollouts(tmp_path / "ray") != []
+
+
+def test_merge_study_on_ray_equals_local(local_ray, tiny_zoo, tmp_path):
+    """The merging panel's study with T-Switch: the composed per-task models are built in the workers."""
+    from backend.merging.study import run_study
+    from backend.scale import ExecutorParams
+
+    fts = {"add": str(tiny_zoo / "arith-ft-add"), "sub": str(tiny_zoo / "arith-ft-sub")}
+    local = run_study(str(tiny_zoo / "arith-base"), fts, "tswitch", {"drop": 0.6}, tmp_path / "local", limit=16)
+    ray = run_study(str(tiny_zoo / "arith-base"), fts, "tswitch", {"drop": 0.6}, tmp_path / "ray", limit=16,
+                    executor=ExecutorParams(executor="ray", shards=2))
+    assert (ray["executor"], ray["shards"]) == ("ray", 2)
+    assert local["accuracy"] == ray["accuracy"] and "T-Switch (oracle task)" in ray["accuracy"]
