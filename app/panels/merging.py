@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.base import Panel, register_panel
+from app.panels.base import Panel, register_panel, scrollable
 from app.widgets.compute_box import ComputeBox
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker
@@ -111,19 +111,23 @@ class MergingPanel(Panel):
         method = QGroupBox("Method")
         QVBoxLayout(method).addWidget(self.form)
         self.compute = ComputeBox("evaluation")   # shards the evaluations of base, fine-tunes and result
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.addWidget(models)
-        lv.addWidget(method)
-        lv.addWidget(self.compute)
-        lv.addWidget(self.controls)
+        settings = QWidget()                  # scrolls at 1280x720; the run controls stay in view below
+        sv = QVBoxLayout(settings)
+        sv.setContentsMargins(0, 0, 0, 0)
+        sv.addWidget(models)
+        sv.addWidget(method)
+        sv.addWidget(self.compute)
         row = QHBoxLayout()
         for b in (self.open_yaml, self.save_yaml):
             row.addWidget(b)
-        lv.addLayout(row)
-        lv.addWidget(self.export_btn)
-        lv.addWidget(self._build_autoswitch())
-        lv.addStretch(1)
+        sv.addLayout(row)
+        sv.addWidget(self.export_btn)
+        sv.addWidget(self._build_autoswitch())
+        sv.addStretch(1)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.addWidget(scrollable(settings, 360), 1)
+        lv.addWidget(self.controls)
         left.setMaximumWidth(430)
 
         self.summary = QLabel("")

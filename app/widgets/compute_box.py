@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.widgets.fold import make_foldable
 from app.widgets.params_form import ParamsForm
 from backend.scale.params import ExecutorParams
 
@@ -47,10 +48,8 @@ class ComputeBox(QGroupBox):
         inner.addWidget(self.form)
         inner.addLayout(row)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.body)
-        self.body.setVisible(False)
-        self.toggled.connect(self.body.setVisible)
+        make_foldable(self, self.body, lay)
         self.form.changed.connect(self._retitle)
         self.resources_button.clicked.connect(self.fetch_resources)
         self._resources_ready.connect(self._show_resources)

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from PySide6.QtWidgets import QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
+from app.widgets.fold import make_foldable
 from app.widgets.params_form import ParamsForm
 from backend.generation.engines.params import REDACTED, EngineParams
 
@@ -48,10 +49,8 @@ class EngineBox(QGroupBox):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.form)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.body)
-        self.body.setVisible(False)
-        self.toggled.connect(self.body.setVisible)
+        make_foldable(self, self.body, lay)
         self.form.changed.connect(self._retitle)
         self._retitle()
 

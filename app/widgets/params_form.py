@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets.fold import make_foldable
 from backend.params import ParamInfo, Params
 
 _INT_LIMIT = 2_000_000_000
@@ -86,19 +87,8 @@ class ParamsForm(QWidget):
             holder = QWidget()
             holder.setLayout(adv_layout)
             box_layout = QVBoxLayout(self.advanced_box)
-            box_layout.setContentsMargins(4, 4, 4, 4)
             box_layout.addWidget(holder)
-            box = self.advanced_box
-
-            def show_advanced(on: bool) -> None:
-                """Closed, the group is its check box alone: no empty frame under it."""
-                holder.setVisible(on)
-                box_layout.setContentsMargins(*((4, 4, 4, 4) if on else (0, 0, 0, 0)))
-                box.setFlat(not on)
-                box.setMaximumHeight(16777215 if on else box.fontMetrics().height() + 6)
-
-            show_advanced(False)
-            self.advanced_box.toggled.connect(show_advanced)
+            make_foldable(self.advanced_box, holder, box_layout)   # closed: its check box alone
             outer.addWidget(self.advanced_box)
         self._wheel_guard = _WheelGuard(self)
         for info in infos:

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
 
+from app.widgets.fold import make_foldable
 from app.widgets.params_form import ParamsForm
 from backend.generation.prompting import PromptParams
 
@@ -24,10 +25,8 @@ class PromptBox(QGroupBox):
         self.setChecked(False)
         self.form = ParamsForm(PromptParams, exclude=exclude, parent=self)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.form)
-        self.form.setVisible(False)
-        self.toggled.connect(self.form.setVisible)
+        make_foldable(self, self.form, lay)
         self.form.changed.connect(self._retitle)
         self.setToolTip("How problems are put to the policy: the tokenizer's chat template when it has one, "
                         "else 'Problem: {problem}'; steps end at \\n\\n for real models, \\n for the demo zoo. "
