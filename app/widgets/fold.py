@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QGroupBox, QLayout, QWidget
 
-_CLOSED = "QGroupBox { border: none; }"
+# a style sheet renders the check box too, so the (always unchecked) closed indicator is drawn
+# here in the palette's colours, as Fusion draws it; open, the box is Fusion's own again
+_CLOSED = ("QGroupBox { border: none; }"
+           " QGroupBox::indicator { width: 12px; height: 12px; border: 1px solid palette(mid);"
+           " border-radius: 2px; background: palette(base); }")
 _UNLIMITED = 16777215
 
 
@@ -22,7 +26,7 @@ def make_foldable(box: QGroupBox, body: QWidget, layout: QLayout, margins: int =
         body.setVisible(on)
         layout.setContentsMargins(*((margins,) * 4 if on else (0, 0, 0, 0)))
         box.setStyleSheet("" if on else _CLOSED)
-        box.setMaximumHeight(_UNLIMITED if on else box.fontMetrics().height() + 6)
+        box.setMaximumHeight(_UNLIMITED if on else box.fontMetrics().height() + 8)
 
     fold(box.isChecked())
     box.toggled.connect(fold)
