@@ -25,14 +25,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.panels.base import Panel, register_panel
+from app.panels.base import Panel, register_panel, scrollable
 from app.widgets.params_form import ParamsForm
 from app.widgets.pickers import ModelPicker, PathPicker
 from app.widgets.plots import CurvePlot, Heatmap, accuracy_axis
@@ -82,7 +81,7 @@ class CompressionPanel(Panel):
         self.distill_steps = self.distill_form.editor("distill_steps")
         self.method.currentIndexChanged.connect(self._method_changed)
         # scale distillation: off by default (Delta-DCT as published is data-free)
-        self.distill = QGroupBox("Scale distillation on calibration text (Delta-DCT, BitDelta)")
+        self.distill = QGroupBox("Scale distillation (Delta-DCT, BitDelta)")
         self.distill.setCheckable(True)
         self.distill.setChecked(False)
         self.distill.setToolTip("refit the stored scales so the compressed model's outputs match the fine-tune's "
@@ -120,31 +119,28 @@ class CompressionPanel(Panel):
         QVBoxLayout(settings).addWidget(self.form)
         self.dct = QGroupBox("Delta-DCT settings")
         QVBoxLayout(self.dct).addWidget(self.dct_form)
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.addWidget(models)
-        lv.addWidget(settings)
-        lv.addWidget(self.dct)
-        lv.addWidget(self.distill)
-        lv.addWidget(self.curves)
+        form_col = QWidget()   # scrolls (taller than a 720-pixel window once Advanced is open)
+        fv = QVBoxLayout(form_col)
+        fv.setContentsMargins(0, 0, 0, 0)
+        for w in (models, settings, self.dct, self.distill, self.curves):
+            fv.addWidget(w)
+        fv.addStretch(1)
+        scroll = QWidget()     # the run controls and exports stay in view below the settings
+        lv = QVBoxLayout(scroll)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(scrollable(form_col, 360), 1)
         lv.addWidget(self.controls)
         row = QHBoxLayout()
         row.addWidget(self.export_art_btn)
         row.addWidget(self.export_model_btn)
         lv.addLayout(row)
-        lv.addStretch(1)
-        scroll = QScrollArea()  # the form is taller than a 720-pixel window once Advanced is open
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setMaximumWidth(440)
-        scroll.setMinimumWidth(360)
 
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.err_plot = CurvePlot("Reconstruction error", "payload bits / parameter", "relative L2 error of Δ")
-        self.acc_plot = CurvePlot("Task accuracy", "payload bits / parameter", "greedy exact match")
+        self.err_plot = CurvePlot("Reconstruction error", "payload bits / parameter", "rel. L2 error of Δ")
+        self.acc_plot = CurvePlot("Task accuracy", "payload bits / parameter", "exact match")
         # curves fall (error) or rise (accuracy) from the left: keep each legend in the free corner
         self.err_plot.plotItem.legend.setOffset((-10, 10))
         self.acc_plot.plotItem.legend.setOffset((-10, -10))
@@ -353,7 +349,7 @@ class CompressionPanel(Panel):
             self.acc_plot.set_curve(f"fine-tune ({acc['finetuned']:.2f})", xs, [acc["finetuned"]] * 2, symbol=None,
                                     dashed=True)
             self.acc_plot.set_curve(f"base ({acc['base']:.2f})", xs, [acc["base"]] * 2, symbol=None, dashed=True)
-        accuracy_axis(self.acc_plot, what="greedy exact match")
+        accuracy_axis(self.acc_plot, what="exact match")
         self.err_plot.setYRange(0, min(1.6, max([p["rel_err"] for p in rows] + [r["rel_err"]]) * 1.05))
         table = [{"method": METHODS.get(p["method"], p["method"]) + (" (distilled)" if p.get("distilled") else ""),
                   "budget": p["bits"], "payload bpp": p["payload_bpp"],
