@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -44,6 +45,10 @@ from backend.merging.params import TSWITCH, AutoSwitchParams, MergeStudyParams
 from backend.merging.registry import METHODS as TABLE
 from backend.scale.params import executor_params
 
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from backend.workspace import RunRecord
+
 STUDY, AUTO = "merging.study", "merging.autoswitch"
 METHODS = {TSWITCH: "T-Switch (binarized switches)", **{m.name: m.title for m in TABLE.values()}}
 ZOO_FTS = ("zoo:arith-ft-add", "zoo:arith-ft-sub", "zoo:arith-ft-mul", "zoo:arith-ft-upper")
@@ -63,7 +68,7 @@ class MergingPanel(Panel):
     kinds = (STUDY, AUTO)
     order = 55
 
-    def __init__(self, context, parent: QWidget | None = None) -> None:  # noqa: ANN001 - an AppContext
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._run = None
         zoo = self.context.zoo_root()
@@ -292,7 +297,7 @@ class MergingPanel(Panel):
         self.route_out.setText("Routing…")
         return self.submit(spec)
 
-    def on_run_failed(self, run) -> None:  # noqa: ANN001 - a RunRecord
+    def on_run_failed(self, run: RunRecord) -> None:
         if run.spec.kind == AUTO:  # the study's failures are shown by the run controls
             last = (run.error or "").strip().splitlines()
             msg = last[-1] if last else run.status
@@ -313,7 +318,7 @@ class MergingPanel(Panel):
         return Path(dest)
 
     # -- drawing -----------------------------------------------------------------------------
-    def show_run(self, run) -> None:
+    def show_run(self, run: RunRecord) -> None:
         if run.spec.kind == AUTO:
             r = run.result
             w = ", ".join(f"{t} {v:.2f}" for t, v in sorted(r["weights"].items(), key=lambda kv: -kv[1]))

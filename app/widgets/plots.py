@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
 from app.widgets.plot_tools import (
@@ -128,7 +128,7 @@ class FittingTitle:
         item.titleLabel.item.setToolTip(self._full_title)
         self._export_name = safe_name(self._full_title)
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001 - a QResizeEvent
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)            # first the legend's place (beside or under the data)
         item = self.getPlotItem()
         if item is None:                      # None once the widget is closed
