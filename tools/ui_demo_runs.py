@@ -1,11 +1,11 @@
 """Fill a workspace with one small, real run per panel, for the screenshots in docs/screenshots/ui.
 
 Every run is made the way a user makes it: ``python main.py --workspace WS <command> ...`` in a
-child process (the CLI records it in the workspace like the GUI does). Three panels draw what only
-their Start button makes, so for them the same ``JobSpec`` the panel builds goes through the same
-``Runner``: the merging *study* (merge, then evaluate base, fine-tunes and merge per task; no CLI
-command), the compression rate-distortion sweep (the panel's "curves" box; ``compress`` has no
-sweep flag) and the binary-network batch (two methods side by side under one batch label).
+child process (the CLI records it in the workspace like the GUI does); the merging panel's study is
+``merge-study``. Two panels draw what only their Start button makes, so for them the same
+``JobSpec`` the panel builds goes through the same ``Runner``: the compression rate-distortion
+sweep (the panel's "curves" box; ``compress`` has no sweep flag) and the binary-network batch (two
+methods side by side under one batch label).
 
 The settings are the quickest that still show what each panel is for (a few minutes in all on two
 busy cores with the demo zoo). Which runs belong to which panel is kept in
@@ -112,14 +112,8 @@ def _panel_jobs(ws: Path, specs: list, note: str) -> list[str]:
 
 
 def _merging(ws: Path, out: Path, data: Path) -> list[str]:
-    from backend.jobs import JobSpec
-    from backend.merging.params import MergeStudyParams
-
-    fts = {t: f"zoo:arith-ft-{t}" for t in ("add", "sub", "mul", "upper")}
-    p = MergeStudyParams.from_params({"method": "ties", "density": 0.5, "limit": 40})
-    spec = JobSpec("merging.study", params=p.to_dict(), inputs={"base": "zoo:arith-base", "finetunes": fts},
-                   label=f"ties of {len(fts)} fine-tunes")
-    return _panel_jobs(ws, [spec], "merging study: TIES of 4 fine-tunes, 40 examples per task (no CLI command)")
+    fts = [f"zoo:arith-ft-{t}" for t in ("add", "sub", "mul", "upper")]
+    return [_cli(ws, "merge-study", "zoo:arith-base", *fts, "--method", "ties", "--density", "0.5", "--limit", "40")]
 
 
 def _compression(ws: Path, out: Path, data: Path) -> list[str]:

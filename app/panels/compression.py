@@ -266,6 +266,7 @@ class CompressionPanel(Panel):
             self.controls.set_message(f"Reconstructed model written to {run.result.get('out')}")
             return
         self._run = run
+        self.controls.report(f"Showing run {run.id}.")
         r = run.result
         for picker, key in ((self.base, "base"), (self.ft, "ft")):   # the models of the run shown
             if run.spec.inputs.get(key):

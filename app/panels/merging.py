@@ -325,6 +325,7 @@ class MergingPanel(Panel):
             self.route_out.setText(f"weights: {w}<br>answer: <b>{r['answer'] or '(empty)'}</b>")
             return
         self._run = run
+        self.controls.report(f"Showing run {run.id}.")
         r = run.result
         try:  # a run opened from the history puts its settings back in the form
             ex, rest = executor_params(dict(run.spec.params))

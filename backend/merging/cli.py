@@ -1,5 +1,6 @@
 """``python main.py merge CONFIG.yml --out DIR``, ``python main.py tswitch BASE FT... --drop 0.6
---out DIR`` and ``python main.py merge-eval MODEL --tasks ...`` (each with ``--json``)."""
+--out DIR``, ``python main.py merge-eval MODEL --tasks ...`` and ``python main.py merge-study BASE
+FT... --method ties`` (the merging panel's Run; each with ``--json``)."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from backend.cli.common import add_json_flag, model_arg, run_job
 from backend.cli.params_args import add_params_arguments, params_from_args
-from backend.merging.params import MergeEvalParams, MergeRunParams, TSwitchParams
+from backend.merging.params import MergeEvalParams, MergeRunParams, MergeStudyParams, TSwitchParams
 from backend.merging.registry import NAMES
 
 
@@ -54,6 +55,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_executor_arguments(e)
     add_json_flag(e)
     e.set_defaults(func=_eval)
+    s = sub.add_parser("merge-study", help="merge (or T-Switch) fine-tunes and compare per-task accuracy",
+                       description="The merging panel's Run: merge each FT's task vector over BASE with one "
+                                   "method (or build T-Switch switches), then evaluate the base, every fine-tune "
+                                   "and the result on each task's eval set (the zoo's task_<t>_eval.jsonl beside "
+                                   "a zoo fine-tune, or --eval TASK=FILE); per-layer kept share and sign "
+                                   "conflicts go into the result.")
+    s.add_argument("base", help="base model folder or zoo:NAME")
+    s.add_argument("ft", nargs="+", help="fine-tuned model folders or zoo:NAME (task = folder name)")
+    add_params_arguments(s, MergeStudyParams, rename={"lam": "--lambda"})
+    s.add_argument("--eval", dest="evals", action="append", default=[], metavar="TASK=FILE",
+                   help="a prompt/answer JSONL for TASK (repeatable; also adds tasks without a fine-tune)")
+    s.add_argument("--out", help="folder for the merged model or switches (default: inside the run folder; "
+                                 "must not exist)")
+    s.add_argument("--device", default="auto")
+    add_executor_arguments(s)
+    add_json_flag(s)
+    s.set_defaults(func=_study)
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -178,3 +196,50 @@ def _eval(args: argparse.Namespace) -> int:
         return "\n".join(lines + [f"mean {100 * r['mean']:.1f}%"])
 
     return run_job(spec, args, summarize=fmt)
+
+
+def _study(args: argparse.Namespace) -> int:
+    from backend.jobs import JobSpec
+    from backend.scale.options import executor_params_from_args
+
+    base = model_arg(args.base, check=True)
+    fts = {}
+    for f in args.ft:
+        name = _task_name(f)
+        if name in fts:
+            raise ValueError(f"two fine-tunes map to task name {name!r}; give folders distinct names")
+        fts[name] = model_arg(f, check=True)
+    evals = {}
+    for item in args.evals:
+        task, sep, file = item.partition("=")
+        path = Path(file).expanduser().resolve()
+        if not sep or not task.strip():
+            raise ValueError(f"--eval {item!r}: give TASK=FILE")
+        if not path.is_file():
+            raise FileNotFoundError(f"--eval {task}: no file {path}")
+        evals[task.strip()] = str(path)
+    params = params_from_args(args, MergeStudyParams)
+    p = MergeStudyParams.from_params(params)     # a bad setting fails here, before a run is recorded
+    inputs: dict = {"base": base, "finetunes": fts}
+    if evals:
+        inputs["evals"] = evals
+    if args.out:
+        out = Path(args.out).expanduser().resolve()
+        if out.exists():
+            raise FileExistsError(f"output folder {out} already exists; choose another or remove it first")
+        inputs["out"] = str(out)
+    spec = JobSpec("merging.study", params={**params, **executor_params_from_args(args)}, inputs=inputs,
+                   device=args.device, label=f"{p.method} of {len(fts)} fine-tunes")
+
+    def table(r: dict) -> str:
+        tasks = r.get("tasks") or []
+        width = max([len("exact match"), *(len(label) for label in r["accuracy"])]) + 2
+        lines = [f"{r['method']} -> {r['out']}", f"{'exact match':<{width}}" + "".join(f"{t:>8}" for t in
+                                                                                  [*tasks, "mean"])]
+        for label, accs in r["accuracy"].items():
+            vals = [accs[t] for t in tasks if accs.get(t) is not None]
+            cells = "".join(f"{accs[t]:>8.3f}" if accs.get(t) is not None else f"{'-':>8}" for t in tasks)
+            lines.append(f"{label:<{width}}{cells}" + (f"{sum(vals) / len(vals):>8.3f}" if vals else f"{'-':>8}"))
+        return "\n".join(lines)
+
+    return run_job(spec, args, summarize=table)

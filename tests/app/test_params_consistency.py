@@ -39,7 +39,8 @@ CASES = [
     Case("backend.merging.params:TSwitchParams", ("tswitch",), None),
     Case("backend.merging.params:MergeRunParams", ("merge",), None),
     Case("backend.merging.params:MergeEvalParams", ("merge-eval",), None),
-    Case("backend.merging.params:MergeStudyParams", None, "app.panels.merging:MergingPanel"),
+    Case("backend.merging.params:MergeStudyParams", ("merge-study",), "app.panels.merging:MergingPanel",
+         rename={"lam": "--lambda"}),
     Case("backend.merging.params:AutoSwitchParams", None, None),   # the panel's Auto-Switch box (prompt, hard)
     Case("backend.models.params:ZooBuildParams", ("zoo", "build"), "app.panels.home:HomePanel"),
     Case("backend.compression.params:CompressParams", ("compress",), "app.panels.compression:CompressionPanel",
@@ -88,7 +89,7 @@ CASES = [
     Case("backend.scale.params:ExecutorParams", ("tts", "run"), None),
     Case("backend.scale.params:ExecutorParams", ("prm", "processbench"), "app.panels.prm:PRMPanel"),
     Case("backend.scale.params:ExecutorParams", ("merge-eval",), None),
-    Case("backend.scale.params:ExecutorParams", None, "app.panels.merging:MergingPanel"),   # merging.study
+    Case("backend.scale.params:ExecutorParams", ("merge-study",), "app.panels.merging:MergingPanel"),
     Case("backend.scale.params:ExecutorParams", ("ttrl", "train"), "app.panels.ttrl:TTRLPanel"),
     Case("backend.bnn.params:BnnTrainParams", ("bnn", "train"), "app.panels.bnn:BnnPanel",
          gui_skip={"method": "the panel's method checkboxes (several at once)",

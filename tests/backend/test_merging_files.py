@@ -175,6 +175,35 @@ def test_cli_merge_tswitch_and_eval_json(tiny_zoo, tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+def test_cli_merge_study_json_table_and_refusals(tiny_zoo, tmp_path, capsys):
+    """merge-study is the merging panel's Run from a script: same job, same result, its options
+    the panel's fields (an extra task by --eval, the evaluations in shards)."""
+    from backend.cli import main
+
+    ws = str(tmp_path / "ws")
+    base, add, sub = (str(tiny_zoo / n) for n in ("arith-base", "arith-ft-add", "arith-ft-sub"))
+    extra = tiny_zoo / "data" / "task_mul_eval.jsonl"
+    rc = main(["--workspace", ws, "merge-study", base, add, sub, "--method", "ties", "--density", "0.5",
+               "--lambda", "0.8", "--limit", "8", "--eval", f"mul={extra}", "--shards", "2",
+               "--out", str(tmp_path / "merged"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    r = out["result"]
+    assert rc == 0 and out["status"] == "succeeded" and r["shards"] == 2
+    assert r["tasks"] == ["add", "sub", "mul"] and r["params"] == {"weight": 1.0, "density": 0.5, "lambda": 0.8}
+    assert list(r["accuracy"]) == ["base", "ft-add", "ft-sub", "merged (ties)"]
+    assert (tmp_path / "merged" / "config.json").is_file() and r["layers"]["rows"]
+    rc = main(["--workspace", ws, "merge-study", base, add, "--limit", "4"])     # T-Switch, the table
+    text = capsys.readouterr().out
+    assert rc == 0 and "T-Switch (oracle task)" in text and text.splitlines()[1].split()[-2:] == ["add", "mean"]
+    # refused before a run is recorded: a bad setting (named), a missing eval file, an existing --out
+    assert main(["--workspace", ws, "merge-study", base, add, "--method", "ties", "--density", "2"]) == 2
+    assert "density" in capsys.readouterr().err.lower()
+    assert main(["--workspace", ws, "merge-study", base, add, "--eval", f"x={tmp_path / 'none.jsonl'}"]) == 2
+    assert "none.jsonl" in capsys.readouterr().err
+    assert main(["--workspace", ws, "merge-study", base, add, "--out", str(tmp_path / "merged")]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
 def test_model_stock_and_slerp_folders_load_and_follow_the_tensor_math(tiny_zoo, tmp_path):
     from transformers import AutoModelForCausalLM
 
