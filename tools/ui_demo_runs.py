@@ -2,10 +2,9 @@
 
 Every run is made the way a user makes it: ``python main.py --workspace WS <command> ...`` in a
 child process (the CLI records it in the workspace like the GUI does); the merging panel's study is
-``merge-study``. Two panels draw what only their Start button makes, so for them the same
-``JobSpec`` the panel builds goes through the same ``Runner``: the compression rate-distortion
-sweep (the panel's "curves" box; ``compress`` has no sweep flag) and the binary-network batch (two
-methods side by side under one batch label).
+``merge-study``, the compression panel's curves ``compress --sweep-methods --sweep-bits``. One panel
+draws what only its Start button makes, so for it the same ``JobSpec`` the panel builds goes through
+the same ``Runner``: the binary-network batch (two methods side by side under one batch label).
 
 The settings are the quickest that still show what each panel is for (a few minutes in all on two
 busy cores with the demo zoo). Which runs belong to which panel is kept in
@@ -117,18 +116,12 @@ def _merging(ws: Path, out: Path, data: Path) -> list[str]:
 
 
 def _compression(ws: Path, out: Path, data: Path) -> list[str]:
-    from backend.compression.params import CompressParams
     from backend.compression.names import METHODS
-    from backend.jobs import JobSpec
 
-    # the panel's "rate–distortion curves" box: every method at 0.5-4 bits (the CLI has no sweep)
-    p = CompressParams.from_params({"method": "delta-dct", "bits": 1, "eval_limit": 40,
-                                    "sweep_methods": list(METHODS), "sweep_bits": [0.5, 1, 2, 4]})
-    params = p.to_dict()
-    params.pop("distill_steps"), params.pop("distill_lr")
-    spec = JobSpec("compression.compress", params=params,
-                   inputs={"base": "zoo:arith-base", "ft": "zoo:arith-ft-add"}, label="compress delta-dct 1 bit")
-    return _panel_jobs(ws, [spec], "compression: Delta-DCT at 1 bit + the rate-distortion sweep, 40 examples")
+    # with the panel's "rate–distortion curves" box: every method at 0.5-4 bits
+    return [_cli(ws, "compress", "zoo:arith-base", "zoo:arith-ft-add", "--method", "delta-dct", "--bits", "1",
+                 "--eval-limit", "40", "--sweep-methods", ",".join(METHODS), "--sweep-bits", "0.5,1,2,4",
+                 "--out", _fresh(out / "delta-dct-1bit"))]
 
 
 def _equations(ws: Path, out: Path, data: Path) -> list[str]:

@@ -48,6 +48,7 @@ KIND, DECOMPRESS = "compression.compress", "compression.decompress"
 METHODS = dict(TITLES)  # key -> title, from the backend's torch-free names
 SWEEP_BITS = (0.5, 1, 2, 4)
 OVERVIEW = "All tensors: share of patches per bit width"
+ERR_CAP = 1.6  # top of the error axis
 
 
 @register_panel
@@ -331,7 +332,10 @@ class CompressionPanel(Panel):
         for m, pts in by_method.items():
             pts.sort(key=lambda p: p["payload_bpp"])
             name = METHODS.get(m, m) + (" (distilled)" if any(p.get("distilled") for p in pts) else "")
-            self.err_plot.set_curve(name, [p["payload_bpp"] for p in pts], [p["rel_err"] for p in pts])
+            above = [p["rel_err"] for p in pts if p["rel_err"] > ERR_CAP]
+            # the error axis stops at ERR_CAP (DARE's errors would flatten the rest): say what is above
+            err_name = name + (f" (↑ {min(above):.2g}–{max(above):.2g})" if above else "")
+            self.err_plot.set_curve(err_name, [p["payload_bpp"] for p in pts], [p["rel_err"] for p in pts])
             if all("accuracy" in p for p in pts):
                 self.acc_plot.set_curve(name, [p["payload_bpp"] for p in pts], [p["accuracy"] for p in pts])
                 # same colours as the error plot beside it, whose legend names the methods: this
@@ -351,7 +355,7 @@ class CompressionPanel(Panel):
                                     dashed=True)
             self.acc_plot.set_curve(f"base ({acc['base']:.2f})", xs, [acc["base"]] * 2, symbol=None, dashed=True)
         accuracy_axis(self.acc_plot, what="exact match")
-        self.err_plot.setYRange(0, min(1.6, max([p["rel_err"] for p in rows] + [r["rel_err"]]) * 1.05))
+        self.err_plot.setYRange(0, min(ERR_CAP, max([p["rel_err"] for p in rows] + [r["rel_err"]]) * 1.05))
         table = [{"method": METHODS.get(p["method"], p["method"]) + (" (distilled)" if p.get("distilled") else ""),
                   "budget": p["bits"], "payload bpp": p["payload_bpp"],
                   "total bpp": p["total_bpp"], "rel. error": p["rel_err"], "accuracy": p.get("accuracy")} for p in rows]

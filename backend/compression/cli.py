@@ -75,6 +75,13 @@ def _summary(r: dict) -> str:
         ci = acc.get("ci95") or {}
         if ci:
             lines.append("  95% intervals: " + ", ".join(f"{k} {lo:.3f}-{hi:.3f}" for k, (lo, hi) in ci.items()))
+    sweep = r.get("sweep") or []
+    if sweep:
+        lines.append("  rate-distortion sweep:  method        bits  payload  total  rel. error  accuracy")
+        for row in sweep:
+            acc_text = f"{row['accuracy']:.3f}" if row.get("accuracy") is not None else "-"
+            lines.append(f"  {'':22}{row['method']:<12}{row['bits']:>6g}{row['payload_bpp']:>9.3f}"
+                         f"{row['total_bpp']:>7.3f}{row['rel_err']:>12.4f}{acc_text:>10}")
     return "\n".join(lines)
 
 
@@ -90,6 +97,8 @@ def _compress(args: argparse.Namespace) -> int:
     if args.no_eval:
         params["evaluate"] = False
     p = CompressParams.from_params(params)         # bad settings fail here, before a run is recorded
+    if bool(p.sweep_methods) != bool(p.sweep_bits):
+        raise ValueError("--sweep-methods and --sweep-bits go together (methods x budgets)")
     default_settings(p.method, **p.settings())
     if args.distill:
         from backend.compression.distill import DistillConfig, load_texts

@@ -43,10 +43,12 @@ class CompressParams(Params):
                                 "or --eval FILE); the CLI turns it off with --no-eval")
     eval_limit: int | None = param(None, title="Eval examples", min=1, gui=False,
                                    help="first N examples of the eval set")
-    sweep_methods: tuple[str, ...] = param((), title="Sweep methods", cli=False, gui=False,
-                                           help="rate–distortion sweep: these methods …")
-    sweep_bits: tuple[float, ...] = param((), title="Sweep budgets", cli=False, gui=False,
-                                          help="… at these budgets")
+    sweep_methods: tuple[str, ...] = param((), title="Sweep methods", gui=False,
+                                           help="rate–distortion sweep: compress with each of these methods "
+                                                "(comma-separated) at every sweep budget; each point measured")
+    sweep_bits: tuple[float, ...] = param((), title="Sweep budgets", gui=False,
+                                          help="rate–distortion sweep: budgets in bits/param (comma-separated) "
+                                               "for every sweep method")
 
     def check(self) -> None:
         try:

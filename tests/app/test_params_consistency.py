@@ -44,9 +44,7 @@ CASES = [
     Case("backend.merging.params:AutoSwitchParams", None, None),   # the panel's Auto-Switch box (prompt, hard)
     Case("backend.models.params:ZooBuildParams", ("zoo", "build"), "app.panels.home:HomePanel"),
     Case("backend.compression.params:CompressParams", ("compress",), "app.panels.compression:CompressionPanel",
-         cli_skip={"evaluate": "the CLI keeps its --no-eval flag (--eval names the eval file)",
-                   "sweep_methods": "job and panel only (the panel's rate–distortion switch)",
-                   "sweep_bits": "job and panel only"},
+         cli_skip={"evaluate": "the CLI keeps its --no-eval flag (--eval names the eval file)"},
          gui_skip={}, rename={"which": "--tensors"}),
     Case("backend.agents.params:ReplayExportParams", ("replay", "export"), "app.panels.replay:ReplayPanel"),
     Case("backend.equations.settings:FitSettings", ("equations", "fit"), "app.panels.equations:EquationsPanel",

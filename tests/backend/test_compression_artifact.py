@@ -144,6 +144,26 @@ def test_cli_compress_and_decompress_json(pair, tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+def test_cli_compress_sweep_table(pair, tmp_path, capsys):
+    """The panel's rate-distortion sweep from the command line: methods x budgets, each point measured."""
+    from backend.cli import main
+
+    base, ft, _ = pair
+    ws = str(tmp_path / "ws")
+    rc = main(["--workspace", ws, "compress", str(base), str(ft), "--bits", "1", "--no-eval", "--out",
+               str(tmp_path / "art"), "--sweep-methods", "delta-dct,lowrank", "--sweep-bits", "1,2"])
+    text = capsys.readouterr().out
+    rows = [line.split() for line in text.splitlines()[text.splitlines().index(
+        next(x for x in text.splitlines() if "rate-distortion sweep" in x)) + 1:]]
+    assert rc == 0 and [(r[0], r[1]) for r in rows] == [("delta-dct", "1"), ("delta-dct", "2"), ("lowrank", "1"),
+                                                          ("lowrank", "2")]
+    errs = {r[0] + r[1]: float(r[4]) for r in rows}
+    assert errs["delta-dct2"] < errs["delta-dct1"] and all(r[5] == "-" for r in rows)   # no eval: no accuracy
+    assert main(["--workspace", ws, "compress", str(base), str(ft), "--out", str(tmp_path / "b"),
+                 "--sweep-bits", "1"]) == 2
+    assert "go together" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_zoo_job_measures_accuracy_and_sweep(tiny_zoo, tmp_path):
     from backend.jobs import JobSpec, Runner
