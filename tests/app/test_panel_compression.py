@@ -35,8 +35,14 @@ def test_panel_compresses_draws_and_exports(qtbot, app_context, pair, tmp_path):
     run = app_context.workspace.get_run(run_id)
     assert run.status == "succeeded", run.error
     qtbot.waitUntil(lambda: panel._run is not None, timeout=10_000)
-    assert set(panel.err_plot.curve_names()) == {"Delta-DCT", "BitDelta", "DARE", "Magnitude pruning", "Low-rank (SVD)",
-                                                 "this run"}
+    names = panel.err_plot.curve_names()
+    assert {n.split(" (↑")[0] for n in names} == {"Delta-DCT", "BitDelta", "DARE", "Magnitude pruning",
+                                                  "Low-rank (SVD)", "this run"}
+    # a method whose errors are above the axis (it stops at ERR_CAP) says so in its legend name
+    from app.panels.compression import ERR_CAP, METHODS
+
+    above = {METHODS[p["method"]] for p in run.result["sweep"] if p["rel_err"] > ERR_CAP}
+    assert {n.split(" (↑")[0] for n in names if "↑" in n} == above and above   # DARE, at this size
     assert panel.points.rowCount() == 1 + 5 * 4 - 1          # no BitDelta below 1 bit
     assert panel.tensor.count() == 1 + len(run.result["tensors"]) and panel.heatmap.image.image is not None
     panel.tensor.setCurrentIndex(2)                                  # one tensor's patch grid
