@@ -18,6 +18,17 @@ def _task_name(model: str) -> str:
     return finetune_task(model) or Path(model[4:] if model.startswith("zoo:") else model).name
 
 
+def _finetunes(models: list[str]) -> dict[str, str]:
+    """{task: model} of the fine-tunes named on the command line (each checked now)."""
+    fts: dict[str, str] = {}
+    for f in models:
+        name = _task_name(f)
+        if name in fts:
+            raise ValueError(f"two fine-tunes map to task name {name!r}; give folders distinct names")
+        fts[name] = model_arg(f, check=True)
+    return fts
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     m = sub.add_parser("merge", help="merge models from a mergekit-style YAML config",
                        description=f"Run a static merge ({', '.join(NAMES)}) described by a mergekit YAML "
@@ -147,12 +158,7 @@ def _tswitch(args: argparse.Namespace) -> int:
         return _tswitch_apply(args, out)
     if args.apply_base or args.apply_tasks:
         raise ValueError("--base and --tasks belong to `tswitch apply SWITCHES --base BASE --tasks ... --out DIR`")
-    fts = {}
-    for f in args.ft:
-        name = _task_name(f)
-        if name in fts:
-            raise ValueError(f"two fine-tunes map to task name {name!r}; give folders distinct names")
-        fts[name] = model_arg(f, check=True)
+    fts = _finetunes(args.ft)
 
     def summary(r: dict) -> str:
         lines = [f"T-Switch (drop {r['drop']}, knob per {r.get('knob', 'tensor')}) -> {r['out']}"]
@@ -203,12 +209,7 @@ def _study(args: argparse.Namespace) -> int:
     from backend.scale.options import executor_params_from_args
 
     base = model_arg(args.base, check=True)
-    fts = {}
-    for f in args.ft:
-        name = _task_name(f)
-        if name in fts:
-            raise ValueError(f"two fine-tunes map to task name {name!r}; give folders distinct names")
-        fts[name] = model_arg(f, check=True)
+    fts = _finetunes(args.ft)
     evals = {}
     for item in args.evals:
         task, sep, file = item.partition("=")
