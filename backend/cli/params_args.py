@@ -85,6 +85,36 @@ def params_from_args(args: argparse.Namespace, cls: type[Params], *, exclude: It
     return out
 
 
+# a command's settings groups besides its own class: ("module:Class", argument-group title, fields left out);
+# by name, so a CLI imports a group's module only when the parser is built
+SettingsGroups = tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+def group_classes(groups: SettingsGroups) -> list[tuple[type[Params], str, tuple[str, ...]]]:
+    """The groups' classes, imported."""
+    import importlib
+
+    out = []
+    for ref, title, exclude in groups:
+        mod, name = ref.split(":")
+        out.append((getattr(importlib.import_module(mod), name), title, exclude))
+    return out
+
+
+def add_group_arguments(parser: argparse.ArgumentParser, groups: SettingsGroups) -> None:
+    """One argument group of generated options per settings group."""
+    for cls, title, skip in group_classes(groups):
+        add_params_arguments(parser.add_argument_group(title), cls, exclude=skip)
+
+
+def params_from_groups(args: argparse.Namespace, groups: SettingsGroups) -> dict[str, Any]:
+    """The settings of every group the user gave, flat as the jobs read them."""
+    out: dict[str, Any] = {}
+    for cls, _title, skip in group_classes(groups):
+        out.update(params_from_args(args, cls, exclude=skip))
+    return out
+
+
 def cli_flags(parser: argparse.ArgumentParser) -> set[str]:
     """Every long option of ``parser`` (for tests that compare a CLI with its settings class)."""
     return {opt for action in parser._actions for opt in action.option_strings if opt.startswith("--")}

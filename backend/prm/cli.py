@@ -16,30 +16,25 @@ import argparse
 from pathlib import Path
 
 from backend.cli.common import add_json_flag, run_job
-from backend.cli.params_args import add_params_arguments, params_from_args
+from backend.cli.params_args import (
+    SettingsGroups,
+    add_group_arguments,
+    add_params_arguments,
+    params_from_args,
+    params_from_groups,
+)
 from backend.jobs import JobSpec
 from backend.prm.params import PRMScoreParams, ProcessBenchParams, parse_job_params
 
 
 # settings groups besides the command's own class: (class, argument-group title, fields left out)
-_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+_GROUPS: SettingsGroups = (
     ("backend.generation.engines.params:EngineParams", "generation engine of a generative PRM's critiques", ()),
 )
 # groups of the sharded command only (prm processbench)
-_SHARDED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+_SHARDED: SettingsGroups = (
     ("backend.scale.params:ExecutorParams", "executor (where shards run; docs/scale.md)", ()),
 )
-
-
-def _group_classes(groups: tuple[tuple[str, str, tuple[str, ...]], ...] = _GROUPS,
-                   ) -> list[tuple[type, str, tuple[str, ...]]]:
-    import importlib
-
-    out = []
-    for ref, title, exclude in groups:
-        mod, name = ref.split(":")
-        out.append((getattr(importlib.import_module(mod), name), title, exclude))
-    return out
 
 
 def _common(p: argparse.ArgumentParser, cls: type, groups: tuple = _GROUPS) -> None:
@@ -47,8 +42,7 @@ def _common(p: argparse.ArgumentParser, cls: type, groups: tuple = _GROUPS) -> N
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     add_params_arguments(p, cls)
     p.set_defaults(groups=groups)
-    for group, title, skip in _group_classes(groups):
-        add_params_arguments(p.add_argument_group(title), group, exclude=skip)
+    add_group_arguments(p, groups)
     add_json_flag(p)
 
 
@@ -73,8 +67,7 @@ def _params(args: argparse.Namespace) -> dict:
     from backend.scale.options import check_executor
 
     params = params_from_args(args, args.settings)
-    for group, _title, skip in _group_classes(args.groups):
-        params.update(params_from_args(args, group, exclude=skip))
+    params.update(params_from_groups(args, args.groups))
     params["prm"] = args.prm
     # the engine group's API key leaves the spec here (it is recorded): moved into the environment
     params.update(engine_spec_params({k: params.pop(k) for k in ENGINE_KEYS if k in params}, args.device))

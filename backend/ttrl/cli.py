@@ -9,28 +9,24 @@ from __future__ import annotations
 import argparse
 
 from backend.cli.common import add_json_flag, run_job
+from backend.cli.params_args import (
+    SettingsGroups,
+    add_group_arguments,
+    add_params_arguments,
+    params_from_args,
+    params_from_groups,
+)
 from backend.ttrl.config import NOT_TTRL
 
 # settings groups besides TTRLConfig: (class, argument-group title, fields left out)
-_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+_GROUPS: SettingsGroups = (
     ("backend.generation.prompting:PromptParams", "prompt (chat template, system prompt)", NOT_TTRL),
     ("backend.scale.params:ExecutorParams", "executor (where the rollout and evaluation shards run; docs/scale.md)",
      ()),
 )
 
 
-def _group_classes() -> list[tuple[type, str, tuple[str, ...]]]:
-    import importlib
-
-    out = []
-    for ref, title, exclude in _GROUPS:
-        mod, name = ref.split(":")
-        out.append((getattr(importlib.import_module(mod), name), title, exclude))
-    return out
-
-
 def register(sub: argparse._SubParsersAction) -> None:
-    from backend.cli.params_args import add_params_arguments
     from backend.ttrl.config import TTRLConfig
 
     p = sub.add_parser("ttrl", help="test-time RL on unlabeled prompts (TTRL)",
@@ -47,8 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                          "(its settings are kept; --steps may extend it)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     add_params_arguments(t, TTRLConfig)
-    for group, title, skip in _group_classes():
-        add_params_arguments(t.add_argument_group(title), group, exclude=skip)
+    add_group_arguments(t, _GROUPS)
     from backend.generation.engines.params import EngineParams   # only to refuse a served engine with a reason
 
     add_params_arguments(t.add_argument_group("generation engine"), EngineParams, only=("engine",))
@@ -69,13 +64,11 @@ def _summary(result: dict) -> str:
 def _params(args: argparse.Namespace) -> dict:
     """The options the user gave (every group, flat as the job reads them), validated here so a
     bad value fails before a run is recorded."""
-    from backend.cli.params_args import params_from_args
     from backend.scale.options import check_executor
     from backend.ttrl.config import TTRLConfig, parse_job_params
 
     params = params_from_args(args, TTRLConfig)
-    for group, _title, skip in _group_classes():
-        params.update(params_from_args(args, group, exclude=skip))
+    params.update(params_from_groups(args, _GROUPS))
     check_executor(parse_job_params(params)[2])
     return params
 

@@ -14,9 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from backend.cli.common import add_json_flag, run_job
+from backend.cli.params_args import (
+    SettingsGroups,
+    add_group_arguments,
+    add_params_arguments,
+    params_from_args,
+    params_from_groups,
+)
 
 # settings groups besides the command's own class: (class, argument-group title, fields left out)
-_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+_GROUPS: SettingsGroups = (
     ("backend.generation.prompting:PromptParams", "prompt (chat template, system prompt, steps)", ()),
     ("backend.scale.params:ExecutorParams", "executor (where shards run; docs/scale.md)", ()),
     ("backend.generation.engines.params:EngineParams", "generation engine (hf, vllm, an OpenAI-compatible server)",
@@ -25,18 +32,7 @@ _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 _RENAME = {"share_prefix": "--prefix-sharing"}   # the historical --no-prefix-sharing
 
 
-def _group_classes() -> list[tuple[type, str, tuple[str, ...]]]:
-    import importlib
-
-    out = []
-    for ref, title, exclude in _GROUPS:
-        mod, name = ref.split(":")
-        out.append((getattr(importlib.import_module(mod), name), title, exclude))
-    return out
-
-
 def _common(p: argparse.ArgumentParser, cls: type, exclude: tuple[str, ...] = ()) -> None:
-    from backend.cli.params_args import add_params_arguments
 
     p.add_argument("--policy", required=True, help="policy model folder or zoo:NAME")
     p.add_argument("--prm", help="PRM folder, zoo:NAME or reference:arithmetic (needed by bon, "
@@ -45,8 +41,7 @@ def _common(p: argparse.ArgumentParser, cls: type, exclude: tuple[str, ...] = ()
     p.add_argument("--out", required=True, help="output folder (must not exist)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     add_params_arguments(p, cls, exclude=exclude, rename=_RENAME)
-    for group, title, skip in _group_classes():
-        add_params_arguments(p.add_argument_group(title), group, exclude=skip)
+    add_group_arguments(p, _GROUPS)
     add_json_flag(p)
 
 
@@ -90,15 +85,13 @@ def _check_prm(strategies: tuple[str, ...], args: argparse.Namespace) -> None:
 def _params(args: argparse.Namespace) -> tuple[dict, Any]:
     """The options the user gave (every group, flat as the job reads them) and the command's
     settings, validated here so a bad value fails before a run is recorded."""
-    from backend.cli.params_args import params_from_args
     from backend.scale.options import check_executor
     from backend.tts.params import parse_job_params
 
     from backend.generation.engines.params import ENGINE_KEYS, engine_spec_params
 
     params = params_from_args(args, args.settings)
-    for group, _title, skip in _group_classes():
-        params.update(params_from_args(args, group, exclude=skip))
+    params.update(params_from_groups(args, _GROUPS))
     # the engine group's API key leaves the spec here (it is recorded): moved into the environment
     params.update(engine_spec_params({k: params.pop(k) for k in ENGINE_KEYS if k in params}, args.device))
     settings, _prompt, ex, _engine = parse_job_params(args.settings, params)
