@@ -262,3 +262,46 @@ def test_tied_base_with_untied_finetune_merges_as_mergekit(tmp_path):
     want = 0.5 * (m.get_input_embeddings().weight + LlamaForCausalLM.from_pretrained(base).lm_head.weight)
     assert torch.allclose(merged.lm_head.weight, want, atol=1e-6)
     assert json.loads((tmp_path / "merged" / "config.json").read_text())["tie_word_embeddings"] is False
+
+
+def test_ttrl_rollout_batches_in_shards_on_a_chat_model_and_a_padless_bf16_llama(chat, tmp_path):
+    """TTRL's rollout batches joined from shards (prompts of other lengths left-padded again) on the
+    Qwen-style chat policy (byte-level BPE, chat template) and on the sentencepiece Llama without a
+    pad token in bf16 shards (pad falls back to eos): the same rollouts and loss as one shard."""
+    import dataclasses
+
+    from backend.scale import ExecutorParams
+    from backend.ttrl.config import TTRLConfig
+    from backend.ttrl.trainer import NullContext, train
+
+    _, policy, _ = chat
+    llama = make_llama(tmp_path / "llama", seed=1)
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("What is 1 plus 1?\nWhat is 12 plus 30, exactly?\nWhat is 7?\n", encoding="utf-8")
+    cfg = TTRLConfig(steps=2, prompts_per_step=3, n_votes=2, n_train=2, max_new_tokens=6, kl_coef=0.0, lr=1e-3,
+                     eval_every=0, checkpoint_every=5, rollout_batch=1, seed=3)
+    for name, model, c in (("chat", policy, cfg), ("llama", llama, dataclasses.replace(cfg, dtype="bfloat16"))):
+        one, two = NullContext(), NullContext()
+        train(model, prompts, tmp_path / f"{name}-1", c, ctx=one)
+        r = train(model, prompts, tmp_path / f"{name}-2", c, ctx=two, executor=ExecutorParams(shards=3))
+        assert r["shards"] == 3
+        texts = [json.loads(f.read_text())["groups"] for f in sorted((tmp_path / f"{name}-1" / "rollouts").glob("*"))]
+        again = [json.loads(f.read_text())["groups"] for f in sorted((tmp_path / f"{name}-2" / "rollouts").glob("*"))]
+        assert texts == again and len(texts) == 2, name
+        assert one.metrics["loss"] == two.metrics["loss"], name
+
+
+def test_merge_study_cli_on_bf16_shards(tmp_path):
+    """merge-study over sentencepiece Llamas in bf16 shards, with an eval file of its own."""
+    tok = sp_tokenizer()
+    base = make_llama(tmp_path / "base", seed=0, tok=tok)
+    ft = make_llama(tmp_path / "ft", seed=0, tok=tok, perturb=0.01)
+    evals = tmp_path / "e.jsonl"
+    evals.write_text("".join(json.dumps({"prompt": f"{a}+{a}=", "answer": str(2 * a)}) + "\n" for a in range(5)))
+    res = cli(tmp_path / "ws", "merge-study", str(base), str(ft), "--method", "ties", "--eval", f"ft={evals}",
+              "--out", str(tmp_path / "merged"), "--shards", "2", "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    r = json.loads(res.stdout)["result"]
+    assert r["shards"] == 2 and list(r["accuracy"]) == ["base", "ft-ft", "merged (ties)"]
+    assert all(0.0 <= a["ft"] <= 1.0 for a in r["accuracy"].values())
+    assert _dtypes(tmp_path / "merged") == {"BF16"}
