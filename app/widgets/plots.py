@@ -300,6 +300,7 @@ class Heatmap(_ExportCorner, pg.GraphicsLayoutWidget):
         font.setPointSize(9)
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).setStyle(tickFont=font)
+            self.plot.getAxis(axis).setTicks([[]])   # no numbers around an empty map
         self.setMinimumHeight(200)
         self.matrix = np.zeros((0, 0))
         self.row_labels: list[str] = []
@@ -321,6 +322,9 @@ class Heatmap(_ExportCorner, pg.GraphicsLayoutWidget):
         if hi <= lo:
             hi = lo + 1e-9
         self.bar.setLevels((lo, hi))
+        for axis, labels in (("left", self.row_labels), ("bottom", self.col_labels)):
+            if not labels:                       # unlabelled: numbered cells, or nothing when empty
+                self.plot.getAxis(axis).setTicks(None if m.size else [[]])
         self._label_axes()
 
     def _label_axes(self) -> None:
